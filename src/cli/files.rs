@@ -1,0 +1,56 @@
+//! Command-line paths → playable files: directories expand to the audio files inside them, sorted
+//! by name, so `rusty-audio play ~/Music/Album` does what it says.
+
+use std::path::{Path, PathBuf};
+
+pub const AUDIO_EXTENSIONS: &[&str] =
+    &["wav", "wave", "flac", "mp3", "mp2", "mp1", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "aac", "alac", "aif", "aiff", "caf", "mka", "webm"];
+
+fn is_audio(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Expand directories (recursively); plain files are kept as given, whatever their extension.
+#[must_use]
+pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            collect_dir(p, &mut found);
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        eprintln!("rusty-audio: {}: cannot read directory", dir.display());
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_dir(&p, out);
+        } else if is_audio(&p) {
+            out.push(p);
+        }
+    }
+}
+
+/// The bundled demo track: next to the executable's `assets/`, or in the source tree.
+#[must_use]
+pub fn demo_track() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        for up in exe.ancestors().skip(1).take(4) {
+            candidates.push(up.join("assets/demo.flac"));
+        }
+    }
+    candidates.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.flac")));
+    candidates.into_iter().find(|p| p.is_file())
+}

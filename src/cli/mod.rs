@@ -1,0 +1,7 @@
+//! Headless commands. Each returns the process exit code; errors are one line on stderr naming the
+//! file and the reason.
+
+pub mod analyze;
+pub mod devices;
+pub mod files;
+pub mod play;

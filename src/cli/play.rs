@@ -1,0 +1,159 @@
+//! `rusty-audio play`: headless playback through the real engine, with position on stderr and a
+//! summary (text, or one JSON object with `--json`) at the end.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::engine::{Engine, EngineConfig, EngineEvent, OutputChoice, PlayState};
+
+pub struct PlayOptions {
+    pub output: OutputChoice,
+    pub buffer_frames: Option<u32>,
+    pub volume_db: f32,
+    pub json: bool,
+    pub files: Vec<PathBuf>,
+}
+
+fn mmss(s: f64) -> String {
+    let s = s.max(0.0) as u64;
+    format!("{:02}:{:02}", s / 60, s % 60)
+}
+
+pub fn run(opts: PlayOptions) -> i32 {
+    let files = super::files::expand(&opts.files);
+    if files.is_empty() {
+        eprintln!("rusty-audio: nothing to play");
+        return 1;
+    }
+    let cfg = EngineConfig { output: opts.output.clone(), buffer_frames: opts.buffer_frames, ..Default::default() };
+    let mut engine = match Engine::start(&cfg) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("rusty-audio: {e}");
+            return 1;
+        }
+    };
+    if let Some(why) = &engine.output_info().fallback_reason {
+        eprintln!("rusty-audio: {why}; playing to the null output");
+    }
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        let _ = ctrlc::set_handler(move || flag.store(true, Relaxed));
+    }
+    engine.set_volume_db(opts.volume_db);
+    engine.set_queue(files.clone());
+    engine.play_track(0);
+
+    let tty = std::io::stderr().is_terminal();
+    let mut durations: Vec<Option<f64>> = vec![None; files.len()];
+    let (mut opened, mut failed) = (std::collections::BTreeSet::new(), 0usize);
+    let mut last_line = Instant::now() - Duration::from_secs(10);
+    let telemetry = engine.telemetry().clone();
+    let mut queue_ended = false;
+    loop {
+        for ev in engine.poll() {
+            match ev {
+                EngineEvent::TrackOpened { track, info } => {
+                    if opened.insert(track) {
+                        durations[track] = info.declared_frames.map(|f| f as f64 / f64::from(info.sample_rate));
+                        if tty {
+                            eprint!("\r\x1b[K");
+                        }
+                        eprintln!(
+                            "[{}/{}] {} ({} {}, {} Hz, {} ch)",
+                            track + 1,
+                            files.len(),
+                            files[track].display(),
+                            info.container,
+                            info.codec,
+                            info.sample_rate,
+                            info.channels
+                        );
+                    }
+                }
+                EngineEvent::TrackFailed { error, .. } => {
+                    failed += 1;
+                    if tty {
+                        eprint!("\r\x1b[K");
+                    }
+                    eprintln!("rusty-audio: {error}");
+                }
+                EngineEvent::OutputChanged { reason, .. } => eprintln!("rusty-audio: {reason}"),
+                EngineEvent::QueueEnded => queue_ended = true,
+                EngineEvent::Synced(_) => {}
+            }
+        }
+        let state = telemetry.state();
+        if state == PlayState::Ended || (queue_ended && opened.is_empty()) || interrupted.load(Relaxed) {
+            break;
+        }
+        if tty && last_line.elapsed() >= Duration::from_millis(250) {
+            last_line = Instant::now();
+            if let Some((t, pos)) = telemetry.position() {
+                let total = durations.get(t).copied().flatten().map_or("--:--".into(), mmss);
+                eprint!("\r\x1b[K  {} / {}  [{}/{}]", mmss(pos), total, t + 1, files.len());
+                let _ = std::io::stderr().flush();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    if interrupted.load(Relaxed) {
+        engine.pause(); // fade out instead of cutting mid-waveform
+        eprintln!("rusty-audio: interrupted");
+    }
+    // Let the device play out what it already holds before the stream is closed.
+    let info = engine.output_info().clone();
+    let buffer = info.buffer_frames.unwrap_or(telemetry.last_callback_frames.load(Relaxed).max(1024));
+    std::thread::sleep(Duration::from_secs_f64((2.0 * f64::from(buffer) / f64::from(info.sample_rate)).min(0.5) + 0.05));
+
+    let snap = telemetry.perf.callback_snapshot();
+    let frames = telemetry.frames_played.load(Relaxed);
+    let underruns = telemetry.underruns.load(Relaxed);
+    let buffer_frames = info.buffer_frames.unwrap_or(telemetry.last_callback_frames.load(Relaxed));
+    let q = |x: f64| snap.quantile(x);
+    if opts.json {
+        println!(
+            "{}",
+            json!({
+                "frames_played": frames,
+                "duration_s": frames as f64 / f64::from(info.sample_rate),
+                "underruns": underruns,
+                "device": info.device,
+                "null_output": info.is_null,
+                "fallback_reason": info.fallback_reason,
+                "sample_rate": info.sample_rate,
+                "channels": info.channels,
+                "sample_format": info.sample_format,
+                "buffer_frames": buffer_frames,
+                "tracks_played": opened.len(),
+                "tracks_failed": failed,
+                "callbacks": snap.count,
+                "callback_ns": {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99), "p999": q(0.999), "max": snap.max},
+            })
+        );
+    } else {
+        eprintln!(
+            "played {} track(s), {:.2} s on {} ({} Hz, {} ch, {} frames/callback); {} underrun(s); callback p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+            opened.len(),
+            frames as f64 / f64::from(info.sample_rate),
+            info.device,
+            info.sample_rate,
+            info.channels,
+            buffer_frames,
+            underruns,
+            q(0.5) as f64 / 1e3,
+            q(0.99) as f64 / 1e3,
+            snap.max as f64 / 1e3
+        );
+    }
+    i32::from(opened.is_empty())
+}

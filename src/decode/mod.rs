@@ -1,0 +1,11 @@
+//! File → interleaved f32 PCM. Used by the engine's decoder thread and by offline commands
+//! (`analyze`, tests). Nothing here runs on the audio thread: symphonia allocates per packet.
+
+pub mod cache;
+pub mod codec_names;
+pub mod error;
+pub mod source;
+
+pub use cache::FileCache;
+pub use error::DecodeError;
+pub use source::{AudioSource, SourceInfo};

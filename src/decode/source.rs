@@ -1,0 +1,316 @@
+//! One opened audio file: probe, pick the audio track, decode packets to interleaved f32, seek
+//! accurately. Used on the decoder thread and by offline commands — never on the audio thread.
+
+use std::fs::File;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use symphonia::core::audio::Channels;
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::{Error as SymError, SeekErrorKind};
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::units::Timestamp;
+
+use super::codec_names::codec_name;
+use super::error::DecodeError;
+use crate::dsp::channel_map::{default_layout, Speaker};
+
+/// Consecutive undecodable packets after which a stream is declared broken rather than noisy.
+const MAX_CONSECUTIVE_DECODE_ERRORS: u32 = 64;
+
+/// What a file is, as far as the header says.
+#[derive(Clone, Debug)]
+pub struct SourceInfo {
+    pub path: PathBuf,
+    pub container: String,
+    pub codec: String,
+    pub sample_rate: u32,
+    pub channels: usize,
+    pub layout: Vec<Speaker>,
+    /// Frame count the container declares, if any (the decoded count is authoritative).
+    pub declared_frames: Option<u64>,
+    pub bits_per_sample: Option<u32>,
+}
+
+pub struct AudioSource {
+    info: SourceInfo,
+    reader: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    /// (numer, denom) of the track's time base; defaults to 1/sample_rate.
+    time_base: (u64, u64),
+    /// Frames still to drop after an accurate seek landed on an earlier packet boundary.
+    skip_frames: u64,
+    /// Index of the next frame `read` returns.
+    position: u64,
+    scratch: Vec<f32>,
+    ended: bool,
+    /// Packets skipped because they could not be decoded (corruption inside an otherwise good file).
+    pub skipped_packets: u64,
+}
+
+fn map_probe_error(path: &Path, e: SymError) -> DecodeError {
+    let path = path.to_path_buf();
+    match e {
+        SymError::Unsupported(what) => DecodeError::UnknownFormat { path, reason: what.to_string() },
+        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            DecodeError::BadHeader { path, reason: "file ends inside its header".into() }
+        }
+        SymError::IoError(io) => DecodeError::Decode { path, reason: io.to_string() },
+        SymError::DecodeError(msg) | SymError::LimitError(msg) => {
+            DecodeError::BadHeader { path, reason: format!("malformed header: {msg}") }
+        }
+        other => DecodeError::Decode { path, reason: other.to_string() },
+    }
+}
+
+fn layout_of(channels: Option<&Channels>) -> Vec<Speaker> {
+    match channels {
+        Some(Channels::Positioned(pos)) => {
+            let bits = pos.bits();
+            let order = [
+                Speaker::FrontLeft,
+                Speaker::FrontRight,
+                Speaker::FrontCenter,
+                Speaker::Lfe,
+                Speaker::BackLeft,
+                Speaker::BackRight,
+                Speaker::FrontLeftCenter,
+                Speaker::FrontRightCenter,
+                Speaker::BackCenter,
+                Speaker::SideLeft,
+                Speaker::SideRight,
+            ];
+            let mut v = Vec::new();
+            for bit in 0..32 {
+                if bits & (1 << bit) != 0 {
+                    v.push(order.get(bit).copied().unwrap_or(Speaker::Other));
+                }
+            }
+            v
+        }
+        Some(other) => default_layout(other.count()),
+        None => Vec::new(),
+    }
+}
+
+impl AudioSource {
+    /// Open a file, streaming it from disk.
+    pub fn open(path: &Path) -> Result<Self, DecodeError> {
+        let file = File::open(path).map_err(|source| DecodeError::Open { path: path.into(), source })?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(1);
+        if len == 0 {
+            return Err(DecodeError::Empty { path: path.into() });
+        }
+        Self::from_media(path, Box::new(file))
+    }
+
+    /// Open a file whose bytes are already in memory (from the file cache).
+    pub fn open_bytes(path: &Path, bytes: Arc<[u8]>) -> Result<Self, DecodeError> {
+        if bytes.is_empty() {
+            return Err(DecodeError::Empty { path: path.into() });
+        }
+        Self::from_media(path, Box::new(Cursor::new(bytes)))
+    }
+
+    fn from_media(path: &Path, media: Box<dyn MediaSource>) -> Result<Self, DecodeError> {
+        let mss = MediaSourceStream::new(media, Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
+        }
+        let reader = symphonia::default::get_probe()
+            .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .map_err(|e| map_probe_error(path, e))?;
+        let container = reader.format_info().short_name.to_string();
+        let track = reader
+            .default_track(TrackType::Audio)
+            .or_else(|| reader.first_track(TrackType::Audio))
+            .ok_or_else(|| DecodeError::NoAudioTrack { path: path.into() })?;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or_else(|| DecodeError::NoAudioTrack { path: path.into() })?
+            .clone();
+        let track_id = track.id;
+        let declared_frames = track.num_frames;
+        let time_base = track.time_base.map(|tb| (u64::from(tb.numer.get()), u64::from(tb.denom.get())));
+
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(&params, &AudioDecoderOptions::default())
+            .map_err(|e| match e {
+                SymError::Unsupported(_) => {
+                    DecodeError::UnsupportedCodec { path: path.into(), codec: codec_name(params.codec) }
+                }
+                other => map_probe_error(path, other),
+            })?;
+        let codec = decoder.codec_info().short_name.to_string();
+        let sample_rate = params.sample_rate.ok_or_else(|| DecodeError::BadHeader {
+            path: path.into(),
+            reason: "no sample rate in header".into(),
+        })?;
+        if !(1_000..=768_000).contains(&sample_rate) {
+            return Err(DecodeError::BadHeader {
+                path: path.into(),
+                reason: format!("implausible sample rate {sample_rate} Hz"),
+            });
+        }
+        let mut layout = layout_of(params.channels.as_ref());
+        let channels = layout.len();
+        if channels == 0 || channels > 32 {
+            return Err(DecodeError::BadHeader {
+                path: path.into(),
+                reason: format!("unsupported channel count {channels}"),
+            });
+        }
+        if layout.iter().all(|&s| s == Speaker::Other) {
+            layout = default_layout(channels);
+        }
+        let time_base = time_base.unwrap_or((1, u64::from(sample_rate)));
+        Ok(Self {
+            info: SourceInfo {
+                path: path.into(),
+                container,
+                codec,
+                sample_rate,
+                channels,
+                layout,
+                declared_frames,
+                bits_per_sample: params.bits_per_sample,
+            },
+            reader,
+            decoder,
+            track_id,
+            time_base,
+            skip_frames: 0,
+            position: 0,
+            scratch: Vec::new(),
+            ended: false,
+            skipped_packets: 0,
+        })
+    }
+
+    #[must_use]
+    pub fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+
+    /// Index of the next frame `read` will return.
+    #[must_use]
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    fn decode_error(&self, reason: impl ToString) -> DecodeError {
+        DecodeError::Decode { path: self.info.path.clone(), reason: reason.to_string() }
+    }
+
+    /// Decode the next packet and append its frames (interleaved, `info().channels` wide) to `out`.
+    /// Returns the number of frames appended; 0 means the end of the stream. A truncated file ends
+    /// where its data ends; isolated corrupt packets are skipped and counted.
+    pub fn read(&mut self, out: &mut Vec<f32>) -> Result<usize, DecodeError> {
+        let ch = self.info.channels;
+        let mut consecutive_errors = 0u32;
+        while !self.ended {
+            let packet = match self.reader.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    self.ended = true;
+                    break;
+                }
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    self.ended = true;
+                    break;
+                }
+                Err(SymError::DecodeError(_)) => {
+                    self.skipped_packets += 1;
+                    consecutive_errors += 1;
+                    if consecutive_errors > MAX_CONSECUTIVE_DECODE_ERRORS {
+                        return Err(self.decode_error("too many corrupt packets in a row"));
+                    }
+                    continue;
+                }
+                Err(SymError::ResetRequired) => {
+                    return Err(self.decode_error("stream parameters change mid-file (not supported)"))
+                }
+                Err(e) => return Err(self.decode_error(e)),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let buf = match self.decoder.decode(&packet) {
+                Ok(buf) => buf,
+                Err(SymError::DecodeError(_)) => {
+                    self.skipped_packets += 1;
+                    consecutive_errors += 1;
+                    if consecutive_errors > MAX_CONSECUTIVE_DECODE_ERRORS {
+                        return Err(self.decode_error("too many corrupt packets in a row"));
+                    }
+                    continue;
+                }
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    self.ended = true;
+                    break;
+                }
+                Err(e) => return Err(self.decode_error(e)),
+            };
+            consecutive_errors = 0;
+            if buf.spec().channels().count() != ch {
+                return Err(self.decode_error("channel count changes mid-file (not supported)"));
+            }
+            let total = buf.frames();
+            self.scratch.resize(total * ch, 0.0);
+            buf.copy_to_slice_interleaved(&mut self.scratch[..]);
+            // Decoders that do not apply the container's priming/padding trim (AAC, ALAC) output
+            // dur + trim frames; trim here so every codec yields the exact frame count.
+            let (ts, te) = (packet.trim_start.get() as usize, packet.trim_end.get() as usize);
+            let (mut start, end) = if ts + te > 0 && total == packet.dur.get() as usize + ts + te {
+                (ts, total - te)
+            } else {
+                (0, total)
+            };
+            if self.skip_frames > 0 {
+                let skip = self.skip_frames.min((end - start) as u64) as usize;
+                self.skip_frames -= skip as u64;
+                start += skip;
+            }
+            if end > start {
+                out.extend_from_slice(&self.scratch[start * ch..end * ch]);
+                self.position += (end - start) as u64;
+                return Ok(end - start);
+            }
+        }
+        Ok(0)
+    }
+
+    /// Seek so that the next `read` starts exactly at `frame` (symphonia lands on a packet boundary
+    /// at or before it; the difference is decoded and discarded). Seeking past the end ends the
+    /// stream.
+    pub fn seek(&mut self, frame: u64) -> Result<(), DecodeError> {
+        let rate = u64::from(self.info.sample_rate);
+        let (numer, denom) = self.time_base;
+        let ts = (u128::from(frame) * u128::from(denom) / (u128::from(rate) * u128::from(numer))) as i64;
+        match self.reader.seek(SeekMode::Accurate, SeekTo::Timestamp { ts: Timestamp::new(ts), track_id: self.track_id }) {
+            Ok(seeked) => {
+                let actual = seeked.actual_ts.get().max(0) as u128;
+                let actual_frame = (actual * u128::from(numer) * u128::from(rate) / u128::from(denom)) as u64;
+                self.decoder.reset();
+                self.skip_frames = frame.saturating_sub(actual_frame);
+                self.position = frame;
+                self.ended = false;
+                Ok(())
+            }
+            Err(SymError::SeekError(SeekErrorKind::OutOfRange)) => {
+                self.ended = true;
+                self.position = frame;
+                Ok(())
+            }
+            Err(e) => Err(DecodeError::Seek { path: self.info.path.clone(), reason: e.to_string() }),
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! The playback engine: decoder thread → PCM ring → render function in the output callback.
+//!
+//! `Engine` is the control-side handle (UI or CLI thread). It owns the threads and the output and
+//! talks to them only through rings, channels and atomics — see `docs/ARCHITECTURE.md`.
+
+pub mod commands;
+pub mod decoder;
+pub mod output;
+pub mod render;
+pub mod resample;
+pub mod ring;
+pub mod telemetry;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use ringbuf::traits::{Consumer, Producer, Split};
+use ringbuf::{HeapCons, HeapProd, HeapRb};
+
+pub use commands::{Command, DecoderCommand, EngineEvent};
+pub use output::{OutputChoice, OutputError};
+use output::{OutputHealth, OutputPlan, RunningOutput};
+use render::Renderer;
+pub use telemetry::{PlayState, Telemetry};
+
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub output: OutputChoice,
+    /// Frames per device callback; None: the device default.
+    pub buffer_frames: Option<u32>,
+    /// Budget of the decoded-file byte cache.
+    pub cache_mib: usize,
+    /// How far the decoder runs ahead of the callback.
+    pub ring_seconds: f64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { output: OutputChoice::Default, buffer_frames: None, cache_mib: 64, ring_seconds: 0.5 }
+    }
+}
+
+/// What the engine is playing into.
+#[derive(Clone, Debug)]
+pub struct OutputInfo {
+    pub device: String,
+    pub sample_rate: u32,
+    pub channels: usize,
+    pub sample_format: String,
+    pub buffer_frames: Option<u32>,
+    pub is_null: bool,
+    /// Why the engine is not on the device that was asked for, if it is not.
+    pub fallback_reason: Option<String>,
+}
+
+enum Sink {
+    /// Held for its `Drop`: dropping it stops the stream and sends the renderer home.
+    Running(#[allow(dead_code)] RunningOutput),
+    /// No clock: the caller pulls blocks with `render_offline`.
+    Offline(Box<Renderer>),
+    Detached,
+}
+
+pub struct Engine {
+    decoder_tx: Sender<DecoderCommand>,
+    events_rx: Receiver<EngineEvent>,
+    events: VecDeque<EngineEvent>,
+    commands: HeapProd<Command>,
+    telemetry: Arc<Telemetry>,
+    decoder: Option<JoinHandle<()>>,
+    sink: Sink,
+    home: HeapCons<Renderer>,
+    health: Arc<OutputHealth>,
+    plan: OutputPlan,
+    info: OutputInfo,
+    queue: Vec<PathBuf>,
+    /// Last track the decoder opened, with its rate (for seeking before it is audible).
+    last_opened: Option<(usize, u32)>,
+    sync_id: u64,
+    paused: bool,
+}
+
+struct Parts {
+    renderer: Renderer,
+    engine_side: (Sender<DecoderCommand>, Receiver<EngineEvent>, HeapProd<Command>, JoinHandle<()>),
+}
+
+fn build_parts(plan: &OutputPlan, cfg: &EngineConfig, telemetry: &Arc<Telemetry>) -> Parts {
+    let (rate, channels) = (plan.sample_rate, plan.channels);
+    // At least four device callbacks deep, or a large buffer would starve every callback.
+    let callback = plan.buffer_frames.unwrap_or(output::DEFAULT_BUFFER) as usize;
+    let ring_frames = ((cfg.ring_seconds.clamp(0.05, 10.0) * f64::from(rate)) as usize).max(4 * callback);
+    let (pcm_prod, pcm_cons) = ring::pcm_ring(channels, ring_frames);
+    let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(256).split();
+    let (dtx, drx) = crossbeam_channel::unbounded();
+    let (etx, erx) = crossbeam_channel::unbounded();
+    let renderer = Renderer::new(pcm_cons, cmd_cons, telemetry.clone(), channels, rate);
+    let decoder = decoder::DecoderThread::new(pcm_prod, drx, etx, telemetry.clone(), rate, channels, cfg.cache_mib << 20);
+    let handle = std::thread::Builder::new()
+        .name("rusty-audio-decoder".into())
+        .spawn(move || decoder.run())
+        .expect("spawning the decoder thread");
+    Parts { renderer, engine_side: (dtx, erx, cmd_prod, handle) }
+}
+
+impl Engine {
+    /// Start playback infrastructure on the configured output. A missing or failing device falls
+    /// back to the null output; `output_info().fallback_reason` says why.
+    pub fn start(cfg: &EngineConfig) -> Result<Self, OutputError> {
+        let (plan, mut fallback) = match output::plan(&cfg.output, cfg.buffer_frames) {
+            Ok(p) => (p, None),
+            Err(e @ OutputError::NoSuchDevice(_)) => return Err(e),
+            Err(e) => (OutputPlan::null(output::NULL_RATE, output::NULL_CHANNELS, cfg.buffer_frames), Some(e.to_string())),
+        };
+        let mut engine = Self::assemble(plan, cfg);
+        let renderer = engine.take_offline_renderer();
+        if let Err(e) = engine.launch(renderer) {
+            fallback = Some(e.to_string());
+            engine.fall_back_to_null();
+        }
+        engine.info.fallback_reason = fallback;
+        Ok(engine)
+    }
+
+    /// An engine with no clock and no device: `render_offline` pulls the same render function.
+    /// Used by tests and the offline commands.
+    #[must_use]
+    pub fn offline(sample_rate: u32, channels: usize, cfg: &EngineConfig) -> Self {
+        let mut plan = OutputPlan::null(sample_rate, channels, None);
+        plan.name = "offline".into();
+        Self::assemble(plan, cfg)
+    }
+
+    fn assemble(plan: OutputPlan, cfg: &EngineConfig) -> Self {
+        let telemetry = Arc::new(Telemetry::default());
+        let parts = build_parts(&plan, cfg, &telemetry);
+        let (decoder_tx, events_rx, commands, handle) = parts.engine_side;
+        let (_, home) = output::renderer_home();
+        let info = OutputInfo {
+            device: plan.name.clone(),
+            sample_rate: plan.sample_rate,
+            channels: plan.channels,
+            sample_format: format!("{}", plan.sample_format),
+            buffer_frames: plan.buffer_frames,
+            is_null: plan.is_null(),
+            fallback_reason: None,
+        };
+        Self {
+            decoder_tx,
+            events_rx,
+            events: VecDeque::new(),
+            commands,
+            telemetry,
+            decoder: Some(handle),
+            sink: Sink::Offline(Box::new(parts.renderer)),
+            home,
+            health: Arc::new(OutputHealth::default()),
+            plan,
+            info,
+            queue: Vec::new(),
+            last_opened: None,
+            sync_id: 0,
+            paused: false,
+        }
+    }
+
+    fn take_offline_renderer(&mut self) -> Renderer {
+        match std::mem::replace(&mut self.sink, Sink::Detached) {
+            Sink::Offline(r) => *r,
+            _ => unreachable!("only called right after assemble"),
+        }
+    }
+
+    fn launch(&mut self, renderer: Renderer) -> Result<(), OutputError> {
+        let (prod, cons) = output::renderer_home();
+        self.home = cons;
+        self.health = Arc::new(OutputHealth::default());
+        let running = output::start(&self.plan, renderer, prod, self.health.clone())?;
+        self.sink = Sink::Running(running);
+        Ok(())
+    }
+
+    /// Move the renderer (home after a failure) onto the null output at the same rate/channels.
+    fn fall_back_to_null(&mut self) {
+        self.sink = Sink::Detached; // drops any stream: the renderer comes home
+        let renderer = self.home.try_pop().expect("renderer returns when its output is dropped");
+        self.plan = OutputPlan::null(self.plan.sample_rate, self.plan.channels, self.plan.buffer_frames);
+        self.info.device = "null".into();
+        self.info.is_null = true;
+        self.info.sample_format = "f32".into();
+        self.launch(renderer).expect("the null output cannot fail");
+    }
+
+    /// Check the output's health and collect events. Call regularly (UI frame, CLI loop).
+    pub fn poll(&mut self) -> Vec<EngineEvent> {
+        if self.health.failed.load(Relaxed) {
+            let reason = self
+                .health
+                .reason
+                .lock()
+                .ok()
+                .and_then(|mut r| r.take())
+                .unwrap_or_else(|| "device failed".into());
+            let was = self.info.device.clone();
+            self.fall_back_to_null();
+            let reason = format!("output device {was:?} failed: {reason}; playing to the null output");
+            self.info.fallback_reason = Some(reason.clone());
+            self.events.push_back(EngineEvent::OutputChanged { now: "null".into(), reason });
+        }
+        while let Ok(e) = self.events_rx.try_recv() {
+            self.note(&e);
+            self.events.push_back(e);
+        }
+        self.events.drain(..).collect()
+    }
+
+    fn note(&mut self, e: &EngineEvent) {
+        if let EngineEvent::TrackOpened { track, info } = e {
+            self.last_opened = Some((*track, info.sample_rate));
+        }
+    }
+
+    fn send(&mut self, cmd: DecoderCommand) {
+        let _ = self.decoder_tx.send(cmd);
+        if matches!(self.sink, Sink::Offline(_)) {
+            self.sync();
+        }
+    }
+
+    /// Wait until the decoder has applied every command sent so far.
+    pub fn sync(&mut self) {
+        self.sync_id += 1;
+        let id = self.sync_id;
+        if self.decoder_tx.send(DecoderCommand::Sync(id)).is_err() {
+            return;
+        }
+        while let Ok(e) = self.events_rx.recv_timeout(Duration::from_secs(30)) {
+            if let EngineEvent::Synced(got) = e {
+                if got == id {
+                    return;
+                }
+            } else {
+                self.note(&e);
+                self.events.push_back(e);
+            }
+        }
+    }
+
+    fn command(&mut self, c: Command) {
+        // The ring holds 256 commands; it is only full if the callback has stopped running, in
+        // which case the command has no listener anyway.
+        let _ = self.commands.try_push(c);
+    }
+
+    pub fn set_queue(&mut self, paths: Vec<PathBuf>) {
+        self.queue = paths.clone();
+        self.send(DecoderCommand::SetQueue(paths));
+    }
+
+    #[must_use]
+    pub fn queue(&self) -> &[PathBuf] {
+        &self.queue
+    }
+
+    /// Play playlist entry `track` from its start.
+    pub fn play_track(&mut self, track: usize) {
+        self.play_from(track, 0);
+    }
+
+    /// Play `track` from source frame `frame`.
+    pub fn play_from(&mut self, track: usize, frame: u64) {
+        self.send(DecoderCommand::Play { track, frame });
+        if self.paused {
+            self.resume();
+        }
+    }
+
+    /// The audible track (or the last one opened, before it is audible).
+    #[must_use]
+    pub fn current_track(&self) -> Option<(usize, u32)> {
+        let t = self.telemetry.track.load(Relaxed);
+        if t != telemetry::NO_TRACK {
+            return Some((t as usize, self.telemetry.track_rate.load(Relaxed)));
+        }
+        self.last_opened
+    }
+
+    /// Seek the current track to `seconds`.
+    pub fn seek(&mut self, seconds: f64) {
+        if let Some((track, rate)) = self.current_track() {
+            let frame = (seconds.max(0.0) * f64::from(rate)).round() as u64;
+            self.play_from(track, frame);
+        }
+    }
+
+    pub fn next(&mut self) {
+        if let Some((t, _)) = self.current_track() {
+            if t + 1 < self.queue.len() {
+                self.play_track(t + 1);
+            }
+        }
+    }
+
+    /// Previous track, or the start of this one when more than 3 s in (what players do).
+    pub fn previous(&mut self) {
+        if let Some((t, _)) = self.current_track() {
+            let pos = self.telemetry.position().map_or(0.0, |p| p.1);
+            self.play_track(if pos > 3.0 || t == 0 { t } else { t - 1 });
+        }
+    }
+
+    pub fn stop(&mut self) {
+        self.send(DecoderCommand::Stop);
+    }
+
+    pub fn pause(&mut self) {
+        self.paused = true;
+        self.command(Command::Pause);
+    }
+
+    pub fn resume(&mut self) {
+        self.paused = false;
+        self.command(Command::Resume);
+    }
+
+    #[must_use]
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Linear gain (1.0 = unity).
+    pub fn set_volume(&mut self, gain: f32) {
+        self.command(Command::SetVolume(gain));
+    }
+
+    pub fn set_volume_db(&mut self, db: f32) {
+        self.set_volume(if db <= -120.0 { 0.0 } else { 10f32.powf(db / 20.0) });
+    }
+
+    #[must_use]
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
+    }
+
+    #[must_use]
+    pub fn output_info(&self) -> &OutputInfo {
+        &self.info
+    }
+
+    /// Offline only: render `out` (interleaved f32), waiting for the decoder as needed.
+    /// Returns false once the queue has ended and nothing more is buffered.
+    pub fn render_offline(&mut self, out: &mut [f32]) -> bool {
+        let Sink::Offline(r) = &mut self.sink else {
+            panic!("render_offline on an engine with a live output");
+        };
+        let want = out.len() / r.channels();
+        loop {
+            let idle = self.telemetry.decoder_idle.load(Relaxed);
+            if r.ready_frames() >= want || idle {
+                break;
+            }
+            // Not a timing assumption: we simply wait for the decoder to produce data.
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        r.process(out);
+        !(self.telemetry.state() == PlayState::Ended && r.ready_frames() == 0)
+    }
+
+    /// Offline only: access the renderer directly (for tests that wrap it in detectors).
+    pub fn offline_renderer(&mut self) -> Option<&mut Renderer> {
+        match &mut self.sink {
+            Sink::Offline(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.sink = Sink::Detached;
+        let _ = self.decoder_tx.send(DecoderCommand::Shutdown);
+        if let Some(h) = self.decoder.take() {
+            let _ = h.join();
+        }
+    }
+}

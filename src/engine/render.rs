@@ -1,0 +1,229 @@
+//! The render function: PCM ring → volume → device format. It is the one piece of code that runs
+//! in the audio callback, in the null output's thread and in offline rendering, so all three
+//! produce the same samples.
+//!
+//! Real-time rule: everything reachable from `Renderer::process` is allocation-, lock-, I/O- and
+//! panic-free. Buffers are sized in `Renderer::new`; telemetry is atomics; commands arrive on an
+//! SPSC ring of `Copy` values. `tests/rt_safety.rs` runs it under an allocation detector.
+
+use std::sync::Arc;
+
+use ringbuf::traits::Consumer;
+use ringbuf::HeapCons;
+
+use super::commands::Command;
+use super::ring::{MarkerKind, PcmConsumer};
+use super::telemetry::{PlayState, Telemetry, NO_TRACK};
+use crate::dsp::convert::{DeviceSample, Tpdf};
+use crate::dsp::smoothing::SmoothedGain;
+use crate::perf::clock::now_ns;
+
+/// Largest block rendered in one pass; bigger device buffers are rendered in several passes.
+pub const MAX_BLOCK_FRAMES: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// No track (before the first, after the end or a stop). Silence is not an underrun.
+    Idle,
+    /// A track was started or seeked; waiting for its first frames. Not an underrun either.
+    Starting,
+    /// Audio has flowed since the last track start: running dry now is an underrun.
+    Flowing,
+}
+
+pub struct Renderer {
+    pcm: PcmConsumer,
+    commands: HeapCons<Command>,
+    telemetry: Arc<Telemetry>,
+    channels: usize,
+    device_rate: u32,
+    volume: SmoothedGain,
+    /// Pause/resume fade; multiplies the volume.
+    fade: SmoothedGain,
+    paused: bool,
+    phase: Phase,
+    /// Audible track: (track, source frame at `at`, source rate, stream frame `at`).
+    track: (u32, u64, u32, u64),
+    dither: Tpdf,
+    scratch: Box<[f32]>,
+}
+
+impl Renderer {
+    #[must_use]
+    pub fn new(
+        pcm: PcmConsumer,
+        commands: HeapCons<Command>,
+        telemetry: Arc<Telemetry>,
+        channels: usize,
+        device_rate: u32,
+    ) -> Self {
+        crate::perf::clock::init();
+        let ramp = (device_rate / 100).max(1); // 10 ms: inaudible as a click, fast as a response
+        Self {
+            pcm,
+            commands,
+            telemetry,
+            channels: channels.max(1),
+            device_rate,
+            volume: SmoothedGain::new(1.0, ramp * 2),
+            fade: SmoothedGain::new(1.0, ramp),
+            paused: false,
+            phase: Phase::Idle,
+            track: (NO_TRACK, 0, 0, 0),
+            dither: Tpdf::default(),
+            scratch: vec![0.0; MAX_BLOCK_FRAMES * channels.max(1)].into_boxed_slice(),
+        }
+    }
+
+    #[must_use]
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    #[must_use]
+    pub fn device_rate(&self) -> u32 {
+        self.device_rate
+    }
+
+    #[must_use]
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
+    }
+
+    /// Frames that would be heard if rendered now (offline drivers wait for these).
+    #[must_use]
+    pub fn ready_frames(&self) -> usize {
+        self.pcm.ready_frames()
+    }
+
+    /// Render one device buffer of interleaved samples in any device format, timing the call
+    /// into the performance monitor. This is the whole audio callback.
+    pub fn process<S: DeviceSample>(&mut self, out: &mut [S]) {
+        let start = now_ns();
+        let frames = out.len() / self.channels;
+        let mut starved = false;
+        if let Some(f) = S::as_f32_mut(out) {
+            for chunk in f.chunks_mut(MAX_BLOCK_FRAMES * self.channels) {
+                starved |= self.render_f32(chunk);
+            }
+        } else {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            for chunk in out.chunks_mut(MAX_BLOCK_FRAMES * self.channels) {
+                let tmp = &mut scratch[..chunk.len()];
+                starved |= self.render_f32(tmp);
+                crate::dsp::convert::convert_block(tmp, chunk, &mut self.dither);
+            }
+            self.scratch = scratch;
+        }
+        let t = &self.telemetry;
+        if starved {
+            // One underrun per device callback, however many passes it took.
+            t.underruns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            t.last_underrun_at.store(t.frames_played.load(std::sync::atomic::Ordering::Relaxed), std::sync::atomic::Ordering::Relaxed);
+        }
+        t.last_callback_frames.store(frames as u32, std::sync::atomic::Ordering::Relaxed);
+        t.perf.record(start, now_ns().saturating_sub(start), frames as u64);
+    }
+
+    fn apply_commands(&mut self) {
+        while let Some(cmd) = self.commands.try_pop() {
+            match cmd {
+                Command::SetVolume(v) => self.volume.set_target(if v.is_finite() { v.max(0.0) } else { 0.0 }),
+                Command::Pause => {
+                    self.paused = true;
+                    self.fade.set_target(0.0);
+                }
+                Command::Resume => {
+                    self.paused = false;
+                    self.fade.set_target(1.0);
+                }
+            }
+        }
+    }
+
+    fn apply_marker(&mut self, kind: MarkerKind, at: u64) {
+        match kind {
+            MarkerKind::TrackStart { track, source_frame, source_rate, flush } => {
+                self.track = (track, source_frame, source_rate, at);
+                if flush || self.phase == Phase::Idle {
+                    self.phase = Phase::Starting;
+                }
+            }
+            MarkerKind::End { flush } => {
+                self.track = (NO_TRACK, 0, 0, at);
+                self.phase = Phase::Idle;
+                self.telemetry.set_state(if flush { PlayState::Idle } else { PlayState::Ended });
+            }
+        }
+    }
+
+    /// Apply markers that are due: every marker up to a pending flush at once (what they refer to
+    /// is being discarded), then those whose position has been reached.
+    fn apply_due_markers(&mut self) {
+        if let Some(flush_at) = self.pcm.last_flush() {
+            self.pcm.discard_until(flush_at);
+            while let Some(m) = self.pcm.pop_marker() {
+                self.apply_marker(m.kind, m.at);
+                if m.kind.flush() && m.at == flush_at {
+                    break;
+                }
+            }
+        }
+        while let Some(m) = self.pcm.peek_marker() {
+            if m.at > self.pcm.read_pos() {
+                break;
+            }
+            self.pcm.pop_marker();
+            self.apply_marker(m.kind, m.at);
+        }
+    }
+
+    /// Render interleaved f32 (`out.len()` a multiple of the channel count). Returns true when the
+    /// ring ran dry while audio was flowing (an underrun; the gap is filled with silence).
+    pub fn render_f32(&mut self, out: &mut [f32]) -> bool {
+        let ch = self.channels;
+        let frames = out.len() / ch;
+        self.apply_commands();
+        self.apply_due_markers();
+        let held = self.paused && self.fade.is_settled();
+        let mut filled = 0;
+        if !held {
+            while filled < frames {
+                let limit = match self.pcm.peek_marker() {
+                    Some(m) => (m.at - self.pcm.read_pos()) as usize,
+                    None => usize::MAX,
+                };
+                let want = (frames - filled).min(limit);
+                let n = if want == 0 { 0 } else { self.pcm.read_into(&mut out[filled * ch..(filled + want) * ch]) };
+                filled += n;
+                if n > 0 && self.phase == Phase::Starting {
+                    self.phase = Phase::Flowing;
+                }
+                self.apply_due_markers();
+                if n == 0 && self.pcm.peek_marker().is_none_or(|m| m.at > self.pcm.read_pos()) {
+                    break;
+                }
+            }
+        }
+        out[filled * ch..].fill(0.0);
+        let t = &*self.telemetry;
+        use std::sync::atomic::Ordering::Relaxed;
+        let starved = filled < frames && !held && self.phase == Phase::Flowing;
+        if filled > 0 {
+            self.volume.apply(&mut out[..filled * ch], ch);
+            self.fade.apply(&mut out[..filled * ch], ch);
+            t.frames_played.fetch_add(filled as u64, Relaxed);
+        }
+        // Publish the audible position.
+        let (track, src0, src_rate, at) = self.track;
+        t.track.store(track, Relaxed);
+        if track != NO_TRACK {
+            let played = self.pcm.read_pos().saturating_sub(at);
+            let src = src0 + played * u64::from(src_rate) / u64::from(self.device_rate.max(1));
+            t.track_frame.store(src, Relaxed);
+            t.track_rate.store(src_rate, Relaxed);
+            t.set_state(if self.paused { PlayState::Paused } else { PlayState::Playing });
+        }
+        starved
+    }
+}

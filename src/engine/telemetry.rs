@@ -1,0 +1,83 @@
+//! What the audio thread tells the world, as plain atomics (latest value wins; readers never block
+//! the writer). Written by the render function, read by UI/CLI at any rate they like.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
+
+use crate::perf::PerfMonitor;
+
+/// Playback state as the listener hears it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PlayState {
+    /// Nothing queued or playback stopped.
+    Idle = 0,
+    Playing = 1,
+    Paused = 2,
+    /// The end of the queue has been played.
+    Ended = 3,
+}
+
+pub const NO_TRACK: u32 = u32::MAX;
+
+pub struct Telemetry {
+    state: AtomicU8,
+    /// Playlist index of the audible track, or `NO_TRACK`.
+    pub track: AtomicU32,
+    /// Position in the audible track, in its own source frames.
+    pub track_frame: AtomicU64,
+    pub track_rate: AtomicU32,
+    /// Frames taken from the PCM ring and played.
+    pub frames_played: AtomicU64,
+    pub underruns: AtomicU64,
+    /// `frames_played` when the last underrun happened.
+    pub last_underrun_at: AtomicU64,
+    /// Frames per callback of the latest callback.
+    pub last_callback_frames: AtomicU32,
+    /// Set by the decoder when it has nothing to produce (no active track).
+    pub decoder_idle: AtomicBool,
+    pub perf: PerfMonitor,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Self {
+            state: AtomicU8::new(PlayState::Idle as u8),
+            track: AtomicU32::new(NO_TRACK),
+            track_frame: AtomicU64::new(0),
+            track_rate: AtomicU32::new(0),
+            frames_played: AtomicU64::new(0),
+            underruns: AtomicU64::new(0),
+            last_underrun_at: AtomicU64::new(0),
+            last_callback_frames: AtomicU32::new(0),
+            decoder_idle: AtomicBool::new(true),
+            perf: PerfMonitor::new(),
+        }
+    }
+}
+
+impl Telemetry {
+    #[must_use]
+    pub fn state(&self) -> PlayState {
+        match self.state.load(Relaxed) {
+            1 => PlayState::Playing,
+            2 => PlayState::Paused,
+            3 => PlayState::Ended,
+            _ => PlayState::Idle,
+        }
+    }
+
+    pub fn set_state(&self, s: PlayState) {
+        self.state.store(s as u8, Relaxed);
+    }
+
+    /// The audible track and position in seconds, if any.
+    #[must_use]
+    pub fn position(&self) -> Option<(usize, f64)> {
+        let t = self.track.load(Relaxed);
+        if t == NO_TRACK {
+            return None;
+        }
+        let rate = self.track_rate.load(Relaxed).max(1);
+        Some((t as usize, self.track_frame.load(Relaxed) as f64 / f64::from(rate)))
+    }
+}

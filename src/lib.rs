@@ -1,0 +1,12 @@
+//! Rusty Audio: a desktop audio player and real-time analyzer.
+//!
+//! Layout mirrors the threads: `decode` (files → PCM, decoder thread and offline), `engine`
+//! (threads, rings, output), `dsp` (pure kernels), `analysis` (measurements), `perf` (monitor),
+//! `cli` (headless commands).
+
+pub mod analysis;
+pub mod cli;
+pub mod decode;
+pub mod dsp;
+pub mod engine;
+pub mod perf;

@@ -1,0 +1,96 @@
+//! `rusty-audio`: the command-line entry. See DESIGN §3 / README for the contract.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use rusty_audio::cli;
+use rusty_audio::engine::OutputChoice;
+
+#[derive(Parser)]
+#[command(name = "rusty-audio", version, about = "Audio player and real-time analyzer")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// Files or folders to queue and play (the bundled demo when none are given).
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Queue the files but do not start playing.
+    #[arg(long)]
+    no_autoplay: bool,
+}
+
+#[derive(Args, Clone)]
+struct OutputArgs {
+    /// Output: `default`, `null` (no device, real-time pacing) or a device name from `devices`.
+    #[arg(long, default_value = "default", global = true)]
+    output: String,
+    /// Frames per audio callback (device default when omitted).
+    #[arg(long, value_name = "FRAMES", global = true)]
+    buffer: Option<u32>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Play files headless, in order and gapless, then print a summary.
+    Play {
+        /// Print the summary as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Playback volume in dB (0 = unity).
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        volume: f32,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Decode files and report format and levels (JSON Lines with --json).
+    Analyze {
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List output devices and their supported configurations.
+    Devices,
+}
+
+fn main() {
+    std::panic::set_hook(Box::new(|info| {
+        // A panic is a bug; say so in one line rather than a trace (RUST_BACKTRACE still works).
+        eprintln!("rusty-audio: internal error: {info}");
+    }));
+    let cli = Cli::parse();
+    let output: OutputChoice = cli.output.output.parse().unwrap_or(OutputChoice::Default);
+    let code = match cli.command {
+        Some(Cmd::Play { json, volume, files }) => cli::play::run(cli::play::PlayOptions {
+            output,
+            buffer_frames: cli.output.buffer,
+            volume_db: volume,
+            json,
+            files,
+        }),
+        Some(Cmd::Analyze { json, files }) => cli::analyze::run(&files, json),
+        Some(Cmd::Devices) => cli::devices::run(),
+        None => {
+            // Until the desktop UI lands, the default action plays headless.
+            let files = if cli.files.is_empty() {
+                match cli::files::demo_track() {
+                    Some(demo) => vec![demo],
+                    None => {
+                        eprintln!("rusty-audio: no files given and the bundled demo (assets/demo.flac) is missing");
+                        std::process::exit(1);
+                    }
+                }
+            } else {
+                cli.files
+            };
+            if cli.no_autoplay {
+                eprintln!("rusty-audio: --no-autoplay has no effect until the desktop UI lands; nothing to do");
+                0
+            } else {
+                cli::play::run(cli::play::PlayOptions { output, buffer_frames: cli.output.buffer, volume_db: 0.0, json: false, files })
+            }
+        }
+    };
+    std::process::exit(code);
+}
