@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod codec_names;
 pub mod error;
+pub mod mp4_priming;
 pub mod source;
 
 pub use cache::FileCache;

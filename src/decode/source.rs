@@ -43,8 +43,11 @@ pub struct AudioSource {
     track_id: u32,
     /// (numer, denom) of the track's time base; defaults to 1/sample_rate.
     time_base: (u64, u64),
-    /// Frames still to drop after an accurate seek landed on an earlier packet boundary.
+    /// Frames still to drop (after an accurate seek landed on an earlier packet boundary, or the
+    /// encoder priming at the start).
     skip_frames: u64,
+    /// Encoder priming frames the container declares but the reader does not trim (MP4 edit list).
+    priming: u64,
     /// Index of the next frame `read` returns.
     position: u64,
     scratch: Vec<f32>,
@@ -117,7 +120,8 @@ impl AudioSource {
         Self::from_media(path, Box::new(Cursor::new(bytes)))
     }
 
-    fn from_media(path: &Path, media: Box<dyn MediaSource>) -> Result<Self, DecodeError> {
+    fn from_media(path: &Path, mut media: Box<dyn MediaSource>) -> Result<Self, DecodeError> {
+        let priming = super::mp4_priming::mp4_priming_frames(&mut media, None);
         let mss = MediaSourceStream::new(media, Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -187,7 +191,8 @@ impl AudioSource {
             decoder,
             track_id,
             time_base,
-            skip_frames: 0,
+            skip_frames: priming.unwrap_or(0),
+            priming: priming.unwrap_or(0),
             position: 0,
             scratch: Vec::new(),
             ended: false,
@@ -269,8 +274,13 @@ impl AudioSource {
             // Decoders that do not apply the container's priming/padding trim (AAC, ALAC) output
             // dur + trim frames; trim here so every codec yields the exact frame count.
             let (ts, te) = (packet.trim_start.get() as usize, packet.trim_end.get() as usize);
-            let (mut start, end) = if ts + te > 0 && total == packet.dur.get() as usize + ts + te {
+            // A packet with no trim fields but fewer valid frames than decoded (an MP4 track's
+            // last packet) carries end padding.
+            let dur = packet.dur.get() as usize;
+            let (mut start, end) = if ts + te > 0 && total == dur + ts + te {
                 (ts, total - te)
+            } else if ts + te == 0 && dur > 0 && dur < total {
+                (0, dur)
             } else {
                 (0, total)
             };
@@ -294,13 +304,14 @@ impl AudioSource {
     pub fn seek(&mut self, frame: u64) -> Result<(), DecodeError> {
         let rate = u64::from(self.info.sample_rate);
         let (numer, denom) = self.time_base;
-        let ts = (u128::from(frame) * u128::from(denom) / (u128::from(rate) * u128::from(numer))) as i64;
+        let target = frame + self.priming;
+        let ts = (u128::from(target) * u128::from(denom) / (u128::from(rate) * u128::from(numer))) as i64;
         match self.reader.seek(SeekMode::Accurate, SeekTo::Timestamp { ts: Timestamp::new(ts), track_id: self.track_id }) {
             Ok(seeked) => {
                 let actual = seeked.actual_ts.get().max(0) as u128;
                 let actual_frame = (actual * u128::from(numer) * u128::from(rate) / u128::from(denom)) as u64;
                 self.decoder.reset();
-                self.skip_frames = frame.saturating_sub(actual_frame);
+                self.skip_frames = target.saturating_sub(actual_frame);
                 self.position = frame;
                 self.ended = false;
                 Ok(())

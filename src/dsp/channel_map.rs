@@ -1,8 +1,9 @@
 //! Channel mapping: any source layout (1–8 channels) onto the device's channels.
 //!
 //! Downmix coefficients follow ITU-R BS.775 (centre and surrounds at −3 dB, LFE dropped) and each
-//! output row is then normalised so its coefficients sum to at most 1, as ffmpeg's default
-//! rematrixing does: a full-scale source can never clip after the downmix. Upmix copies mono to
+//! output row is then normalised so its coefficients sum to at most 1 — what ffmpeg's default
+//! rematrixing does for integer output (for float output it does not normalise and can exceed full
+//! scale). We always normalise: a full-scale source can never clip after the downmix. Upmix copies mono to
 //! both front channels and leaves channels the source lacks silent.
 
 /// A loudspeaker position. Order matches WAVE/symphonia's channel bit order.

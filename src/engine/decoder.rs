@@ -3,10 +3,14 @@
 //! not the audio thread.
 //!
 //! Gapless: when a track ends its successor is opened at once and decoded into the same ring; a
-//! `TrackStart` marker at the exact boundary tells the callback which track is audible.
+//! `TrackStart` marker at the exact boundary tells the callback which track is audible. When both
+//! tracks need the same rate conversion, the resampler runs on across the boundary (a fresh one
+//! would start from silence and put a small dip at the join) and the marker is placed at the output
+//! frame the boundary maps to.
 //! Seek/jump: pending output is dropped and a *flush* `TrackStart` marker makes the callback drop
 //! what is buffered, so nothing from before the seek is heard after it.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -29,7 +33,8 @@ struct Active {
     track: usize,
     source: AudioSource,
     map: ChannelMap,
-    resampler: Option<StreamResampler>,
+    /// With the stream frame its first output frame has.
+    resampler: Option<(StreamResampler, u64)>,
 }
 
 pub struct DecoderThread {
@@ -45,8 +50,10 @@ pub struct DecoderThread {
     /// Device-format samples waiting for room in the ring, and how many of them were pushed.
     pending: Vec<f32>,
     pending_done: usize,
-    /// A marker to push once `pending` has drained.
-    marker: Option<MarkerKind>,
+    /// Stream frame just past the end of `pending` (= frames ever produced for the ring).
+    produced: u64,
+    /// Markers to push when the ring's write position reaches their stream frame.
+    markers: VecDeque<(u64, MarkerKind)>,
     decoded: Vec<f32>,
     mapped: Vec<f32>,
 }
@@ -74,14 +81,15 @@ impl DecoderThread {
             active: None,
             pending: Vec::new(),
             pending_done: 0,
-            marker: None,
+            produced: 0,
+            markers: VecDeque::new(),
             decoded: Vec::new(),
             mapped: Vec::new(),
         }
     }
 
     fn has_work(&self) -> bool {
-        self.active.is_some() || self.marker.is_some() || self.pending_done < self.pending.len()
+        self.active.is_some() || !self.markers.is_empty() || self.pending_done < self.pending.len()
     }
 
     /// Run until `Shutdown` or until the control side hangs up.
@@ -120,21 +128,22 @@ impl DecoderThread {
                 if let Some(a) = &self.active {
                     if a.track >= self.queue.len() {
                         self.active = None;
-                        self.marker = Some(MarkerKind::End { flush: false });
+                        self.mark_now(MarkerKind::End { flush: false });
                     }
                 }
             }
             DecoderCommand::Play { track, frame } => {
                 self.telemetry.decoder_idle.store(false, Relaxed);
-                self.start_track(track, frame, true);
+                self.start_track(track, frame, true, None);
             }
             DecoderCommand::Stop => {
                 self.discard_pending();
                 self.active = None;
-                self.marker = Some(MarkerKind::End { flush: true });
+                self.mark_now(MarkerKind::End { flush: true });
             }
             DecoderCommand::Sync(id) => {
-                // Make sure a marker set by an earlier command is in the ring before replying.
+                // Make sure markers set by earlier commands are in the ring before replying (a
+                // flush marker is always due at once: it sits at the end of what was pushed).
                 self.push_pending();
                 let _ = self.events.send(EngineEvent::Synced(id));
             }
@@ -145,26 +154,40 @@ impl DecoderThread {
     fn discard_pending(&mut self) {
         self.pending.clear();
         self.pending_done = 0;
-        self.marker = None;
+        self.markers.clear();
+        self.produced = self.ring.written_frames();
+    }
+
+    fn mark_now(&mut self, kind: MarkerKind) {
+        self.markers.push_back((self.produced, kind));
+    }
+
+    fn append(&mut self, samples_start: usize) {
+        self.produced += ((self.pending.len() - samples_start) / self.device_channels) as u64;
     }
 
     /// Open `track` (or the next that opens) at source frame `frame` and queue its start marker.
-    fn start_track(&mut self, mut track: usize, mut frame: u64, flush: bool) {
+    /// `carry` is the previous track's resampler, continued when the new track has the same rate.
+    fn start_track(&mut self, mut track: usize, mut frame: u64, flush: bool, mut carry: Option<(StreamResampler, u64)>) {
         if flush {
             self.discard_pending();
+            carry = None;
         }
         self.active = None;
         while track < self.queue.len() {
             let path = self.queue[track].clone();
-            match self.open(track, frame) {
-                Ok(active) => {
+            match self.open(track, frame, &mut carry) {
+                Ok((active, at)) => {
                     let info = active.source.info().clone();
-                    self.marker = Some(MarkerKind::TrackStart {
-                        track: track as u32,
-                        source_frame: active.source.position(),
-                        source_rate: info.sample_rate,
-                        flush,
-                    });
+                    self.markers.push_back((
+                        at,
+                        MarkerKind::TrackStart {
+                            track: track as u32,
+                            source_frame: active.source.position(),
+                            source_rate: info.sample_rate,
+                            flush,
+                        },
+                    ));
                     self.active = Some(active);
                     let _ = self.events.send(EngineEvent::TrackOpened { track, info });
                     return;
@@ -176,77 +199,108 @@ impl DecoderThread {
                 }
             }
         }
-        self.marker = Some(MarkerKind::End { flush });
+        self.finish_resampler(carry);
+        self.mark_now(MarkerKind::End { flush });
         let _ = self.events.send(EngineEvent::QueueEnded);
     }
 
-    fn open(&mut self, track: usize, frame: u64) -> Result<Active, String> {
-        let path = &self.queue[track];
-        let mut source = self.cache.open(path).map_err(|e| e.to_string())?;
+    fn finish_resampler(&mut self, r: Option<(StreamResampler, u64)>) {
+        if let Some((mut r, _)) = r {
+            let start = self.pending.len();
+            r.finish(&mut self.pending);
+            self.append(start);
+        }
+    }
+
+    /// Open `track` at `frame`; returns it with the stream frame where it starts.
+    fn open(&mut self, track: usize, frame: u64, carry: &mut Option<(StreamResampler, u64)>) -> Result<(Active, u64), String> {
+        let path = self.queue[track].clone();
+        let mut source = self.cache.open(&path).map_err(|e| e.to_string())?;
         if frame > 0 {
             source.seek(frame).map_err(|e| e.to_string())?;
         }
         let info = source.info();
         let map = ChannelMap::new(&info.layout, self.device_channels);
-        let resampler = if info.sample_rate == self.device_rate {
-            None
-        } else {
-            Some(StreamResampler::new(info.sample_rate, self.device_rate, self.device_channels).map_err(|e| {
-                format!("{}: {e}", path.display())
-            })?)
-        };
-        Ok(Active { track, source, map, resampler })
+        let rate = info.sample_rate;
+        if rate == self.device_rate {
+            self.finish_resampler(carry.take());
+            return Ok((Active { track, source, map, resampler: None }, self.produced));
+        }
+        if carry.as_ref().is_some_and(|(r, _)| r.rate_in() == rate) {
+            let (r, origin) = carry.take().expect("checked");
+            let at = origin + r.input_boundary_frame();
+            return Ok((Active { track, source, map, resampler: Some((r, origin)) }, at));
+        }
+        self.finish_resampler(carry.take());
+        let r = StreamResampler::new(rate, self.device_rate, self.device_channels)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok((Active { track, source, map, resampler: Some((r, self.produced)) }, self.produced))
     }
 
-    /// Push pending samples and then the pending marker, as far as the rings allow.
-    /// Returns true when nothing is left waiting.
+    /// Push pending samples, and each marker exactly when the ring's write position reaches it,
+    /// as far as the rings allow. Returns true when nothing is left waiting.
     fn push_pending(&mut self) -> bool {
-        if self.pending_done < self.pending.len() {
-            let frames = self.ring.push(&self.pending[self.pending_done..]);
-            self.pending_done += frames * self.device_channels;
-            if self.pending_done < self.pending.len() {
+        let ch = self.device_channels;
+        loop {
+            let written = self.ring.written_frames();
+            if let Some(&(at, kind)) = self.markers.front() {
+                if at <= written {
+                    if self.ring.push_marker(kind).is_err() {
+                        return false;
+                    }
+                    self.markers.pop_front();
+                    continue;
+                }
+            }
+            if self.pending_done >= self.pending.len() {
+                break;
+            }
+            let mut end = self.pending.len();
+            if let Some(&(at, _)) = self.markers.front() {
+                end = end.min(self.pending_done + (at - written) as usize * ch);
+            }
+            let frames = self.ring.push(&self.pending[self.pending_done..end]);
+            if frames == 0 {
                 return false;
             }
-            self.pending.clear();
-            self.pending_done = 0;
+            self.pending_done += frames * ch;
         }
-        if let Some(m) = self.marker {
-            if self.ring.push_marker(m).is_err() {
-                return false;
-            }
-            self.marker = None;
-        }
-        true
+        self.pending.clear();
+        self.pending_done = 0;
+        // A marker beyond what is produced waits for the data that leads up to it.
+        self.markers.is_empty()
     }
 
     /// One unit of work: drain what is waiting, else decode one packet.
     fn step(&mut self) {
-        if !self.push_pending() {
-            return;
+        let drained = self.push_pending();
+        if !drained && self.pending_done < self.pending.len() {
+            return; // the ring is full
         }
         let Some(active) = self.active.as_mut() else { return };
         self.decoded.clear();
+        let start = self.pending.len();
         match active.source.read(&mut self.decoded) {
             Ok(n) if n > 0 => {
                 self.mapped.clear();
                 active.map.map_into(&self.decoded, &mut self.mapped);
                 match active.resampler.as_mut() {
-                    Some(r) => r.process(&self.mapped, &mut self.pending),
+                    Some((r, _)) => r.process(&self.mapped, &mut self.pending),
                     None => self.pending.extend_from_slice(&self.mapped),
                 }
+                self.append(start);
             }
             Ok(_) => {
-                if let Some(r) = active.resampler.as_mut() {
-                    r.finish(&mut self.pending);
-                }
                 let next = active.track + 1;
-                self.start_track(next, 0, false);
+                let carry = self.active.take().and_then(|a| a.resampler);
+                self.start_track(next, 0, false, carry);
             }
             Err(e) => {
                 let track = active.track;
                 let path = self.queue.get(track).cloned().unwrap_or_default();
                 let _ = self.events.send(EngineEvent::TrackFailed { track, path, error: e.to_string() });
-                self.start_track(track + 1, 0, false);
+                let carry = self.active.take().and_then(|a| a.resampler);
+                self.start_track(track + 1, 0, false, carry);
             }
         }
         self.push_pending();

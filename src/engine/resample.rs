@@ -76,6 +76,18 @@ impl StreamResampler {
         }
     }
 
+    #[must_use]
+    pub fn rate_in(&self) -> u32 {
+        self.rate_in as u32
+    }
+
+    /// Output frame (counted from this resampler's first output) that corresponds to the input
+    /// consumed so far: where a gapless successor's first frame lands.
+    #[must_use]
+    pub fn input_boundary_frame(&self) -> u64 {
+        (self.total_in * self.rate_out).div_ceil(self.rate_in)
+    }
+
     /// End of input: flush the remaining input and the filter tail, trimmed to the exact length.
     pub fn finish(&mut self, out: &mut Vec<f32>) {
         let expected_total = (self.total_in * self.rate_out).div_ceil(self.rate_in);

@@ -1,0 +1,117 @@
+//! Helpers shared by the integration tests: the generated media set, reference decodes by ffmpeg,
+//! and small signal utilities. Everything here uses real tools and real files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The media made by `../shared/media/make_media.sh` (the Makefile makes it; made here if missing).
+pub fn media() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::var_os("RUSTY_AUDIO_MEDIA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/media")));
+        if !dir.join("prog.flac").is_file() {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/media/make_media.sh");
+            let status = Command::new("bash").arg(&script).arg(&dir).output();
+            assert!(
+                status.as_ref().is_ok_and(|o| o.status.success()),
+                "test media missing in {} and {} failed ({status:?}); run `make test`",
+                dir.display(),
+                script.display()
+            );
+        }
+        dir
+    })
+}
+
+pub fn media_file(name: &str) -> PathBuf {
+    media().join(name)
+}
+
+/// A scratch directory unique to one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-scratch")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// ffmpeg's decode of `path` as interleaved f32 in the file's own channel count and rate.
+pub fn ffmpeg_decode(path: &Path) -> Vec<f32> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "f32le", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success(), "ffmpeg failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    out.stdout.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+/// ffmpeg's 16-bit decode with its default stereo downmix (`-ac 2`), scaled to [-1, 1).
+pub fn ffmpeg_decode_stereo_s16(path: &Path) -> Vec<f32> {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-ac", "2", "-f", "s16le", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success());
+    out.stdout.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect()
+}
+
+/// Our decode of a whole file (interleaved f32) and its channel count.
+pub fn our_decode(path: &Path) -> (Vec<f32>, usize, u32) {
+    let mut src = rusty_audio::decode::AudioSource::open(path).unwrap_or_else(|e| panic!("{e}"));
+    let (ch, rate) = (src.info().channels, src.info().sample_rate);
+    let mut all = Vec::new();
+    while src.read(&mut all).unwrap_or_else(|e| panic!("{e}")) > 0 {}
+    (all, ch, rate)
+}
+
+/// Write interleaved f32 as a 32-bit float WAV.
+pub fn write_wav_f32(path: &Path, rate: u32, channels: u16, samples: &[f32]) {
+    let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// Write interleaved samples as 16-bit PCM WAV (values already on the 16-bit grid stay exact).
+pub fn write_wav_i16(path: &Path, rate: u32, channels: u16, samples: &[f32]) {
+    let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        w.write_sample((s * 32768.0).round().clamp(-32768.0, 32767.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+pub fn sine(rate: u32, channels: usize, freq: f64, amp: f64, seconds: f64) -> Vec<f32> {
+    let n = (seconds * f64::from(rate)) as usize;
+    let mut v = Vec::with_capacity(n * channels);
+    for i in 0..n {
+        let x = (amp * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin()) as f32;
+        v.extend(std::iter::repeat_n(x, channels));
+    }
+    v
+}
+
+/// Signal-to-error ratio in dB of `test` against `reference`.
+pub fn snr_db(reference: &[f32], test: &[f32]) -> f64 {
+    let (mut s, mut e) = (0f64, 0f64);
+    for (&r, &t) in reference.iter().zip(test) {
+        s += f64::from(r) * f64::from(r);
+        e += (f64::from(r) - f64::from(t)).powi(2);
+    }
+    10.0 * (s / e.max(1e-30)).log10()
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rusty-audio")
+}
