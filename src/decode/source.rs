@@ -43,9 +43,12 @@ pub struct AudioSource {
     track_id: u32,
     /// (numer, denom) of the track's time base; defaults to 1/sample_rate.
     time_base: (u64, u64),
-    /// Frames still to drop (after an accurate seek landed on an earlier packet boundary, or the
-    /// encoder priming at the start).
+    /// Encoder priming frames still to drop at the start of the stream.
     skip_frames: u64,
+    /// After a seek: the stream frame (container timeline) the next output must start at. Packets
+    /// are aligned by their own timestamps rather than by counting frames from the seek point,
+    /// because some decoders emit nothing for the first packet after a reset (Vorbis overlap).
+    seek_to: Option<i64>,
     /// Encoder priming frames the container declares but the reader does not trim (MP4 edit list).
     priming: u64,
     /// Index of the next frame `read` returns.
@@ -192,6 +195,7 @@ impl AudioSource {
             track_id,
             time_base,
             skip_frames: priming.unwrap_or(0),
+            seek_to: None,
             priming: priming.unwrap_or(0),
             position: 0,
             scratch: Vec::new(),
@@ -209,6 +213,12 @@ impl AudioSource {
     #[must_use]
     pub fn position(&self) -> u64 {
         self.position
+    }
+
+    /// A timestamp of this track's time base as a frame index.
+    fn ts_to_frames(&self, ts: i64) -> i64 {
+        let (numer, denom) = self.time_base;
+        (i128::from(ts) * i128::from(numer) * i128::from(self.info.sample_rate) / i128::from(denom)) as i64
     }
 
     fn decode_error(&self, reason: impl ToString) -> DecodeError {
@@ -284,7 +294,16 @@ impl AudioSource {
             } else {
                 (0, total)
             };
-            if self.skip_frames > 0 {
+            if let Some(target) = self.seek_to {
+                // Valid output ends at pts + dur; frames a decoder withheld are missing at the start.
+                let valid = (end - start) as i64;
+                let first = self.ts_to_frames(packet.pts.get()) + (dur as i64 - valid).max(0);
+                if first + valid <= target {
+                    continue;
+                }
+                start += (target - first).clamp(0, valid) as usize;
+                self.seek_to = None;
+            } else if self.skip_frames > 0 {
                 let skip = self.skip_frames.min((end - start) as u64) as usize;
                 self.skip_frames -= skip as u64;
                 start += skip;
@@ -299,7 +318,7 @@ impl AudioSource {
     }
 
     /// Seek so that the next `read` starts exactly at `frame` (symphonia lands on a packet boundary
-    /// at or before it; the difference is decoded and discarded). Seeking past the end ends the
+    /// at or before it; decoded packets are then aligned by timestamp and the lead-in discarded). Seeking past the end ends the
     /// stream.
     pub fn seek(&mut self, frame: u64) -> Result<(), DecodeError> {
         let rate = u64::from(self.info.sample_rate);
@@ -307,11 +326,10 @@ impl AudioSource {
         let target = frame + self.priming;
         let ts = (u128::from(target) * u128::from(denom) / (u128::from(rate) * u128::from(numer))) as i64;
         match self.reader.seek(SeekMode::Accurate, SeekTo::Timestamp { ts: Timestamp::new(ts), track_id: self.track_id }) {
-            Ok(seeked) => {
-                let actual = seeked.actual_ts.get().max(0) as u128;
-                let actual_frame = (actual * u128::from(numer) * u128::from(rate) / u128::from(denom)) as u64;
+            Ok(_) => {
                 self.decoder.reset();
-                self.skip_frames = target.saturating_sub(actual_frame);
+                self.skip_frames = 0;
+                self.seek_to = Some(target as i64);
                 self.position = frame;
                 self.ended = false;
                 Ok(())

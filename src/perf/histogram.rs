@@ -112,6 +112,9 @@ impl HistogramSnapshot {
             return 0;
         }
         let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        if rank >= total {
+            return self.max; // the top rank is the recorded maximum, exactly
+        }
         let mut seen = 0;
         for (i, &c) in self.buckets.iter().enumerate() {
             seen += c;

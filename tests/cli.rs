@@ -1,0 +1,220 @@
+//! The real binary on good and bad input: exit codes, one clear stderr line per failure naming the
+//! file, never a panic, and the JSON contracts of DESIGN §3.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn assert_no_panic(o: &Output) {
+    let e = stderr(o);
+    assert!(!e.contains("panicked") && !e.contains("internal error"), "panic output: {e}");
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn analyze_json_lines_in_argument_order() {
+    let names = ["prog.flac", "prog.opus", "prog_quad.wav", "bad/empty.wav", "prog8k_mulaw.wav"];
+    let paths: Vec<String> = names.iter().map(|n| p(&media_file(n)).to_string()).collect();
+    let mut args = vec!["analyze", "--json"];
+    args.extend(paths.iter().map(String::as_str));
+    let o = run(&args);
+    assert_no_panic(&o);
+    assert_eq!(o.status.code(), Some(1), "a failed file makes the exit code 1");
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), names.len());
+    for (line, path) in lines.iter().zip(&paths) {
+        assert_eq!(line["path"], path.as_str());
+    }
+    for key in ["container", "codec", "sample_rate", "channels", "frames", "duration_s", "peak_dbfs", "rms_dbfs", "clipped_samples"] {
+        assert!(!lines[0][key].is_null(), "missing {key}");
+    }
+    for key in ["true_peak_dbtp", "integrated_lufs", "lra_lu"] {
+        assert!(lines[0].get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(lines[0]["frames"], 882_000);
+    assert_eq!(lines[2]["channels"], 4);
+    assert_eq!(lines[4]["sample_rate"], 8000);
+    assert!(lines[1]["error"].as_str().unwrap().contains("unsupported codec: opus"));
+    assert!(lines[3]["error"].as_str().unwrap().contains("empty file"));
+    assert_eq!(stderr(&o).lines().count(), 2, "one stderr line per failed file: {}", stderr(&o));
+}
+
+/// sox `stats` "Overall" peak and RMS levels (over all channels).
+fn sox_levels(path: &Path) -> (f64, f64) {
+    let o = Command::new("sox").arg(path).args(["-n", "stats"]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stderr);
+    let field = |name: &str| -> f64 {
+        let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in {text}"));
+        line.split_whitespace().nth(3).unwrap().parse().unwrap()
+    };
+    (field("Pk lev dB"), field("RMS lev dB"))
+}
+
+#[test]
+fn analyze_levels_agree_with_sox() {
+    for name in ["prog_s16.wav", "prog.flac", "prog_mono.wav"] {
+        let path = media_file(name);
+        let o = run(&["analyze", "--json", p(&path)]);
+        assert!(o.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let (peak, rms) = sox_levels(&path);
+        // sox prints two decimals, so agreement is checked to its rounding.
+        assert!((v["peak_dbfs"].as_f64().unwrap() - peak).abs() <= 0.0051, "{name} peak {} vs sox {peak}", v["peak_dbfs"]);
+        assert!((v["rms_dbfs"].as_f64().unwrap() - rms).abs() <= 0.0051, "{name} rms {} vs sox {rms}", v["rms_dbfs"]);
+    }
+}
+
+#[test]
+fn bad_inputs_fail_with_one_line_naming_the_file() {
+    let dir = scratch("bad_inputs");
+    // A WAV whose data chunk claims more than its RIFF chunk (both ~4 GiB) but holds one second.
+    let absurd = dir.join("absurd_header.wav");
+    write_wav_i16(&absurd, 8000, 1, &sine(8000, 1, 440.0, 0.5, 1.0));
+    let mut bytes = std::fs::read(&absurd).unwrap();
+    bytes[4..8].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+    bytes[40..44].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    std::fs::write(&absurd, bytes).unwrap();
+    let missing = dir.join("does-not-exist.flac");
+    let cases = [
+        (media_file("bad/empty.wav"), "empty file"),
+        (media_file("bad/random.mp3"), "not a recognised audio file"),
+        (media_file("bad/text.ogg"), "not a recognised audio file"),
+        (media_file("prog.opus"), "unsupported codec: opus"),
+        (missing, "cannot open"),
+        (absurd, "chunk length exceeds"),
+    ];
+    for (path, reason) in &cases {
+        for cmd in [&["analyze"][..], &["play", "--output", "null"][..]] {
+            let mut args = cmd.to_vec();
+            args.push(p(path));
+            let o = run(&args);
+            assert_no_panic(&o);
+            assert_eq!(o.status.code(), Some(1), "{cmd:?} {}: {}", path.display(), stderr(&o));
+            let err_lines: Vec<String> = stderr(&o).lines().filter(|l| l.starts_with("rusty-audio:")).map(String::from).collect();
+            assert_eq!(err_lines.len(), 1, "{cmd:?}: exactly one error line: {err_lines:?}");
+            assert!(err_lines[0].contains(p(path)) && err_lines[0].contains(reason), "{cmd:?}: {:?}", err_lines[0]);
+        }
+    }
+}
+
+#[test]
+fn oversized_header_lengths_play_the_data_that_is_there() {
+    // RIFF and data sizes claim ~4 GiB (data within RIFF): the second that exists is played.
+    let dir = scratch("oversized_header");
+    let path = dir.join("huge_sizes.wav");
+    write_wav_i16(&path, 8000, 1, &sine(8000, 1, 440.0, 0.5, 1.0));
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[4..8].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    bytes[40..44].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+    std::fs::write(&path, bytes).unwrap();
+    let o = run(&["analyze", "--json", p(&path)]);
+    assert_no_panic(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["frames"], 8000);
+}
+
+#[test]
+fn truncated_files_play_what_is_there() {
+    let o = run(&["analyze", "--json", p(&media_file("bad/truncated.flac"))]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let frames = v["frames"].as_u64().unwrap();
+    assert!(frames > 400_000 && frames < 882_000, "decoded up to the cut: {frames}");
+
+    // Play a short truncated file through the paced null output.
+    let dir = scratch("truncated_play");
+    let wav = dir.join("short.wav");
+    write_wav_i16(&wav, 48_000, 2, &sine(48_000, 2, 440.0, 0.5, 0.6));
+    let flac = dir.join("short.flac");
+    assert!(Command::new("flac").args(["-s", "-f", "--no-padding", "-o", p(&flac), p(&wav)]).status().unwrap().success());
+    let bytes = std::fs::read(&flac).unwrap();
+    let cut = dir.join("cut.flac");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let o = run(&["play", "--output", "null", "--json", p(&cut)]);
+    assert_no_panic(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let played = v["frames_played"].as_u64().unwrap();
+    // Half the bytes hold about half of the seven 4096-frame FLAC blocks.
+    assert!(played >= 3 * 4096 && played < 28_800, "played the part before the cut: {played}");
+}
+
+#[test]
+fn play_skips_a_bad_file_and_plays_the_rest() {
+    let dir = scratch("play_mixed");
+    let good = dir.join("good.wav");
+    write_wav_f32(&good, 48_000, 2, &sine(48_000, 2, 440.0, 0.5, 0.3));
+    let o = run(&["play", "--output", "null", "--json", p(&media_file("bad/text.ogg")), p(&good)]);
+    assert_no_panic(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["frames_played"], 14_400);
+    assert_eq!(v["tracks_played"], 1);
+    assert_eq!(v["tracks_failed"], 1);
+    assert!(stderr(&o).contains("text.ogg"));
+    for key in ["duration_s", "underruns", "device", "sample_rate", "buffer_frames"] {
+        assert!(!v[key].is_null(), "missing {key}");
+    }
+    for q in ["p50", "p95", "p99", "p999", "max"] {
+        assert!(v["callback_ns"][q].as_u64().unwrap() > 0, "callback_ns.{q}");
+    }
+    assert!(v["callback_ns"]["p50"].as_u64() <= v["callback_ns"]["max"].as_u64());
+}
+
+#[test]
+fn missing_device_falls_back_to_null_output() {
+    let dir = scratch("no_device");
+    let good = dir.join("good.wav");
+    write_wav_f32(&good, 48_000, 2, &sine(48_000, 2, 440.0, 0.5, 0.2));
+    // No reachable sound server and no ALSA card: what a machine without audio looks like.
+    std::fs::write(dir.join("empty-asound.conf"), "").unwrap();
+    let o = Command::new(bin())
+        .args(["play", "--json", p(&good)])
+        .env("PULSE_SERVER", "unix:/nonexistent/pulse")
+        .env("ALSA_CONFIG_PATH", p(&dir.join("empty-asound.conf")))
+        .output()
+        .unwrap();
+    assert_no_panic(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["null_output"], true);
+    assert_eq!(v["frames_played"], 9_600);
+    assert!(stderr(&o).contains("playing to the null output"), "{}", stderr(&o));
+}
+
+#[test]
+fn unknown_device_name_is_an_error() {
+    let o = run(&["play", "--output", "No Such Speaker", p(&media_file("prog8k_alaw.wav"))]);
+    assert_no_panic(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("No Such Speaker"), "{}", stderr(&o));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["analyze"]).status.code(), Some(2));
+    assert_eq!(run(&["play", "--buffer", "lots", "x.wav"]).status.code(), Some(2));
+}
+
+#[test]
+fn devices_lists_something_or_says_why() {
+    let o = run(&["devices"]);
+    assert_no_panic(&o);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("host "));
+}

@@ -1,0 +1,147 @@
+//! End to end on a real audio server: `rusty-audio play` → cpal → PulseAudio null sink, recorded
+//! back from the sink's monitor with `parec`, then checked for frequency, level and dropouts.
+//! `make test` starts the server; without one these tests say so loudly and skip.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn pulse_running() -> bool {
+    Command::new("pactl").arg("info").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+fn skip_without_pulse(test: &str) -> bool {
+    if pulse_running() {
+        return false;
+    }
+    eprintln!("\n*** SKIPPED {test}: no PulseAudio server (run `make test`, which starts one with a null sink) ***\n");
+    true
+}
+
+/// Start recording the null sink's monitor and wait until the recording stream exists.
+fn start_recording(out: &Path) -> Child {
+    let child = Command::new("parec")
+        .args(["-d", "nullsink.monitor", "--latency-msec=20", "--format=float32le", "--rate=48000", "--channels=2", "--raw"])
+        .arg(out)
+        .spawn()
+        .expect("parec runs");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let o = Command::new("pactl").args(["list", "short", "source-outputs"]).output().unwrap();
+        if !o.stdout.is_empty() {
+            return child;
+        }
+        assert!(Instant::now() < deadline, "parec never connected to the server");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn stop_recording(mut child: Child, out: &Path) -> Vec<f32> {
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let _ = child.wait();
+    std::fs::read(out).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+struct ToneCheck {
+    freq_hz: f64,
+    peak_dbfs: f64,
+    longest_gap_ms: f64,
+    tone_seconds: f64,
+}
+
+/// Measure the left channel of a recorded tone between its first and last audible sample.
+fn measure(stereo: &[f32], rate: f64) -> ToneCheck {
+    let left: Vec<f32> = stereo.chunks_exact(2).map(|f| f[0]).collect();
+    let audible = |x: &f32| x.abs() > 0.01;
+    let first = left.iter().position(audible).expect("the tone reached the sink");
+    let last = left.len() - 1 - left.iter().rev().position(audible).unwrap();
+    let tone = &left[first..=last];
+    // Frequency: interpolated positive-going zero crossings over the whole tone.
+    let mut crossings = Vec::new();
+    for i in 1..tone.len() {
+        if tone[i - 1] < 0.0 && tone[i] >= 0.0 {
+            let frac = f64::from(-tone[i - 1]) / f64::from(tone[i] - tone[i - 1]);
+            crossings.push(i as f64 - 1.0 + frac);
+        }
+    }
+    let freq_hz = (crossings.len() - 1) as f64 * rate / (crossings.last().unwrap() - crossings[0]);
+    // Level: RMS of the steady part (skip 50 ms at each end) → sine peak.
+    let trim = (0.05 * rate) as usize;
+    let body = &tone[trim..tone.len() - trim];
+    let rms = (body.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / body.len() as f64).sqrt();
+    let peak_dbfs = 20.0 * (rms * std::f64::consts::SQRT_2).log10();
+    // Dropouts: the longest run of near-silence inside the tone (a 1 kHz sine at −20 dBFS is
+    // below −60 dBFS for well under one sample around each zero crossing).
+    let (mut longest, mut run) = (0usize, 0usize);
+    for &x in tone {
+        if x.abs() < 0.001 {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    ToneCheck { freq_hz, peak_dbfs, longest_gap_ms: longest as f64 * 1000.0 / rate, tone_seconds: tone.len() as f64 / rate }
+}
+
+/// The tests share one sink and its monitor: one at a time.
+static SINK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn play_and_record(name: &str, file_rate: u32, extra: &[&str]) -> (ToneCheck, serde_json::Value) {
+    let _sink = SINK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = scratch(name);
+    let tone_path = dir.join("tone.wav");
+    write_wav_f32(&tone_path, file_rate, 2, &sine(file_rate, 2, 1000.0, 0.1, 2.0)); // −20 dBFS peak
+    let raw = dir.join("recorded.raw");
+    let rec = start_recording(&raw);
+    let mut args = vec!["play", "--json"];
+    args.extend_from_slice(extra);
+    args.push(tone_path.to_str().unwrap());
+    let o = Command::new(bin()).args(&args).output().unwrap();
+    let recorded = stop_recording(rec, &raw);
+    assert!(o.status.success(), "play failed: {}", String::from_utf8_lossy(&o.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["null_output"], false, "played to a real device: {summary}");
+    (measure(&recorded, 48_000.0), summary)
+}
+
+fn assert_clean_tone(c: &ToneCheck, summary: &serde_json::Value) {
+    assert!((c.freq_hz - 1000.0).abs() <= 1.0, "frequency {:.3} Hz", c.freq_hz);
+    assert!((c.peak_dbfs + 20.0).abs() <= 0.5, "level {:.3} dBFS", c.peak_dbfs);
+    assert!(c.longest_gap_ms <= 5.0, "dropout of {:.2} ms inside the tone", c.longest_gap_ms);
+    assert!(c.tone_seconds > 1.8, "only {:.2} s of the 2 s tone reached the sink", c.tone_seconds);
+    assert_eq!(summary["underruns"], 0, "{summary}");
+}
+
+#[test]
+fn tone_reaches_the_sink_intact() {
+    if skip_without_pulse("tone_reaches_the_sink_intact") {
+        return;
+    }
+    let (c, summary) = play_and_record("e2e_tone", 48_000, &[]);
+    assert_clean_tone(&c, &summary);
+    assert_eq!(summary["sample_rate"], 48_000);
+}
+
+#[test]
+fn resampled_tone_with_small_buffer_reaches_the_sink_intact() {
+    if skip_without_pulse("resampled_tone_with_small_buffer_reaches_the_sink_intact") {
+        return;
+    }
+    // A 44.1 kHz file on the 48 kHz sink: the resampler is in the path; 256-frame callbacks.
+    let (c, summary) = play_and_record("e2e_resampled", 44_100, &["--buffer", "256"]);
+    assert_clean_tone(&c, &summary);
+    assert_eq!(summary["buffer_frames"], 256);
+}
+
+#[test]
+fn volume_option_changes_the_recorded_level() {
+    if skip_without_pulse("volume_option_changes_the_recorded_level") {
+        return;
+    }
+    let (c, _) = play_and_record("e2e_volume", 48_000, &["--volume", "-6"]);
+    assert!((c.peak_dbfs + 26.0).abs() <= 0.5, "level {:.3} dBFS with --volume -6", c.peak_dbfs);
+}

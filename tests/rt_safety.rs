@@ -1,0 +1,100 @@
+//! The real-time rule, checked: the render function (what the audio callback runs) makes no heap
+//! allocation through 10⁵ callbacks that include play, seek, pause/resume, volume changes, a track
+//! change, a stop and a new queue. assert_no_alloc aborts the process on any allocation inside
+//! `assert_no_alloc(..)` on this thread; the decoder thread allocates freely and is not checked.
+
+mod common;
+use common::*;
+
+use assert_no_alloc::assert_no_alloc;
+use rusty_audio::engine::{Engine, EngineConfig};
+
+#[cfg(debug_assertions)]
+#[global_allocator]
+static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
+
+const CALLBACKS: usize = 100_000;
+
+/// Wait (outside the detector) until the decoder has data for the next callback.
+fn wait_ready(e: &mut Engine, frames: usize) {
+    loop {
+        let idle = e.telemetry().decoder_idle.load(std::sync::atomic::Ordering::Relaxed);
+        let ready = e.offline_renderer().unwrap().ready_frames();
+        if ready >= frames || idle {
+            return;
+        }
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn render_path_never_allocates() {
+    // 44.1 kHz files on a 48 kHz engine: the resampler runs too (on the decoder thread).
+    let files = vec![media_file("prog.flac"), media_file("prog.mp3"), media_file("prog_s16.wav"), media_file("prog_quad.wav")];
+    let mut e = Engine::offline(48_000, 2, &EngineConfig::default());
+    e.set_queue(files.clone());
+    e.play_track(0);
+    let frames = 64;
+    let mut f32_buf = vec![0.0f32; frames * 2];
+    let mut i16_buf = vec![0i16; frames * 2];
+    let mut heard = 0usize;
+    for i in 0..CALLBACKS {
+        // Control-side actions happen between callbacks, as they would from the UI thread.
+        match i {
+            5_000 => e.seek(12.5),
+            10_000 => e.pause(),
+            12_000 => e.resume(),
+            15_000 => e.set_volume_db(-12.0),
+            15_100 => e.set_volume_db(3.0),
+            20_000 => e.next(),
+            30_000 => e.play_track(2),
+            40_000 => e.seek(19.9), // runs into the gapless change to track 3
+            60_000 => e.stop(),
+            61_000 => {
+                e.set_queue(files.clone());
+                e.play_from(1, 44_100);
+            }
+            _ => {}
+        }
+        wait_ready(&mut e, frames);
+        let r = e.offline_renderer().unwrap();
+        if i % 2 == 0 {
+            assert_no_alloc(|| r.process(&mut f32_buf[..]));
+            heard += usize::from(f32_buf.iter().any(|&x| x != 0.0));
+        } else {
+            // The integer path (conversion + TPDF dither) too.
+            assert_no_alloc(|| r.process(&mut i16_buf[..]));
+        }
+    }
+    let t = e.telemetry();
+    assert_eq!(t.perf.callbacks.load(std::sync::atomic::Ordering::Relaxed), CALLBACKS as u64);
+    assert!(heard > CALLBACKS / 4, "the run actually played audio ({heard} audible f32 callbacks)");
+    let events = e.poll();
+    assert!(events.iter().any(|ev| matches!(ev, rusty_audio::engine::EngineEvent::TrackOpened { track: 3, .. })), "the track change happened");
+}
+
+/// The detector itself works: an allocation inside `assert_no_alloc` kills the process.
+#[test]
+fn detector_catches_an_allocation() {
+    if std::env::var_os("RUSTY_AUDIO_ALLOC_CHILD").is_some() {
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "allocating_child", "--include-ignored", "--nocapture"])
+        .env("RUSTY_AUDIO_ALLOC_CHILD", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an allocation under assert_no_alloc must abort the child");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("memory allocation of 1000 bytes failed"), "child failed for another reason: {stderr}");
+}
+
+#[test]
+#[ignore = "run by detector_catches_an_allocation in a child process"]
+fn allocating_child() {
+    if std::env::var_os("RUSTY_AUDIO_ALLOC_CHILD").is_none() {
+        return;
+    }
+    let v = assert_no_alloc(|| vec![1u8; 1000]);
+    println!("allocated {} bytes undetected", v.len());
+}
