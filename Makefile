@@ -7,8 +7,9 @@ CARGO ?= cargo
 SHARED_MEDIA := $(abspath ../shared/media/make_media.sh)
 MEDIA := $(CURDIR)/target/media
 
-# A private runtime dir: the test sound server never meets a desktop user's own.
-export XDG_RUNTIME_DIR := $(CURDIR)/target/xdg
+# A private runtime dir: the test sound server never meets a desktop user's own. Kept short and in
+# /tmp because a unix socket path may not exceed 108 bytes.
+export XDG_RUNTIME_DIR := /tmp/rusty-audio-test-$(shell id -u)
 export PULSE_SERVER := unix:$(XDG_RUNTIME_DIR)/pulse/native
 export RUSTY_AUDIO_MEDIA := $(MEDIA)
 

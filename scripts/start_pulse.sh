@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # start_pulse.sh — start (or reuse) a private PulseAudio server with a 48 kHz stereo null sink.
-# The server lives under $XDG_RUNTIME_DIR (the Makefile points it at target/xdg), so it never
+# The server lives under $XDG_RUNTIME_DIR (the Makefile sets a private one in /tmp), so it never
 # touches a desktop user's own sound server and tests never play into real speakers.
 set -euo pipefail
 : "${XDG_RUNTIME_DIR:?set XDG_RUNTIME_DIR}"
