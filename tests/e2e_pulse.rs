@@ -145,3 +145,66 @@ fn volume_option_changes_the_recorded_level() {
     let (c, _) = play_and_record("e2e_volume", 48_000, &["--volume", "-6"]);
     assert!((c.peak_dbfs + 26.0).abs() <= 0.5, "level {:.3} dBFS with --volume -6", c.peak_dbfs);
 }
+
+/// The sound server dies mid-play: playback moves to the null output and finishes the track with
+/// nothing lost. Uses its own throwaway PulseAudio server so the shared one survives.
+#[test]
+fn losing_the_device_mid_play_falls_back_and_finishes() {
+    if skip_without_pulse("losing_the_device_mid_play_falls_back_and_finishes") {
+        return;
+    }
+    let runtime = std::path::PathBuf::from(format!("/tmp/rusty-audio-loss-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&runtime);
+    std::fs::create_dir_all(&runtime).unwrap();
+    Command::new("chmod").arg("700").arg(&runtime).status().unwrap();
+    let server = format!("unix:{}/pulse/native", runtime.display());
+    let env = |c: &mut Command| {
+        c.env("XDG_RUNTIME_DIR", &runtime).env("PULSE_SERVER", &server);
+    };
+    let mut start = Command::new("pulseaudio");
+    start.args([
+        "--daemonize=yes",
+        "--exit-idle-time=-1",
+        "--disallow-exit",
+        "-n",
+        "--load=module-native-protocol-unix",
+        "--load=module-null-sink sink_name=lost rate=48000 channels=2",
+    ]);
+    env(&mut start);
+    assert!(start.stderr(Stdio::null()).status().unwrap().success(), "private PulseAudio started");
+
+    let dir = scratch("e2e_device_loss");
+    let tone = dir.join("tone.wav");
+    write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.1, 3.0));
+    let mut play = Command::new(bin());
+    play.args(["play", "--json", tone.to_str().unwrap()]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    env(&mut play);
+    let child = play.spawn().unwrap();
+
+    // Wait until our stream is playing on the private server, then kill the server.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut q = Command::new("pactl");
+        q.args(["list", "short", "sink-inputs"]);
+        env(&mut q);
+        if !q.output().unwrap().stdout.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "playback never reached the private server");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut kill = Command::new("pulseaudio");
+    kill.arg("-k");
+    env(&mut kill);
+    assert!(kill.status().unwrap().success());
+
+    let o = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&runtime);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("failed") && stderr.contains("null output"), "the user is told: {stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["null_output"], true, "{v}");
+    assert_eq!(v["frames_played"], 144_000, "the whole track played, nothing lost or repeated: {v}");
+}

@@ -33,7 +33,8 @@ pub struct EngineConfig {
     pub output: OutputChoice,
     /// Frames per device callback; None: the device default.
     pub buffer_frames: Option<u32>,
-    /// Budget of the decoded-file byte cache.
+    /// Budget of the file byte cache. 16 MiB holds typical MP3/AAC tracks; a larger file (a long
+    /// FLAC) streams from disk. Kept small because the whole app targets ≤ 60 MB anonymous memory.
     pub cache_mib: usize,
     /// How far the decoder runs ahead of the callback.
     pub ring_seconds: f64,
@@ -41,7 +42,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { output: OutputChoice::Default, buffer_frames: None, cache_mib: 64, ring_seconds: 0.5 }
+        Self { output: OutputChoice::Default, buffer_frames: None, cache_mib: 16, ring_seconds: 0.5 }
     }
 }
 
