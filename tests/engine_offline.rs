@@ -117,6 +117,23 @@ fn resampled_playback_keeps_length_and_pitch() {
 }
 
 #[test]
+fn every_rate_from_8k_to_192k_plays_at_the_right_pitch_and_length() {
+    let dir = scratch("rates");
+    for rate in [8_000u32, 11_025, 22_050, 32_000, 88_200, 96_000, 176_400, 192_000] {
+        let p = dir.join(format!("tone{rate}.wav"));
+        write_wav_f32(&p, rate, 1, &sine(rate, 1, 1000.0, 0.5, 1.0));
+        let mut e = Engine::offline(48_000, 2, &EngineConfig::default());
+        e.set_queue(vec![p]);
+        e.play_track(0);
+        let out = trim_tail(render_all(&mut e, 480, 2), 48_000, 2);
+        assert_eq!(out.len(), 96_000, "{rate} Hz: one second at 48 kHz");
+        let ideal = sine(48_000, 2, 1000.0, 0.5, 1.0);
+        let err = out[2_000..94_000].iter().zip(&ideal[2_000..94_000]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(err < 2e-3, "{rate} Hz → 48 kHz deviates by {err}");
+    }
+}
+
+#[test]
 fn pause_holds_position_and_resume_continues() {
     let path = media_file("prog.flac");
     let (reference, ch, rate) = our_decode(&path);

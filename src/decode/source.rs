@@ -59,6 +59,13 @@ pub struct AudioSource {
     pub skipped_packets: u64,
 }
 
+/// Count a corrupt packet; true when there have been too many in a row to keep going.
+fn skip_corrupt(skipped: &mut u64, consecutive: &mut u32) -> bool {
+    *skipped += 1;
+    *consecutive += 1;
+    *consecutive > MAX_CONSECUTIVE_DECODE_ERRORS
+}
+
 fn map_probe_error(path: &Path, e: SymError) -> DecodeError {
     let path = path.to_path_buf();
     match e {
@@ -243,9 +250,7 @@ impl AudioSource {
                     break;
                 }
                 Err(SymError::DecodeError(_)) => {
-                    self.skipped_packets += 1;
-                    consecutive_errors += 1;
-                    if consecutive_errors > MAX_CONSECUTIVE_DECODE_ERRORS {
+                    if skip_corrupt(&mut self.skipped_packets, &mut consecutive_errors) {
                         return Err(self.decode_error("too many corrupt packets in a row"));
                     }
                     continue;
@@ -261,9 +266,7 @@ impl AudioSource {
             let buf = match self.decoder.decode(&packet) {
                 Ok(buf) => buf,
                 Err(SymError::DecodeError(_)) => {
-                    self.skipped_packets += 1;
-                    consecutive_errors += 1;
-                    if consecutive_errors > MAX_CONSECUTIVE_DECODE_ERRORS {
+                    if skip_corrupt(&mut self.skipped_packets, &mut consecutive_errors) {
                         return Err(self.decode_error("too many corrupt packets in a row"));
                     }
                     continue;
