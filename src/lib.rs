@@ -10,3 +10,4 @@ pub mod decode;
 pub mod dsp;
 pub mod engine;
 pub mod perf;
+pub mod util;

@@ -7,7 +7,11 @@ use rusty_audio::cli;
 use rusty_audio::engine::OutputChoice;
 
 #[derive(Parser)]
-#[command(name = "rusty-audio", version, about = "Audio player and real-time analyzer")]
+#[command(
+    name = "rusty-audio",
+    version,
+    about = "Audio player and real-time analyzer"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -62,7 +66,11 @@ fn main() {
     let cli = Cli::parse();
     let output: OutputChoice = cli.output.output.parse().unwrap_or(OutputChoice::Default);
     let code = match cli.command {
-        Some(Cmd::Play { json, volume, files }) => cli::play::run(cli::play::PlayOptions {
+        Some(Cmd::Play {
+            json,
+            volume,
+            files,
+        }) => cli::play::run(cli::play::PlayOptions {
             output,
             buffer_frames: cli.output.buffer,
             volume_db: volume,
@@ -88,7 +96,13 @@ fn main() {
                 eprintln!("rusty-audio: --no-autoplay has no effect until the desktop UI lands; nothing to do");
                 0
             } else {
-                cli::play::run(cli::play::PlayOptions { output, buffer_frames: cli.output.buffer, volume_db: 0.0, json: false, files })
+                cli::play::run(cli::play::PlayOptions {
+                    output,
+                    buffer_frames: cli.output.buffer,
+                    volume_db: 0.0,
+                    json: false,
+                    files,
+                })
             }
         }
     };

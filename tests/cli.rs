@@ -17,7 +17,10 @@ fn stderr(o: &Output) -> String {
 
 fn assert_no_panic(o: &Output) {
     let e = stderr(o);
-    assert!(!e.contains("panicked") && !e.contains("internal error"), "panic output: {e}");
+    assert!(
+        !e.contains("panicked") && !e.contains("internal error"),
+        "panic output: {e}"
+    );
 }
 
 fn p(path: &Path) -> &str {
@@ -26,20 +29,45 @@ fn p(path: &Path) -> &str {
 
 #[test]
 fn analyze_json_lines_in_argument_order() {
-    let names = ["prog.flac", "prog.opus", "prog_quad.wav", "bad/empty.wav", "prog8k_mulaw.wav"];
-    let paths: Vec<String> = names.iter().map(|n| p(&media_file(n)).to_string()).collect();
+    let names = [
+        "prog.flac",
+        "prog.opus",
+        "prog_quad.wav",
+        "bad/empty.wav",
+        "prog8k_mulaw.wav",
+    ];
+    let paths: Vec<String> = names
+        .iter()
+        .map(|n| p(&media_file(n)).to_string())
+        .collect();
     let mut args = vec!["analyze", "--json"];
     args.extend(paths.iter().map(String::as_str));
     let o = run(&args);
     assert_no_panic(&o);
-    assert_eq!(o.status.code(), Some(1), "a failed file makes the exit code 1");
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a failed file makes the exit code 1"
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), names.len());
     for (line, path) in lines.iter().zip(&paths) {
         assert_eq!(line["path"], path.as_str());
     }
-    for key in ["container", "codec", "sample_rate", "channels", "frames", "duration_s", "peak_dbfs", "rms_dbfs", "clipped_samples"] {
+    for key in [
+        "container",
+        "codec",
+        "sample_rate",
+        "channels",
+        "frames",
+        "duration_s",
+        "peak_dbfs",
+        "rms_dbfs",
+        "clipped_samples",
+    ] {
         assert!(!lines[0][key].is_null(), "missing {key}");
     }
     for key in ["true_peak_dbtp", "integrated_lufs", "lra_lu"] {
@@ -48,17 +76,32 @@ fn analyze_json_lines_in_argument_order() {
     assert_eq!(lines[0]["frames"], 882_000);
     assert_eq!(lines[2]["channels"], 4);
     assert_eq!(lines[4]["sample_rate"], 8000);
-    assert!(lines[1]["error"].as_str().unwrap().contains("unsupported codec: opus"));
+    assert!(lines[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("unsupported codec: opus"));
     assert!(lines[3]["error"].as_str().unwrap().contains("empty file"));
-    assert_eq!(stderr(&o).lines().count(), 2, "one stderr line per failed file: {}", stderr(&o));
+    assert_eq!(
+        stderr(&o).lines().count(),
+        2,
+        "one stderr line per failed file: {}",
+        stderr(&o)
+    );
 }
 
 /// sox `stats` "Overall" peak and RMS levels (over all channels).
 fn sox_levels(path: &Path) -> (f64, f64) {
-    let o = Command::new("sox").arg(path).args(["-n", "stats"]).output().unwrap();
+    let o = Command::new("sox")
+        .arg(path)
+        .args(["-n", "stats"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&o.stderr);
     let field = |name: &str| -> f64 {
-        let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in {text}"));
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {text}"));
         line.split_whitespace().nth(3).unwrap().parse().unwrap()
     };
     (field("Pk lev dB"), field("RMS lev dB"))
@@ -73,8 +116,16 @@ fn analyze_levels_agree_with_sox() {
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         let (peak, rms) = sox_levels(&path);
         // sox prints two decimals, so agreement is checked to its rounding.
-        assert!((v["peak_dbfs"].as_f64().unwrap() - peak).abs() <= 0.0051, "{name} peak {} vs sox {peak}", v["peak_dbfs"]);
-        assert!((v["rms_dbfs"].as_f64().unwrap() - rms).abs() <= 0.0051, "{name} rms {} vs sox {rms}", v["rms_dbfs"]);
+        assert!(
+            (v["peak_dbfs"].as_f64().unwrap() - peak).abs() <= 0.0051,
+            "{name} peak {} vs sox {peak}",
+            v["peak_dbfs"]
+        );
+        assert!(
+            (v["rms_dbfs"].as_f64().unwrap() - rms).abs() <= 0.0051,
+            "{name} rms {} vs sox {rms}",
+            v["rms_dbfs"]
+        );
     }
 }
 
@@ -103,10 +154,28 @@ fn bad_inputs_fail_with_one_line_naming_the_file() {
             args.push(p(path));
             let o = run(&args);
             assert_no_panic(&o);
-            assert_eq!(o.status.code(), Some(1), "{cmd:?} {}: {}", path.display(), stderr(&o));
-            let err_lines: Vec<String> = stderr(&o).lines().filter(|l| l.starts_with("rusty-audio:")).map(String::from).collect();
-            assert_eq!(err_lines.len(), 1, "{cmd:?}: exactly one error line: {err_lines:?}");
-            assert!(err_lines[0].contains(p(path)) && err_lines[0].contains(reason), "{cmd:?}: {:?}", err_lines[0]);
+            assert_eq!(
+                o.status.code(),
+                Some(1),
+                "{cmd:?} {}: {}",
+                path.display(),
+                stderr(&o)
+            );
+            let err_lines: Vec<String> = stderr(&o)
+                .lines()
+                .filter(|l| l.starts_with("rusty-audio:"))
+                .map(String::from)
+                .collect();
+            assert_eq!(
+                err_lines.len(),
+                1,
+                "{cmd:?}: exactly one error line: {err_lines:?}"
+            );
+            assert!(
+                err_lines[0].contains(p(path)) && err_lines[0].contains(reason),
+                "{cmd:?}: {:?}",
+                err_lines[0]
+            );
         }
     }
 }
@@ -134,14 +203,21 @@ fn truncated_files_play_what_is_there() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let frames = v["frames"].as_u64().unwrap();
-    assert!(frames > 400_000 && frames < 882_000, "decoded up to the cut: {frames}");
+    assert!(
+        frames > 400_000 && frames < 882_000,
+        "decoded up to the cut: {frames}"
+    );
 
     // Play a short truncated file through the paced null output.
     let dir = scratch("truncated_play");
     let wav = dir.join("short.wav");
     write_wav_i16(&wav, 48_000, 2, &sine(48_000, 2, 440.0, 0.5, 0.6));
     let flac = dir.join("short.flac");
-    assert!(Command::new("flac").args(["-s", "-f", "--no-padding", "-o", p(&flac), p(&wav)]).status().unwrap().success());
+    assert!(Command::new("flac")
+        .args(["-s", "-f", "--no-padding", "-o", p(&flac), p(&wav)])
+        .status()
+        .unwrap()
+        .success());
     let bytes = std::fs::read(&flac).unwrap();
     let cut = dir.join("cut.flac");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
@@ -151,7 +227,10 @@ fn truncated_files_play_what_is_there() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let played = v["frames_played"].as_u64().unwrap();
     // Half the bytes hold about half of the seven 4096-frame FLAC blocks.
-    assert!(played >= 3 * 4096 && played < 28_800, "played the part before the cut: {played}");
+    assert!(
+        played >= 3 * 4096 && played < 28_800,
+        "played the part before the cut: {played}"
+    );
 }
 
 #[test]
@@ -159,7 +238,14 @@ fn play_skips_a_bad_file_and_plays_the_rest() {
     let dir = scratch("play_mixed");
     let good = dir.join("good.wav");
     write_wav_f32(&good, 48_000, 2, &sine(48_000, 2, 440.0, 0.5, 0.3));
-    let o = run(&["play", "--output", "null", "--json", p(&media_file("bad/text.ogg")), p(&good)]);
+    let o = run(&[
+        "play",
+        "--output",
+        "null",
+        "--json",
+        p(&media_file("bad/text.ogg")),
+        p(&good),
+    ]);
     assert_no_panic(&o);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -167,7 +253,13 @@ fn play_skips_a_bad_file_and_plays_the_rest() {
     assert_eq!(v["tracks_played"], 1);
     assert_eq!(v["tracks_failed"], 1);
     assert!(stderr(&o).contains("text.ogg"));
-    for key in ["duration_s", "underruns", "device", "sample_rate", "buffer_frames"] {
+    for key in [
+        "duration_s",
+        "underruns",
+        "device",
+        "sample_rate",
+        "buffer_frames",
+    ] {
         assert!(!v[key].is_null(), "missing {key}");
     }
     for q in ["p50", "p95", "p99", "p999", "max"] {
@@ -194,12 +286,21 @@ fn missing_device_falls_back_to_null_output() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["null_output"], true);
     assert_eq!(v["frames_played"], 9_600);
-    assert!(stderr(&o).contains("playing to the null output"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("playing to the null output"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn unknown_device_name_is_an_error() {
-    let o = run(&["play", "--output", "No Such Speaker", p(&media_file("prog8k_alaw.wav"))]);
+    let o = run(&[
+        "play",
+        "--output",
+        "No Such Speaker",
+        p(&media_file("prog8k_alaw.wav")),
+    ]);
     assert_no_panic(&o);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("No Such Speaker"), "{}", stderr(&o));
@@ -208,7 +309,10 @@ fn unknown_device_name_is_an_error() {
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(run(&["analyze"]).status.code(), Some(2));
-    assert_eq!(run(&["play", "--buffer", "lots", "x.wav"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["play", "--buffer", "lots", "x.wav"]).status.code(),
+        Some(2)
+    );
 }
 
 #[test]

@@ -10,7 +10,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn pulse_running() -> bool {
-    Command::new("pactl").arg("info").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("pactl")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn skip_without_pulse(test: &str) -> bool {
@@ -24,25 +29,45 @@ fn skip_without_pulse(test: &str) -> bool {
 /// Start recording the null sink's monitor and wait until the recording stream exists.
 fn start_recording(out: &Path) -> Child {
     let child = Command::new("parec")
-        .args(["-d", "nullsink.monitor", "--latency-msec=20", "--format=float32le", "--rate=48000", "--channels=2", "--raw"])
+        .args([
+            "-d",
+            "nullsink.monitor",
+            "--latency-msec=20",
+            "--format=float32le",
+            "--rate=48000",
+            "--channels=2",
+            "--raw",
+        ])
         .arg(out)
         .spawn()
         .expect("parec runs");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let o = Command::new("pactl").args(["list", "short", "source-outputs"]).output().unwrap();
+        let o = Command::new("pactl")
+            .args(["list", "short", "source-outputs"])
+            .output()
+            .unwrap();
         if !o.stdout.is_empty() {
             return child;
         }
-        assert!(Instant::now() < deadline, "parec never connected to the server");
+        assert!(
+            Instant::now() < deadline,
+            "parec never connected to the server"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 fn stop_recording(mut child: Child, out: &Path) -> Vec<f32> {
-    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
     let _ = child.wait();
-    std::fs::read(out).unwrap().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    std::fs::read(out)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 struct ToneCheck {
@@ -56,7 +81,10 @@ struct ToneCheck {
 fn measure(stereo: &[f32], rate: f64) -> ToneCheck {
     let left: Vec<f32> = stereo.chunks_exact(2).map(|f| f[0]).collect();
     let audible = |x: &f32| x.abs() > 0.01;
-    let first = left.iter().position(audible).expect("the tone reached the sink");
+    let first = left
+        .iter()
+        .position(audible)
+        .expect("the tone reached the sink");
     let last = left.len() - 1 - left.iter().rev().position(audible).unwrap();
     let tone = &left[first..=last];
     // Frequency: interpolated positive-going zero crossings over the whole tone.
@@ -71,7 +99,12 @@ fn measure(stereo: &[f32], rate: f64) -> ToneCheck {
     // Level: RMS of the steady part (skip 50 ms at each end) → sine peak.
     let trim = (0.05 * rate) as usize;
     let body = &tone[trim..tone.len() - trim];
-    let rms = (body.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / body.len() as f64).sqrt();
+    let rms = (body
+        .iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        / body.len() as f64)
+        .sqrt();
     let peak_dbfs = 20.0 * (rms * std::f64::consts::SQRT_2).log10();
     // Dropouts: the longest run of near-silence inside the tone (a 1 kHz sine at −20 dBFS is
     // below −60 dBFS for well under one sample around each zero crossing).
@@ -84,17 +117,29 @@ fn measure(stereo: &[f32], rate: f64) -> ToneCheck {
             run = 0;
         }
     }
-    ToneCheck { freq_hz, peak_dbfs, longest_gap_ms: longest as f64 * 1000.0 / rate, tone_seconds: tone.len() as f64 / rate }
+    ToneCheck {
+        freq_hz,
+        peak_dbfs,
+        longest_gap_ms: longest as f64 * 1000.0 / rate,
+        tone_seconds: tone.len() as f64 / rate,
+    }
 }
 
 /// The tests share one sink and its monitor: one at a time.
 static SINK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn play_and_record(name: &str, file_rate: u32, extra: &[&str]) -> (ToneCheck, serde_json::Value) {
-    let _sink = SINK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _sink = SINK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = scratch(name);
     let tone_path = dir.join("tone.wav");
-    write_wav_f32(&tone_path, file_rate, 2, &sine(file_rate, 2, 1000.0, 0.1, 2.0)); // −20 dBFS peak
+    write_wav_f32(
+        &tone_path,
+        file_rate,
+        2,
+        &sine(file_rate, 2, 1000.0, 0.1, 2.0),
+    ); // −20 dBFS peak
     let raw = dir.join("recorded.raw");
     let rec = start_recording(&raw);
     let mut args = vec!["play", "--json"];
@@ -102,17 +147,40 @@ fn play_and_record(name: &str, file_rate: u32, extra: &[&str]) -> (ToneCheck, se
     args.push(tone_path.to_str().unwrap());
     let o = Command::new(bin()).args(&args).output().unwrap();
     let recorded = stop_recording(rec, &raw);
-    assert!(o.status.success(), "play failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "play failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(summary["null_output"], false, "played to a real device: {summary}");
+    assert_eq!(
+        summary["null_output"], false,
+        "played to a real device: {summary}"
+    );
     (measure(&recorded, 48_000.0), summary)
 }
 
 fn assert_clean_tone(c: &ToneCheck, summary: &serde_json::Value) {
-    assert!((c.freq_hz - 1000.0).abs() <= 1.0, "frequency {:.3} Hz", c.freq_hz);
-    assert!((c.peak_dbfs + 20.0).abs() <= 0.5, "level {:.3} dBFS", c.peak_dbfs);
-    assert!(c.longest_gap_ms <= 5.0, "dropout of {:.2} ms inside the tone", c.longest_gap_ms);
-    assert!(c.tone_seconds > 1.8, "only {:.2} s of the 2 s tone reached the sink", c.tone_seconds);
+    assert!(
+        (c.freq_hz - 1000.0).abs() <= 1.0,
+        "frequency {:.3} Hz",
+        c.freq_hz
+    );
+    assert!(
+        (c.peak_dbfs + 20.0).abs() <= 0.5,
+        "level {:.3} dBFS",
+        c.peak_dbfs
+    );
+    assert!(
+        c.longest_gap_ms <= 5.0,
+        "dropout of {:.2} ms inside the tone",
+        c.longest_gap_ms
+    );
+    assert!(
+        c.tone_seconds > 1.8,
+        "only {:.2} s of the 2 s tone reached the sink",
+        c.tone_seconds
+    );
     assert_eq!(summary["underruns"], 0, "{summary}");
 }
 
@@ -143,7 +211,11 @@ fn volume_option_changes_the_recorded_level() {
         return;
     }
     let (c, _) = play_and_record("e2e_volume", 48_000, &["--volume", "-6"]);
-    assert!((c.peak_dbfs + 26.0).abs() <= 0.5, "level {:.3} dBFS with --volume -6", c.peak_dbfs);
+    assert!(
+        (c.peak_dbfs + 26.0).abs() <= 0.5,
+        "level {:.3} dBFS with --volume -6",
+        c.peak_dbfs
+    );
 }
 
 /// The sound server dies mid-play: playback moves to the null output and finishes the track with
@@ -156,10 +228,15 @@ fn losing_the_device_mid_play_falls_back_and_finishes() {
     let runtime = std::path::PathBuf::from(format!("/tmp/rusty-audio-loss-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&runtime);
     std::fs::create_dir_all(&runtime).unwrap();
-    Command::new("chmod").arg("700").arg(&runtime).status().unwrap();
+    Command::new("chmod")
+        .arg("700")
+        .arg(&runtime)
+        .status()
+        .unwrap();
     let server = format!("unix:{}/pulse/native", runtime.display());
     let env = |c: &mut Command| {
-        c.env("XDG_RUNTIME_DIR", &runtime).env("PULSE_SERVER", &server);
+        c.env("XDG_RUNTIME_DIR", &runtime)
+            .env("PULSE_SERVER", &server);
     };
     let mut start = Command::new("pulseaudio");
     start.args([
@@ -171,13 +248,18 @@ fn losing_the_device_mid_play_falls_back_and_finishes() {
         "--load=module-null-sink sink_name=lost rate=48000 channels=2",
     ]);
     env(&mut start);
-    assert!(start.stderr(Stdio::null()).status().unwrap().success(), "private PulseAudio started");
+    assert!(
+        start.stderr(Stdio::null()).status().unwrap().success(),
+        "private PulseAudio started"
+    );
 
     let dir = scratch("e2e_device_loss");
     let tone = dir.join("tone.wav");
     write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.1, 3.0));
     let mut play = Command::new(bin());
-    play.args(["play", "--json", tone.to_str().unwrap()]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    play.args(["play", "--json", tone.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     env(&mut play);
     let child = play.spawn().unwrap();
 
@@ -190,7 +272,10 @@ fn losing_the_device_mid_play_falls_back_and_finishes() {
         if !q.output().unwrap().stdout.is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "playback never reached the private server");
+        assert!(
+            Instant::now() < deadline,
+            "playback never reached the private server"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let mut kill = Command::new("pulseaudio");
@@ -203,8 +288,14 @@ fn losing_the_device_mid_play_falls_back_and_finishes() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(stderr.contains("failed") && stderr.contains("null output"), "the user is told: {stderr}");
+    assert!(
+        stderr.contains("failed") && stderr.contains("null output"),
+        "the user is told: {stderr}"
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["null_output"], true, "{v}");
-    assert_eq!(v["frames_played"], 144_000, "the whole track played, nothing lost or repeated: {v}");
+    assert_eq!(
+        v["frames_played"], 144_000,
+        "the whole track played, nothing lost or repeated: {v}"
+    );
 }

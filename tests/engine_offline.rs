@@ -26,15 +26,23 @@ fn trim_tail(mut v: Vec<f32>, frames: usize, ch: usize) -> Vec<f32> {
 fn renders_a_file_exactly_when_rates_match() {
     let path = media_file("prog.flac");
     let (reference, ch, rate) = our_decode(&path);
-    let mut e = Engine::offline(rate, ch, &EngineConfig::default());
+    let mut e = Engine::offline(rate, ch, &transparent());
     e.set_queue(vec![path]);
     e.play_track(0);
     let out = render_all(&mut e, 512, ch);
     assert!(out.len() >= reference.len());
     assert_eq!(&out[..reference.len()], &reference[..]);
-    assert!(out[reference.len()..].iter().all(|&x| x == 0.0), "silence after the end");
+    assert!(
+        out[reference.len()..].iter().all(|&x| x == 0.0),
+        "silence after the end"
+    );
     assert_eq!(e.telemetry().state(), PlayState::Ended);
-    assert_eq!(e.telemetry().underruns.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(
+        e.telemetry()
+            .underruns
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
 }
 
 #[test]
@@ -42,7 +50,7 @@ fn seek_renders_frame_n_first() {
     for name in ["prog.flac", "prog_s16.wav"] {
         let path = media_file(name);
         let (reference, ch, rate) = our_decode(&path);
-        let mut e = Engine::offline(rate, ch, &EngineConfig::default());
+        let mut e = Engine::offline(rate, ch, &transparent());
         e.set_queue(vec![path.clone()]);
         e.play_track(0);
         let mut buf = vec![0.0f32; 256 * ch];
@@ -53,10 +61,17 @@ fn seek_renders_frame_n_first() {
             e.play_from(0, n);
             e.render_offline(&mut buf);
             let start = n as usize * ch;
-            assert_eq!(&buf[..], &reference[start..start + buf.len()], "{name}: after seek to {n}");
+            assert_eq!(
+                &buf[..],
+                &reference[start..start + buf.len()],
+                "{name}: after seek to {n}"
+            );
             let (track, pos) = e.telemetry().position().unwrap();
             assert_eq!(track, 0);
-            assert!((pos - (n as f64 + 256.0) / f64::from(rate)).abs() < 1e-9, "position {pos}");
+            assert!(
+                (pos - (n as f64 + 256.0) / f64::from(rate)).abs() < 1e-9,
+                "position {pos}"
+            );
         }
     }
 }
@@ -65,7 +80,7 @@ fn seek_renders_frame_n_first() {
 fn seek_in_seconds_uses_the_audible_track() {
     let path = media_file("prog.flac");
     let (reference, ch, rate) = our_decode(&path);
-    let mut e = Engine::offline(rate, ch, &EngineConfig::default());
+    let mut e = Engine::offline(rate, ch, &transparent());
     e.set_queue(vec![media_file("prog_s16.wav"), path]);
     e.play_track(1);
     let mut buf = vec![0.0f32; 128 * ch];
@@ -86,15 +101,20 @@ fn gapless_halves_render_identical_to_the_whole() {
     write_wav_i16(&a, rate, ch as u16, &whole[..cut]);
     write_wav_i16(&b, rate, ch as u16, &whole[cut..]);
     for block in [64usize, 441, 4096] {
-        let mut e = Engine::offline(rate, ch, &EngineConfig::default());
+        let mut e = Engine::offline(rate, ch, &transparent());
         e.set_queue(vec![a.clone(), b.clone()]);
         e.play_track(0);
         let out = trim_tail(render_all(&mut e, block, ch), whole.len() / ch, ch);
         assert_eq!(out.len(), whole.len(), "block {block}");
         let diff = out.iter().zip(&whole).position(|(x, y)| x != y);
-        assert_eq!(diff, None, "block {block}: first difference at sample {diff:?} (cut at {cut})");
+        assert_eq!(
+            diff, None,
+            "block {block}: first difference at sample {diff:?} (cut at {cut})"
+        );
         let events = e.poll();
-        assert!(events.iter().any(|ev| matches!(ev, EngineEvent::TrackOpened { track: 1, .. })));
+        assert!(events
+            .iter()
+            .any(|ev| matches!(ev, EngineEvent::TrackOpened { track: 1, .. })));
     }
 }
 
@@ -105,30 +125,40 @@ fn resampled_playback_keeps_length_and_pitch() {
     let tone = sine(44_100, 2, 1000.0, 0.5, 2.0);
     let p = dir.join("tone.wav");
     write_wav_f32(&p, 44_100, 2, &tone);
-    let mut e = Engine::offline(48_000, 2, &EngineConfig::default());
+    let mut e = Engine::offline(48_000, 2, &transparent());
     e.set_queue(vec![p.clone(), p]);
     e.play_track(0);
     let out = trim_tail(render_all(&mut e, 1000, 2), 192_000, 2);
     assert_eq!(out.len(), 192_000 * 2);
     let ideal = sine(48_000, 2, 1000.0, 0.5, 2.0);
     // Inside each track and across the gapless boundary the tone is continuous.
-    let err = out[4000..380_000].iter().zip(ideal.iter().cycle().skip(4000)).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let err = out[4000..380_000]
+        .iter()
+        .zip(ideal.iter().cycle().skip(4000))
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
     assert!(err < 1e-4, "resampled tone deviates by {err}");
 }
 
 #[test]
 fn every_rate_from_8k_to_192k_plays_at_the_right_pitch_and_length() {
     let dir = scratch("rates");
-    for rate in [8_000u32, 11_025, 22_050, 32_000, 88_200, 96_000, 176_400, 192_000] {
+    for rate in [
+        8_000u32, 11_025, 22_050, 32_000, 88_200, 96_000, 176_400, 192_000,
+    ] {
         let p = dir.join(format!("tone{rate}.wav"));
         write_wav_f32(&p, rate, 1, &sine(rate, 1, 1000.0, 0.5, 1.0));
-        let mut e = Engine::offline(48_000, 2, &EngineConfig::default());
+        let mut e = Engine::offline(48_000, 2, &transparent());
         e.set_queue(vec![p]);
         e.play_track(0);
         let out = trim_tail(render_all(&mut e, 480, 2), 48_000, 2);
         assert_eq!(out.len(), 96_000, "{rate} Hz: one second at 48 kHz");
         let ideal = sine(48_000, 2, 1000.0, 0.5, 1.0);
-        let err = out[2_000..94_000].iter().zip(&ideal[2_000..94_000]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let err = out[2_000..94_000]
+            .iter()
+            .zip(&ideal[2_000..94_000])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         assert!(err < 2e-3, "{rate} Hz → 48 kHz deviates by {err}");
     }
 }
@@ -137,7 +167,7 @@ fn every_rate_from_8k_to_192k_plays_at_the_right_pitch_and_length() {
 fn pause_holds_position_and_resume_continues() {
     let path = media_file("prog.flac");
     let (reference, ch, rate) = our_decode(&path);
-    let mut e = Engine::offline(rate, ch, &EngineConfig::default());
+    let mut e = Engine::offline(rate, ch, &transparent());
     e.set_queue(vec![path]);
     e.play_track(0);
     let mut buf = vec![0.0f32; 1024 * ch];
@@ -148,14 +178,29 @@ fn pause_holds_position_and_resume_continues() {
     e.render_offline(&mut buf); // fades out over 10 ms (441 frames) inside this block
     let faded = &buf[441 * ch..];
     assert!(faded.iter().all(|&x| x == 0.0), "silent after the fade");
-    let held = e.telemetry().frames_played.load(std::sync::atomic::Ordering::Relaxed);
+    let held = e
+        .telemetry()
+        .frames_played
+        .load(std::sync::atomic::Ordering::Relaxed);
     for _ in 0..5 {
         e.render_offline(&mut buf);
         assert!(buf.iter().all(|&x| x == 0.0));
     }
-    assert_eq!(e.telemetry().frames_played.load(std::sync::atomic::Ordering::Relaxed), held, "no audio consumed while paused");
+    assert_eq!(
+        e.telemetry()
+            .frames_played
+            .load(std::sync::atomic::Ordering::Relaxed),
+        held,
+        "no audio consumed while paused"
+    );
     assert_eq!(e.telemetry().state(), PlayState::Paused);
-    assert_eq!(e.telemetry().underruns.load(std::sync::atomic::Ordering::Relaxed), 0, "a pause is not an underrun");
+    assert_eq!(
+        e.telemetry()
+            .underruns
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "a pause is not an underrun"
+    );
     e.resume();
     e.render_offline(&mut buf);
     // Resumes exactly where it stopped, fading in.
@@ -169,7 +214,7 @@ fn volume_ramps_without_steps() {
     let dir = scratch("volume");
     let p = dir.join("dc.wav");
     write_wav_f32(&p, 48_000, 1, &vec![0.5f32; 48_000]);
-    let mut e = Engine::offline(48_000, 1, &EngineConfig::default());
+    let mut e = Engine::offline(48_000, 1, &transparent());
     e.set_queue(vec![p]);
     e.play_track(0);
     let mut buf = vec![0.0f32; 256];
@@ -182,7 +227,10 @@ fn volume_ramps_without_steps() {
     }
     let target = 0.5 * 10f32.powf(-6.0 / 20.0);
     assert!((out.last().unwrap() - target).abs() < 1e-6);
-    let max_step = out.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0f32, f32::max);
+    let max_step = out
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0f32, f32::max);
     // A 20 ms ramp of a 0.25 change at 48 kHz moves < 0.0003 per sample; a jump would be 0.25.
     assert!(max_step < 0.001, "volume change stepped by {max_step}");
 }
@@ -191,8 +239,13 @@ fn volume_ramps_without_steps() {
 fn bad_track_in_the_queue_is_skipped_with_an_event() {
     let good = media_file("prog8k_mulaw.wav");
     let (reference, _, _) = our_decode(&good);
-    let mut e = Engine::offline(8000, 1, &EngineConfig::default());
-    e.set_queue(vec![media_file("bad/text.ogg"), good.clone(), media_file("bad/empty.wav"), good]);
+    let mut e = Engine::offline(8000, 1, &transparent());
+    e.set_queue(vec![
+        media_file("bad/text.ogg"),
+        good.clone(),
+        media_file("bad/empty.wav"),
+        good,
+    ]);
     e.play_track(0);
     let out = trim_tail(render_all(&mut e, 512, 1), reference.len() * 2, 1);
     assert_eq!(&out[..reference.len()], &reference[..]);
@@ -200,16 +253,25 @@ fn bad_track_in_the_queue_is_skipped_with_an_event() {
     let failed: Vec<String> = e
         .poll()
         .into_iter()
-        .filter_map(|ev| if let EngineEvent::TrackFailed { error, .. } = ev { Some(error) } else { None })
+        .filter_map(|ev| {
+            if let EngineEvent::TrackFailed { error, .. } = ev {
+                Some(error)
+            } else {
+                None
+            }
+        })
         .collect();
     assert_eq!(failed.len(), 2, "{failed:?}");
-    assert!(failed[0].contains("text.ogg") && failed[1].contains("empty.wav"), "{failed:?}");
+    assert!(
+        failed[0].contains("text.ogg") && failed[1].contains("empty.wav"),
+        "{failed:?}"
+    );
 }
 
 #[test]
 fn stop_silences_and_goes_idle() {
     let path = media_file("prog.flac");
-    let mut e = Engine::offline(44_100, 2, &EngineConfig::default());
+    let mut e = Engine::offline(44_100, 2, &transparent());
     e.set_queue(vec![path]);
     e.play_track(0);
     let mut buf = vec![0.0f32; 512 * 2];
@@ -220,4 +282,13 @@ fn stop_silences_and_goes_idle() {
     assert!(buf.iter().all(|&x| x == 0.0));
     assert_eq!(e.telemetry().state(), PlayState::Idle);
     assert_eq!(e.telemetry().position(), None);
+}
+
+/// The transport tests check the ring, markers and timing: no limiter (its lookahead delays the
+/// output by 1.5 ms) and a flat EQ make the chain an exact identity.
+fn transparent() -> EngineConfig {
+    EngineConfig {
+        limiter: false,
+        ..EngineConfig::default()
+    }
 }

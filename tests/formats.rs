@@ -27,9 +27,21 @@ fn lossless_formats_are_bit_exact_against_ffmpeg() {
         let path = media_file(name);
         let (ours, ch, _) = our_decode(&path);
         let reference = ffmpeg_decode(&path);
-        assert_eq!(ours.len(), reference.len(), "{name}: {} samples vs ffmpeg's {}", ours.len(), reference.len());
-        let first_diff = ours.iter().zip(&reference).position(|(a, b)| a.to_bits() != b.to_bits());
-        assert_eq!(first_diff, None, "{name} ({ch} ch): first differing sample {first_diff:?}");
+        assert_eq!(
+            ours.len(),
+            reference.len(),
+            "{name}: {} samples vs ffmpeg's {}",
+            ours.len(),
+            reference.len()
+        );
+        let first_diff = ours
+            .iter()
+            .zip(&reference)
+            .position(|(a, b)| a.to_bits() != b.to_bits());
+        assert_eq!(
+            first_diff, None,
+            "{name} ({ch} ch): first differing sample {first_diff:?}"
+        );
     }
 }
 
@@ -45,12 +57,22 @@ fn more_pcm_widths_are_bit_exact_against_ffmpeg() {
         ("s16.aiff", &["-b", "16"][..]),
     ] {
         let out = dir.join(name);
-        let ok = std::process::Command::new("sox").arg(&src).args(args).arg(&out).status().unwrap();
+        let ok = std::process::Command::new("sox")
+            .arg(&src)
+            .args(args)
+            .arg(&out)
+            .status()
+            .unwrap();
         assert!(ok.success());
         let (ours, _, _) = our_decode(&out);
         let reference = ffmpeg_decode(&out);
         assert_eq!(ours.len(), reference.len(), "{name}");
-        assert!(ours.iter().zip(&reference).all(|(a, b)| a.to_bits() == b.to_bits()), "{name} differs from ffmpeg");
+        assert!(
+            ours.iter()
+                .zip(&reference)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{name} differs from ffmpeg"
+        );
     }
 }
 
@@ -60,14 +82,29 @@ fn surround_downmix_matches_ffmpeg() {
     let dir = scratch("surround");
     let src = media_file("prog_s16.wav");
     for (name, pan) in [
-        ("51.wav", "5.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0.3*c0|BL=0.4*c0|BR=0.4*c1"),
-        ("71.wav", "7.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0.3*c0|BL=0.4*c0|BR=0.4*c1|SL=0.2*c0|SR=0.2*c1"),
+        (
+            "51.wav",
+            "5.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0.3*c0|BL=0.4*c0|BR=0.4*c1",
+        ),
+        (
+            "71.wav",
+            "7.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0.3*c0|BL=0.4*c0|BR=0.4*c1|SL=0.2*c0|SR=0.2*c1",
+        ),
     ] {
         let out = dir.join(name);
         let ok = std::process::Command::new("ffmpeg")
             .args(["-nostdin", "-v", "error", "-y", "-i"])
             .arg(&src)
-            .args(["-t", "4", "-filter_complex", &format!("[0:a]pan={pan}[o]"), "-map", "[o]", "-c:a", "pcm_s16le"])
+            .args([
+                "-t",
+                "4",
+                "-filter_complex",
+                &format!("[0:a]pan={pan}[o]"),
+                "-map",
+                "[o]",
+                "-c:a",
+                "pcm_s16le",
+            ])
             .arg(&out)
             .status()
             .unwrap();
@@ -80,8 +117,15 @@ fn surround_downmix_matches_ffmpeg() {
         map.map_into(&raw, &mut ours);
         let reference = ffmpeg_decode_stereo_s16(&out);
         assert_eq!(ours.len(), reference.len(), "{name}");
-        let max_err = ours.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-        assert!(max_err <= 1.0 / 32768.0, "{name}: max difference from ffmpeg's downmix {max_err}");
+        let max_err = ours
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            max_err <= 1.0 / 32768.0,
+            "{name}: max difference from ffmpeg's downmix {max_err}"
+        );
     }
 }
 
@@ -101,11 +145,18 @@ fn lossy_formats_match_ffmpeg_within_tolerance() {
         // The programme is exactly 20 s; every codec must yield exactly that many frames once
         // priming and padding are trimmed. (ffmpeg itself leaves AAC's end padding in, so the
         // comparison below covers the common length.)
-        assert_eq!(ours.len() / ch, 882_000, "{name}: frame count after priming/padding trim");
+        assert_eq!(
+            ours.len() / ch,
+            882_000,
+            "{name}: frame count after priming/padding trim"
+        );
         let n = ours.len().min(reference.len());
         assert!(reference.len() >= n);
         let snr = snr_db(&reference[..n], &ours[..n]);
-        assert!(snr >= LOSSY_MIN_SNR_DB, "{name}: SNR vs ffmpeg {snr:.1} dB < {LOSSY_MIN_SNR_DB} dB");
+        assert!(
+            snr >= LOSSY_MIN_SNR_DB,
+            "{name}: SNR vs ffmpeg {snr:.1} dB < {LOSSY_MIN_SNR_DB} dB"
+        );
         assert_eq!(rate, 44_100);
     }
 }
@@ -119,7 +170,9 @@ fn opus_is_reported_unsupported_by_name() {
             assert!(msg.contains("opus") && msg.contains("prog.opus"), "{msg}");
         }
         Err(e) => panic!("unexpected error for opus: {e}"),
-        Ok(_) => panic!("opus decoded; update this test and the docs: symphonia 0.6 had no Opus decoder"),
+        Ok(_) => {
+            panic!("opus decoded; update this test and the docs: symphonia 0.6 had no Opus decoder")
+        }
     }
 }
 
@@ -136,13 +189,25 @@ fn quad_downmix_matches_ffmpeg_normalised_rematrix() {
     map.map_into(&raw, &mut ours);
     let reference = ffmpeg_decode_stereo_s16(&path);
     assert_eq!(ours.len(), reference.len());
-    let max_err = ours.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-    assert!(max_err <= 1.0 / 32768.0, "max difference from ffmpeg's downmix {max_err}");
+    let max_err = ours
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        max_err <= 1.0 / 32768.0,
+        "max difference from ffmpeg's downmix {max_err}"
+    );
 }
 
 #[test]
 fn accurate_seek_lands_on_the_exact_frame() {
-    for name in ["prog.flac", "prog_s24.wav", "prog_alac.m4a", "prog48_s24.flac"] {
+    for name in [
+        "prog.flac",
+        "prog_s24.wav",
+        "prog_alac.m4a",
+        "prog48_s24.flac",
+    ] {
         let path = media_file(name);
         let (all, ch, _) = our_decode(&path);
         for target in [0u64, 1, 4095, 4096, 123_457, 441_000, 700_001] {
@@ -157,7 +222,11 @@ fn accurate_seek_lands_on_the_exact_frame() {
             let start = target as usize * ch;
             let n = got.len().min(2048 * ch).min(all.len() - start);
             assert!(n > 0);
-            assert_eq!(&got[..n], &all[start..start + n], "{name}: seek to {target}");
+            assert_eq!(
+                &got[..n],
+                &all[start..start + n],
+                "{name}: seek to {target}"
+            );
         }
     }
 }
@@ -179,7 +248,10 @@ fn lossy_seek_position_is_accurate() {
             let skip = 2304 * ch;
             let start = target as usize * ch;
             let snr = snr_db(&all[start + skip..start + 8192 * ch], &got[skip..8192 * ch]);
-            assert!(snr > 40.0, "{name}: seek to {target} misaligned: SNR {snr:.1} dB");
+            assert!(
+                snr > 40.0,
+                "{name}: seek to {target} misaligned: SNR {snr:.1} dB"
+            );
         }
     }
 }

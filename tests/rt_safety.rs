@@ -1,12 +1,19 @@
 //! The real-time rule, checked: the render function (what the audio callback runs) makes no heap
 //! allocation through 10⁵ callbacks that include play, seek, pause/resume, volume changes, a track
-//! change, a stop and a new queue. assert_no_alloc aborts the process on any allocation inside
+//! change, a stop and a new queue, EQ edits (a dragged band, type changes, on/off, bypass, a
+//! 10-band preset), the limiter working hard, monitor modes, an FFT size change and a meter reset. assert_no_alloc aborts the process on any allocation inside
 //! `assert_no_alloc(..)` on this thread; the decoder thread allocates freely and is not checked.
 
 mod common;
 use common::*;
 
 use assert_no_alloc::assert_no_alloc;
+use rusty_audio::analysis::spectrum::SpectrumConfig;
+use rusty_audio::analysis::window::WindowKind;
+use rusty_audio::dsp::biquad::{BandParams, FilterKind};
+use rusty_audio::dsp::chain::DspSettings;
+use rusty_audio::dsp::eq_params::EqParams;
+use rusty_audio::dsp::monitor_mode::MonitorMode;
 use rusty_audio::engine::{Engine, EngineConfig};
 
 #[cfg(debug_assertions)]
@@ -18,7 +25,10 @@ const CALLBACKS: usize = 100_000;
 /// Wait (outside the detector) until the decoder has data for the next callback.
 fn wait_ready(e: &mut Engine, frames: usize) {
     loop {
-        let idle = e.telemetry().decoder_idle.load(std::sync::atomic::Ordering::Relaxed);
+        let idle = e
+            .telemetry()
+            .decoder_idle
+            .load(std::sync::atomic::Ordering::Relaxed);
         let ready = e.offline_renderer().unwrap().ready_frames();
         if ready >= frames || idle {
             return;
@@ -30,7 +40,12 @@ fn wait_ready(e: &mut Engine, frames: usize) {
 #[test]
 fn render_path_never_allocates() {
     // 44.1 kHz files on a 48 kHz engine: the resampler runs too (on the decoder thread).
-    let files = vec![media_file("prog.flac"), media_file("prog.mp3"), media_file("prog_s16.wav"), media_file("prog_quad.wav")];
+    let files = vec![
+        media_file("prog.flac"),
+        media_file("prog.mp3"),
+        media_file("prog_s16.wav"),
+        media_file("prog_quad.wav"),
+    ];
     let mut e = Engine::offline(48_000, 2, &EngineConfig::default());
     e.set_queue(files.clone());
     e.play_track(0);
@@ -49,6 +64,72 @@ fn render_path_never_allocates() {
             20_000 => e.next(),
             30_000 => e.play_track(2),
             40_000 => e.seek(19.9), // runs into the gapless change to track 3
+            16_000..=18_000 if i % 10 == 0 => {
+                // A band dragged across frequency and gain, one update per UI frame.
+                let t = (i - 16_000) as f64 / 2000.0;
+                let mut d = *e.dsp();
+                d.eq = EqParams::from_bands(
+                    &[BandParams::new(
+                        FilterKind::Peak,
+                        100.0 * 100f64.powf(t),
+                        -12.0 + 24.0 * t,
+                        2.0,
+                    )],
+                    -3.0,
+                )
+                .unwrap();
+                e.set_dsp(&d);
+            }
+            19_000 => {
+                let mut d = *e.dsp();
+                d.eq.set(0, BandParams::new(FilterKind::HighShelf, 3000.0, 6.0, 0.7)); // type change
+                d.monitor = MonitorMode::Side;
+                e.set_dsp(&d);
+            }
+            22_000 => {
+                let mut d = DspSettings {
+                    eq: EqParams::ten_band_flat(),
+                    ..*e.dsp()
+                };
+                for (k, b) in d.eq.bands().to_vec().into_iter().enumerate() {
+                    d.eq.set(
+                        k,
+                        BandParams {
+                            gain_db: if k % 2 == 0 { 6.0 } else { -4.0 },
+                            enabled: k != 3,
+                            ..b
+                        },
+                    );
+                }
+                d.limiter.ceiling_dbfs = -20.0; // limit hard
+                d.monitor = MonitorMode::Mono;
+                e.set_dsp(&d);
+                e.set_volume_db(12.0);
+            }
+            25_000 => {
+                let mut d = *e.dsp();
+                d.eq.bypass = true;
+                d.limiter.enabled = false;
+                e.set_dsp(&d);
+                e.set_spectrum_config(SpectrumConfig {
+                    size: 16_384,
+                    window: WindowKind::BlackmanHarris,
+                    ..SpectrumConfig::default()
+                });
+            }
+            27_000 => {
+                let mut d = *e.dsp();
+                d.eq.bypass = false;
+                d.eq.remove(0);
+                d.limiter.enabled = true;
+                e.set_dsp(&d);
+                e.reset_meters();
+                e.set_spectrum_config(SpectrumConfig {
+                    size: 1024,
+                    ..SpectrumConfig::default()
+                });
+                e.set_volume_db(0.0);
+            }
             60_000 => e.stop(),
             61_000 => {
                 e.set_queue(files.clone());
@@ -67,10 +148,28 @@ fn render_path_never_allocates() {
         }
     }
     let t = e.telemetry();
-    assert_eq!(t.perf.callbacks.load(std::sync::atomic::Ordering::Relaxed), CALLBACKS as u64);
-    assert!(heard > CALLBACKS / 4, "the run actually played audio ({heard} audible f32 callbacks)");
+    assert_eq!(
+        t.perf.callbacks.load(std::sync::atomic::Ordering::Relaxed),
+        CALLBACKS as u64
+    );
+    assert!(
+        heard > CALLBACKS / 4,
+        "the run actually played audio ({heard} audible f32 callbacks)"
+    );
+    let m = e.meters();
+    assert!(
+        m.meters.frames > 0 && e.spectrum().seq > 0,
+        "meters and spectrum ran"
+    );
+    assert_eq!(e.spectrum().size, 1024, "the new analyzer was swapped in");
     let events = e.poll();
-    assert!(events.iter().any(|ev| matches!(ev, rusty_audio::engine::EngineEvent::TrackOpened { track: 3, .. })), "the track change happened");
+    assert!(
+        events.iter().any(|ev| matches!(
+            ev,
+            rusty_audio::engine::EngineEvent::TrackOpened { track: 3, .. }
+        )),
+        "the track change happened"
+    );
 }
 
 /// The detector itself works: an allocation inside `assert_no_alloc` kills the process.
@@ -80,13 +179,24 @@ fn detector_catches_an_allocation() {
         return;
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "allocating_child", "--include-ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "allocating_child",
+            "--include-ignored",
+            "--nocapture",
+        ])
         .env("RUSTY_AUDIO_ALLOC_CHILD", "1")
         .output()
         .unwrap();
-    assert!(!out.status.success(), "an allocation under assert_no_alloc must abort the child");
+    assert!(
+        !out.status.success(),
+        "an allocation under assert_no_alloc must abort the child"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("memory allocation of 1000 bytes failed"), "child failed for another reason: {stderr}");
+    assert!(
+        stderr.contains("memory allocation of 1000 bytes failed"),
+        "child failed for another reason: {stderr}"
+    );
 }
 
 #[test]

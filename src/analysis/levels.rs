@@ -54,7 +54,9 @@ mod tests {
 
     #[test]
     fn full_scale_sine_reads_minus_3_01() {
-        let s: Vec<f32> = (0..48_000).map(|i| (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 48_000.0).sin() as f32).collect();
+        let s: Vec<f32> = (0..48_000)
+            .map(|i| (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 48_000.0).sin() as f32)
+            .collect();
         let mut l = Levels::default();
         l.add(&s);
         assert!((l.rms_dbfs().unwrap() + 3.0103).abs() < 0.001);

@@ -1,3 +1,9 @@
-//! Measurements on PCM: levels now; spectrum, loudness and meters build on this.
+//! Measurements of audio: levels, loudness, true peak, spectrum. Pure and allocation-free after
+//! construction, so the same code runs in the audio callback and in `analyze`.
 
 pub mod levels;
+pub mod loudness;
+pub mod meters;
+pub mod spectrum;
+pub mod true_peak;
+pub mod window;

@@ -66,7 +66,10 @@ pub fn analyze_file(path: &Path) -> Result<Report, DecodeError> {
         levels.add(&buf);
     }
     if frames == 0 {
-        return Err(DecodeError::Decode { path: path.into(), reason: "no audio frames could be decoded".into() });
+        return Err(DecodeError::Decode {
+            path: path.into(),
+            reason: "no audio frames could be decoded".into(),
+        });
     }
     Ok(Report {
         path: path.into(),
@@ -83,9 +86,12 @@ pub fn analyze_file(path: &Path) -> Result<Report, DecodeError> {
 /// Analyse files in parallel, keeping argument order.
 #[must_use]
 pub fn analyze_all(paths: &[PathBuf]) -> Vec<Result<Report, DecodeError>> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<Report, DecodeError>>> = (0..paths.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Result<Report, DecodeError>>> =
+        (0..paths.len()).map(|_| None).collect();
     let slots = std::sync::Mutex::new(&mut results);
     std::thread::scope(|s| {
         for _ in 0..workers {
@@ -99,7 +105,10 @@ pub fn analyze_all(paths: &[PathBuf]) -> Vec<Result<Report, DecodeError>> {
             });
         }
     });
-    results.into_iter().map(|r| r.expect("every index was processed")).collect()
+    results
+        .into_iter()
+        .map(|r| r.expect("every index was processed"))
+        .collect()
 }
 
 fn fmt_db(v: Option<f64>) -> String {
@@ -112,7 +121,11 @@ pub fn run(files: &[PathBuf], as_json: bool) -> i32 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if !as_json {
-        let _ = writeln!(out, "{:<40} {:>6} {:>10} {:>7} {:>3} {:>10} {:>8} {:>8}", "file", "format", "codec", "rate", "ch", "duration", "peak", "rms");
+        let _ = writeln!(
+            out,
+            "{:<40} {:>6} {:>10} {:>7} {:>3} {:>10} {:>8} {:>8}",
+            "file", "format", "codec", "rate", "ch", "duration", "peak", "rms"
+        );
     }
     for (path, r) in files.iter().zip(results) {
         match r {
@@ -138,7 +151,11 @@ pub fn run(files: &[PathBuf], as_json: bool) -> i32 {
                 failed = true;
                 eprintln!("rusty-audio: {e}");
                 if as_json {
-                    let _ = writeln!(out, "{}", json!({"path": path.display().to_string(), "error": e.to_string()}));
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        json!({"path": path.display().to_string(), "error": e.to_string()})
+                    );
                 }
             }
         }

@@ -5,8 +5,14 @@ use cpal::traits::{DeviceTrait, HostTrait};
 pub fn run() -> i32 {
     let default_host = cpal::default_host().id();
     for id in cpal::available_hosts() {
-        let Ok(host) = cpal::host_from_id(id) else { continue };
-        println!("host {}{}", id.name(), if id == default_host { " (default)" } else { "" });
+        let Ok(host) = cpal::host_from_id(id) else {
+            continue;
+        };
+        println!(
+            "host {}{}",
+            id.name(),
+            if id == default_host { " (default)" } else { "" }
+        );
         let default_name = host.default_output_device().map(|d| d.to_string());
         let devices = match host.output_devices() {
             Ok(d) => d,
@@ -16,11 +22,24 @@ pub fn run() -> i32 {
             }
         };
         for d in devices {
-            let name = d.description().map(|x| x.name().to_string()).unwrap_or_else(|_| d.to_string());
-            let mark = if default_name.as_deref() == Some(&d.to_string()) { " (default)" } else { "" };
+            let name = d
+                .description()
+                .map(|x| x.name().to_string())
+                .unwrap_or_else(|_| d.to_string());
+            let mark = if default_name.as_deref() == Some(&d.to_string()) {
+                " (default)"
+            } else {
+                ""
+            };
             println!("  {name}{mark}");
             match d.default_output_config() {
-                Ok(c) => println!("    default: {} Hz, {} ch, {}, buffer {:?}", c.sample_rate(), c.channels(), c.sample_format(), c.buffer_size()),
+                Ok(c) => println!(
+                    "    default: {} Hz, {} ch, {}, buffer {:?}",
+                    c.sample_rate(),
+                    c.channels(),
+                    c.sample_format(),
+                    c.buffer_size()
+                ),
                 Err(e) => println!("    default: unavailable ({e})"),
             }
             if let Ok(ranges) = d.supported_output_configs() {
@@ -32,10 +51,24 @@ pub fn run() -> i32 {
                         formats.push(f);
                     }
                 }
-                if let (Some(ch_min), Some(ch_max)) = (ranges.iter().map(|r| r.channels()).min(), ranges.iter().map(|r| r.channels()).max()) {
-                    let rmin = ranges.iter().map(|r| r.min_sample_rate()).min().unwrap_or(0);
-                    let rmax = ranges.iter().map(|r| r.max_sample_rate()).max().unwrap_or(0);
-                    println!("    supports: {rmin}–{rmax} Hz, {ch_min}–{ch_max} ch, formats {}", formats.join(" "));
+                if let (Some(ch_min), Some(ch_max)) = (
+                    ranges.iter().map(|r| r.channels()).min(),
+                    ranges.iter().map(|r| r.channels()).max(),
+                ) {
+                    let rmin = ranges
+                        .iter()
+                        .map(|r| r.min_sample_rate())
+                        .min()
+                        .unwrap_or(0);
+                    let rmax = ranges
+                        .iter()
+                        .map(|r| r.max_sample_rate())
+                        .max()
+                        .unwrap_or(0);
+                    println!(
+                        "    supports: {rmin}–{rmax} Hz, {ch_min}–{ch_max} ch, formats {}",
+                        formats.join(" ")
+                    );
                 }
             }
         }

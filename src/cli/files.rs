@@ -3,11 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-pub const AUDIO_EXTENSIONS: &[&str] =
-    &["wav", "wave", "flac", "mp3", "mp2", "mp1", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "aac", "alac", "aif", "aiff", "caf", "mka", "webm"];
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "wav", "wave", "flac", "mp3", "mp2", "mp1", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "aac",
+    "alac", "aif", "aiff", "caf", "mka", "webm",
+];
 
 fn is_audio(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// Expand directories (recursively); plain files are kept as given, whatever their extension.
@@ -51,6 +55,9 @@ pub fn demo_track() -> Option<PathBuf> {
             candidates.push(up.join("assets/demo.flac"));
         }
     }
-    candidates.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.flac")));
+    candidates.push(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/demo.flac"
+    )));
     candidates.into_iter().find(|p| p.is_file())
 }

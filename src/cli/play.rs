@@ -30,7 +30,11 @@ pub fn run(opts: PlayOptions) -> i32 {
         eprintln!("rusty-audio: nothing to play");
         return 1;
     }
-    let cfg = EngineConfig { output: opts.output.clone(), buffer_frames: opts.buffer_frames, ..Default::default() };
+    let cfg = EngineConfig {
+        output: opts.output.clone(),
+        buffer_frames: opts.buffer_frames,
+        ..Default::default()
+    };
     let mut engine = match Engine::start(&cfg) {
         Ok(e) => e,
         Err(e) => {
@@ -61,7 +65,9 @@ pub fn run(opts: PlayOptions) -> i32 {
             match ev {
                 EngineEvent::TrackOpened { track, info } => {
                     if opened.insert(track) {
-                        durations[track] = info.declared_frames.map(|f| f as f64 / f64::from(info.sample_rate));
+                        durations[track] = info
+                            .declared_frames
+                            .map(|f| f as f64 / f64::from(info.sample_rate));
                         if tty {
                             eprint!("\r\x1b[K");
                         }
@@ -90,14 +96,27 @@ pub fn run(opts: PlayOptions) -> i32 {
             }
         }
         let state = telemetry.state();
-        if state == PlayState::Ended || (queue_ended && opened.is_empty()) || interrupted.load(Relaxed) {
+        if state == PlayState::Ended
+            || (queue_ended && opened.is_empty())
+            || interrupted.load(Relaxed)
+        {
             break;
         }
         if tty && last_line.elapsed() >= Duration::from_millis(250) {
             last_line = Instant::now();
             if let Some((t, pos)) = telemetry.position() {
-                let total = durations.get(t).copied().flatten().map_or("--:--".into(), mmss);
-                eprint!("\r\x1b[K  {} / {}  [{}/{}]", mmss(pos), total, t + 1, files.len());
+                let total = durations
+                    .get(t)
+                    .copied()
+                    .flatten()
+                    .map_or("--:--".into(), mmss);
+                eprint!(
+                    "\r\x1b[K  {} / {}  [{}/{}]",
+                    mmss(pos),
+                    total,
+                    t + 1,
+                    files.len()
+                );
                 let _ = std::io::stderr().flush();
             }
         }
@@ -112,13 +131,19 @@ pub fn run(opts: PlayOptions) -> i32 {
     }
     // Let the device play out what it already holds before the stream is closed.
     let info = engine.output_info().clone();
-    let buffer = info.buffer_frames.unwrap_or(telemetry.last_callback_frames.load(Relaxed).max(1024));
-    std::thread::sleep(Duration::from_secs_f64((2.0 * f64::from(buffer) / f64::from(info.sample_rate)).min(0.5) + 0.05));
+    let buffer = info
+        .buffer_frames
+        .unwrap_or(telemetry.last_callback_frames.load(Relaxed).max(1024));
+    std::thread::sleep(Duration::from_secs_f64(
+        (2.0 * f64::from(buffer) / f64::from(info.sample_rate)).min(0.5) + 0.05,
+    ));
 
     let snap = telemetry.perf.callback_snapshot();
     let frames = telemetry.frames_played.load(Relaxed);
     let underruns = telemetry.underruns.load(Relaxed);
-    let buffer_frames = info.buffer_frames.unwrap_or(telemetry.last_callback_frames.load(Relaxed));
+    let buffer_frames = info
+        .buffer_frames
+        .unwrap_or(telemetry.last_callback_frames.load(Relaxed));
     let q = |x: f64| snap.quantile(x);
     if opts.json {
         println!(

@@ -28,7 +28,13 @@ pub struct FileCache {
 impl FileCache {
     #[must_use]
     pub fn new(budget_bytes: usize) -> Self {
-        Self { entries: LruCache::unbounded(), budget: budget_bytes, used: 0, hits: 0, misses: 0 }
+        Self {
+            entries: LruCache::unbounded(),
+            budget: budget_bytes,
+            used: 0,
+            hits: 0,
+            misses: 0,
+        }
     }
 
     #[must_use]
@@ -43,7 +49,10 @@ impl FileCache {
 
     /// Open `path`, from memory when cached and unchanged on disk.
     pub fn open(&mut self, path: &Path) -> Result<AudioSource, DecodeError> {
-        let meta = std::fs::metadata(path).map_err(|source| DecodeError::Open { path: path.into(), source })?;
+        let meta = std::fs::metadata(path).map_err(|source| DecodeError::Open {
+            path: path.into(),
+            source,
+        })?;
         if meta.len() == 0 {
             return Err(DecodeError::Empty { path: path.into() });
         }
@@ -61,8 +70,12 @@ impl FileCache {
         if meta.len() > self.budget as u64 {
             return AudioSource::open(path);
         }
-        let bytes: Arc<[u8]> =
-            std::fs::read(path).map_err(|source| DecodeError::Open { path: path.into(), source })?.into();
+        let bytes: Arc<[u8]> = std::fs::read(path)
+            .map_err(|source| DecodeError::Open {
+                path: path.into(),
+                source,
+            })?
+            .into();
         let len = bytes.len();
         while self.used + len > self.budget {
             match self.entries.pop_lru() {
@@ -71,7 +84,13 @@ impl FileCache {
             }
         }
         self.used += len;
-        self.entries.put(path.to_path_buf(), Entry { bytes: bytes.clone(), modified });
+        self.entries.put(
+            path.to_path_buf(),
+            Entry {
+                bytes: bytes.clone(),
+                modified,
+            },
+        );
         AudioSource::open_bytes(path, bytes)
     }
 }

@@ -55,14 +55,22 @@ fn priming_in_moov(moov: &[u8]) -> Option<(u64, u32)> {
             continue;
         }
         let mdhd = child(mdia, b"mdhd")?;
-        let timescale = if mdhd.first() == Some(&1) { be_u32(mdhd, 20)? } else { be_u32(mdhd, 12)? };
+        let timescale = if mdhd.first() == Some(&1) {
+            be_u32(mdhd, 20)?
+        } else {
+            be_u32(mdhd, 12)?
+        };
         let elst = child(child(trak, b"edts")?, b"elst")?;
         let version = *elst.first()?;
         let count = be_u32(elst, 4)?;
         if count == 0 {
             return None;
         }
-        let media_time = if version == 1 { be_u64(elst, 8 + 8)? as i64 } else { i64::from(be_u32(elst, 8 + 4)? as i32) };
+        let media_time = if version == 1 {
+            be_u64(elst, 8 + 8)? as i64
+        } else {
+            i64::from(be_u32(elst, 8 + 4)? as i32)
+        };
         return (media_time > 0).then_some((media_time as u64, timescale));
     }
     None
@@ -70,7 +78,10 @@ fn priming_in_moov(moov: &[u8]) -> Option<(u64, u32)> {
 
 /// Priming frames at `sample_rate` declared by an MP4 file's edit list; None for other files.
 /// Leaves `media` at its start.
-pub fn mp4_priming_frames<R: Read + Seek>(media: &mut R, sample_rate_hint: Option<u32>) -> Option<u64> {
+pub fn mp4_priming_frames<R: Read + Seek>(
+    media: &mut R,
+    sample_rate_hint: Option<u32>,
+) -> Option<u64> {
     let result = (|| {
         let mut head = [0u8; 8];
         media.seek(SeekFrom::Start(0)).ok()?;

@@ -69,15 +69,28 @@ fn skip_corrupt(skipped: &mut u64, consecutive: &mut u32) -> bool {
 fn map_probe_error(path: &Path, e: SymError) -> DecodeError {
     let path = path.to_path_buf();
     match e {
-        SymError::Unsupported(what) => DecodeError::UnknownFormat { path, reason: what.to_string() },
+        SymError::Unsupported(what) => DecodeError::UnknownFormat {
+            path,
+            reason: what.to_string(),
+        },
         SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            DecodeError::BadHeader { path, reason: "file ends inside its header".into() }
+            DecodeError::BadHeader {
+                path,
+                reason: "file ends inside its header".into(),
+            }
         }
-        SymError::IoError(io) => DecodeError::Decode { path, reason: io.to_string() },
-        SymError::DecodeError(msg) | SymError::LimitError(msg) => {
-            DecodeError::BadHeader { path, reason: format!("malformed header: {msg}") }
-        }
-        other => DecodeError::Decode { path, reason: other.to_string() },
+        SymError::IoError(io) => DecodeError::Decode {
+            path,
+            reason: io.to_string(),
+        },
+        SymError::DecodeError(msg) | SymError::LimitError(msg) => DecodeError::BadHeader {
+            path,
+            reason: format!("malformed header: {msg}"),
+        },
+        other => DecodeError::Decode {
+            path,
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -114,7 +127,10 @@ fn layout_of(channels: Option<&Channels>) -> Vec<Speaker> {
 impl AudioSource {
     /// Open a file, streaming it from disk.
     pub fn open(path: &Path) -> Result<Self, DecodeError> {
-        let file = File::open(path).map_err(|source| DecodeError::Open { path: path.into(), source })?;
+        let file = File::open(path).map_err(|source| DecodeError::Open {
+            path: path.into(),
+            source,
+        })?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(1);
         if len == 0 {
             return Err(DecodeError::Empty { path: path.into() });
@@ -138,7 +154,12 @@ impl AudioSource {
             hint.with_extension(ext);
         }
         let reader = symphonia::default::get_probe()
-            .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
             .map_err(|e| map_probe_error(path, e))?;
         let container = reader.format_info().short_name.to_string();
         let track = reader
@@ -153,14 +174,17 @@ impl AudioSource {
             .clone();
         let track_id = track.id;
         let declared_frames = track.num_frames;
-        let time_base = track.time_base.map(|tb| (u64::from(tb.numer.get()), u64::from(tb.denom.get())));
+        let time_base = track
+            .time_base
+            .map(|tb| (u64::from(tb.numer.get()), u64::from(tb.denom.get())));
 
         let decoder = symphonia::default::get_codecs()
             .make_audio_decoder(&params, &AudioDecoderOptions::default())
             .map_err(|e| match e {
-                SymError::Unsupported(_) => {
-                    DecodeError::UnsupportedCodec { path: path.into(), codec: codec_name(params.codec) }
-                }
+                SymError::Unsupported(_) => DecodeError::UnsupportedCodec {
+                    path: path.into(),
+                    codec: codec_name(params.codec),
+                },
                 other => map_probe_error(path, other),
             })?;
         let codec = decoder.codec_info().short_name.to_string();
@@ -225,11 +249,15 @@ impl AudioSource {
     /// A timestamp of this track's time base as a frame index.
     fn ts_to_frames(&self, ts: i64) -> i64 {
         let (numer, denom) = self.time_base;
-        (i128::from(ts) * i128::from(numer) * i128::from(self.info.sample_rate) / i128::from(denom)) as i64
+        (i128::from(ts) * i128::from(numer) * i128::from(self.info.sample_rate) / i128::from(denom))
+            as i64
     }
 
     fn decode_error(&self, reason: impl ToString) -> DecodeError {
-        DecodeError::Decode { path: self.info.path.clone(), reason: reason.to_string() }
+        DecodeError::Decode {
+            path: self.info.path.clone(),
+            reason: reason.to_string(),
+        }
     }
 
     /// Decode the next packet and append its frames (interleaved, `info().channels` wide) to `out`.
@@ -256,7 +284,9 @@ impl AudioSource {
                     continue;
                 }
                 Err(SymError::ResetRequired) => {
-                    return Err(self.decode_error("stream parameters change mid-file (not supported)"))
+                    return Err(
+                        self.decode_error("stream parameters change mid-file (not supported)")
+                    )
                 }
                 Err(e) => return Err(self.decode_error(e)),
             };
@@ -286,7 +316,10 @@ impl AudioSource {
             buf.copy_to_slice_interleaved(&mut self.scratch[..]);
             // Decoders that do not apply the container's priming/padding trim (AAC, ALAC) output
             // dur + trim frames; trim here so every codec yields the exact frame count.
-            let (ts, te) = (packet.trim_start.get() as usize, packet.trim_end.get() as usize);
+            let (ts, te) = (
+                packet.trim_start.get() as usize,
+                packet.trim_end.get() as usize,
+            );
             // A packet with no trim fields but fewer valid frames than decoded (an MP4 track's
             // last packet) carries end padding.
             let dur = packet.dur.get() as usize;
@@ -327,8 +360,15 @@ impl AudioSource {
         let rate = u64::from(self.info.sample_rate);
         let (numer, denom) = self.time_base;
         let target = frame + self.priming;
-        let ts = (u128::from(target) * u128::from(denom) / (u128::from(rate) * u128::from(numer))) as i64;
-        match self.reader.seek(SeekMode::Accurate, SeekTo::Timestamp { ts: Timestamp::new(ts), track_id: self.track_id }) {
+        let ts = (u128::from(target) * u128::from(denom) / (u128::from(rate) * u128::from(numer)))
+            as i64;
+        match self.reader.seek(
+            SeekMode::Accurate,
+            SeekTo::Timestamp {
+                ts: Timestamp::new(ts),
+                track_id: self.track_id,
+            },
+        ) {
             Ok(_) => {
                 self.decoder.reset();
                 self.skip_frames = 0;
@@ -342,7 +382,10 @@ impl AudioSource {
                 self.position = frame;
                 Ok(())
             }
-            Err(e) => Err(DecodeError::Seek { path: self.info.path.clone(), reason: e.to_string() }),
+            Err(e) => Err(DecodeError::Seek {
+                path: self.info.path.clone(),
+                reason: e.to_string(),
+            }),
         }
     }
 }

@@ -35,9 +35,28 @@ pub fn default_layout(channels: usize) -> Vec<Speaker> {
         4 => vec![FrontLeft, FrontRight, BackLeft, BackRight],
         5 => vec![FrontLeft, FrontRight, FrontCenter, BackLeft, BackRight],
         6 => vec![FrontLeft, FrontRight, FrontCenter, Lfe, BackLeft, BackRight],
-        7 => vec![FrontLeft, FrontRight, FrontCenter, Lfe, BackCenter, SideLeft, SideRight],
-        8 => vec![FrontLeft, FrontRight, FrontCenter, Lfe, BackLeft, BackRight, SideLeft, SideRight],
-        n => (0..n).map(|i| if i % 2 == 0 { FrontLeft } else { FrontRight }).collect(),
+        7 => vec![
+            FrontLeft,
+            FrontRight,
+            FrontCenter,
+            Lfe,
+            BackCenter,
+            SideLeft,
+            SideRight,
+        ],
+        8 => vec![
+            FrontLeft,
+            FrontRight,
+            FrontCenter,
+            Lfe,
+            BackLeft,
+            BackRight,
+            SideLeft,
+            SideRight,
+        ],
+        n => (0..n)
+            .map(|i| if i % 2 == 0 { FrontLeft } else { FrontRight })
+            .collect(),
     }
 }
 
@@ -110,8 +129,15 @@ impl ChannelMap {
             }
         }
         let identity = inputs == outputs
-            && (0..outputs).all(|o| (0..inputs).all(|i| coeffs[o * inputs + i] == if o == i { 1.0 } else { 0.0 }));
-        Self { inputs, outputs, coeffs, identity }
+            && (0..outputs).all(|o| {
+                (0..inputs).all(|i| coeffs[o * inputs + i] == if o == i { 1.0 } else { 0.0 })
+            });
+        Self {
+            inputs,
+            outputs,
+            coeffs,
+            identity,
+        }
     }
 
     #[must_use]

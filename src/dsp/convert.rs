@@ -150,7 +150,10 @@ mod tests {
         assert_eq!(i32::from_f32(2.5, &mut d), i32::MAX);
         assert_eq!(i32::from_f32(f32::NAN, &mut d), 0);
         assert_eq!(i16::from_f32(-3.0, &mut d), i16::MIN);
-        assert!(u16::from_f32(0.0, &mut d).abs_diff(32768) <= 1, "dithered silence stays within 1 LSB");
+        assert!(
+            u16::from_f32(0.0, &mut d).abs_diff(32768) <= 1,
+            "dithered silence stays within 1 LSB"
+        );
         assert_eq!(u8::SILENCE, 128);
     }
 
@@ -163,11 +166,18 @@ mod tests {
         let mut sum = 0f64;
         for _ in 0..n {
             let v = f64::from(i16::from_f32(x, &mut d));
-            assert!((v - exact).abs() <= 2.0, "dithered code {v} too far from {exact}");
+            assert!(
+                (v - exact).abs() <= 2.0,
+                "dithered code {v} too far from {exact}"
+            );
             sum += v;
         }
         // TPDF dither makes the mean of the codes equal the exact value (no quantisation bias).
-        assert!((sum / f64::from(n) - exact).abs() < 0.01, "mean {} vs {exact}", sum / f64::from(n));
+        assert!(
+            (sum / f64::from(n) - exact).abs() < 0.01,
+            "mean {} vs {exact}",
+            sum / f64::from(n)
+        );
     }
 
     #[test]

@@ -15,7 +15,13 @@ pub struct SmoothedGain {
 impl SmoothedGain {
     #[must_use]
     pub fn new(value: f32, ramp_frames: u32) -> Self {
-        Self { current: value, target: value, step: 0.0, remaining: 0, ramp_frames: ramp_frames.max(1) }
+        Self {
+            current: value,
+            target: value,
+            step: 0.0,
+            remaining: 0,
+            ramp_frames: ramp_frames.max(1),
+        }
     }
 
     pub fn set_target(&mut self, target: f32) {
@@ -56,7 +62,11 @@ impl SmoothedGain {
         while self.remaining > 0 {
             let Some(frame) = frames.next() else { return };
             self.remaining -= 1;
-            self.current = if self.remaining == 0 { self.target } else { self.current + self.step };
+            self.current = if self.remaining == 0 {
+                self.target
+            } else {
+                self.current + self.step
+            };
             for s in frame.iter_mut() {
                 *s *= self.current;
             }

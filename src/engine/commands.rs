@@ -23,7 +23,10 @@ pub enum DecoderCommand {
     /// Replace the playlist. What is playing keeps playing if its index still exists.
     SetQueue(Vec<PathBuf>),
     /// Start `track` at its source frame `frame`, discarding anything buffered (play, seek, skip).
-    Play { track: usize, frame: u64 },
+    Play {
+        track: usize,
+        frame: u64,
+    },
     /// Discard everything buffered and go idle.
     Stop,
     /// Reply `EngineEvent::Synced(id)` once every earlier command has reached the ring.
@@ -34,11 +37,21 @@ pub enum DecoderCommand {
 /// Decoder/engine → control side.
 #[derive(Debug, Clone)]
 pub enum EngineEvent {
-    TrackOpened { track: usize, info: SourceInfo },
-    TrackFailed { track: usize, path: PathBuf, error: String },
+    TrackOpened {
+        track: usize,
+        info: SourceInfo,
+    },
+    TrackFailed {
+        track: usize,
+        path: PathBuf,
+        error: String,
+    },
     /// The decoder has queued the end of the playlist (audible when the ring drains).
     QueueEnded,
     Synced(u64),
     /// The output device failed or was missing; the engine switched to `now`.
-    OutputChanged { now: String, reason: String },
+    OutputChanged {
+        now: String,
+        reason: String,
+    },
 }

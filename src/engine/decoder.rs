@@ -168,7 +168,13 @@ impl DecoderThread {
 
     /// Open `track` (or the next that opens) at source frame `frame` and queue its start marker.
     /// `carry` is the previous track's resampler, continued when the new track has the same rate.
-    fn start_track(&mut self, mut track: usize, mut frame: u64, flush: bool, mut carry: Option<(StreamResampler, u64)>) {
+    fn start_track(
+        &mut self,
+        mut track: usize,
+        mut frame: u64,
+        flush: bool,
+        mut carry: Option<(StreamResampler, u64)>,
+    ) {
         if flush {
             self.discard_pending();
             carry = None;
@@ -193,7 +199,9 @@ impl DecoderThread {
                     return;
                 }
                 Err(error) => {
-                    let _ = self.events.send(EngineEvent::TrackFailed { track, path, error });
+                    let _ = self
+                        .events
+                        .send(EngineEvent::TrackFailed { track, path, error });
                     track += 1;
                     frame = 0;
                 }
@@ -213,7 +221,12 @@ impl DecoderThread {
     }
 
     /// Open `track` at `frame`; returns it with the stream frame where it starts.
-    fn open(&mut self, track: usize, frame: u64, carry: &mut Option<(StreamResampler, u64)>) -> Result<(Active, u64), String> {
+    fn open(
+        &mut self,
+        track: usize,
+        frame: u64,
+        carry: &mut Option<(StreamResampler, u64)>,
+    ) -> Result<(Active, u64), String> {
         let path = self.queue[track].clone();
         let mut source = self.cache.open(&path).map_err(|e| e.to_string())?;
         if frame > 0 {
@@ -224,17 +237,41 @@ impl DecoderThread {
         let rate = info.sample_rate;
         if rate == self.device_rate {
             self.finish_resampler(carry.take());
-            return Ok((Active { track, source, map, resampler: None }, self.produced));
+            return Ok((
+                Active {
+                    track,
+                    source,
+                    map,
+                    resampler: None,
+                },
+                self.produced,
+            ));
         }
         if carry.as_ref().is_some_and(|(r, _)| r.rate_in() == rate) {
             let (r, origin) = carry.take().expect("checked");
             let at = origin + r.input_boundary_frame();
-            return Ok((Active { track, source, map, resampler: Some((r, origin)) }, at));
+            return Ok((
+                Active {
+                    track,
+                    source,
+                    map,
+                    resampler: Some((r, origin)),
+                },
+                at,
+            ));
         }
         self.finish_resampler(carry.take());
         let r = StreamResampler::new(rate, self.device_rate, self.device_channels)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok((Active { track, source, map, resampler: Some((r, self.produced)) }, self.produced))
+        Ok((
+            Active {
+                track,
+                source,
+                map,
+                resampler: Some((r, self.produced)),
+            },
+            self.produced,
+        ))
     }
 
     /// Push pending samples, and each marker exactly when the ring's write position reaches it,
@@ -277,7 +314,9 @@ impl DecoderThread {
         if !drained && self.pending_done < self.pending.len() {
             return; // the ring is full
         }
-        let Some(active) = self.active.as_mut() else { return };
+        let Some(active) = self.active.as_mut() else {
+            return;
+        };
         self.decoded.clear();
         let start = self.pending.len();
         match active.source.read(&mut self.decoded) {
@@ -298,7 +337,11 @@ impl DecoderThread {
             Err(e) => {
                 let track = active.track;
                 let path = self.queue.get(track).cloned().unwrap_or_default();
-                let _ = self.events.send(EngineEvent::TrackFailed { track, path, error: e.to_string() });
+                let _ = self.events.send(EngineEvent::TrackFailed {
+                    track,
+                    path,
+                    error: e.to_string(),
+                });
                 let carry = self.active.take().and_then(|a| a.resampler);
                 self.start_track(track + 1, 0, false, carry);
             }

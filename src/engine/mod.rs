@@ -5,6 +5,7 @@
 
 pub mod commands;
 pub mod decoder;
+pub mod dsp_link;
 pub mod output;
 pub mod render;
 pub mod resample;
@@ -22,7 +23,10 @@ use crossbeam_channel::{Receiver, Sender};
 use ringbuf::traits::{Consumer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
+use crate::analysis::spectrum::{SpectrumConfig, SpectrumFrame};
+use crate::dsp::chain::DspSettings;
 pub use commands::{Command, DecoderCommand, EngineEvent};
+use dsp_link::{DspControl, MeterReading};
 pub use output::{OutputChoice, OutputError};
 use output::{OutputHealth, OutputPlan, RunningOutput};
 use render::Renderer;
@@ -38,11 +42,22 @@ pub struct EngineConfig {
     pub cache_mib: usize,
     /// How far the decoder runs ahead of the callback.
     pub ring_seconds: f64,
+    /// Initial EQ, limiter and monitor settings.
+    pub dsp: DspSettings,
+    /// Whether the chain has a limiter (playback: always; `render`: only with `--limit`).
+    pub limiter: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { output: OutputChoice::Default, buffer_frames: None, cache_mib: 16, ring_seconds: 0.5 }
+        Self {
+            output: OutputChoice::Default,
+            buffer_frames: None,
+            cache_mib: 16,
+            ring_seconds: 0.5,
+            dsp: DspSettings::default(),
+            limiter: true,
+        }
     }
 }
 
@@ -84,29 +99,56 @@ pub struct Engine {
     last_opened: Option<(usize, u32)>,
     sync_id: u64,
     paused: bool,
+    dsp: DspControl,
 }
 
 struct Parts {
     renderer: Renderer,
-    engine_side: (Sender<DecoderCommand>, Receiver<EngineEvent>, HeapProd<Command>, JoinHandle<()>),
+    dsp: DspControl,
+    engine_side: (
+        Sender<DecoderCommand>,
+        Receiver<EngineEvent>,
+        HeapProd<Command>,
+        JoinHandle<()>,
+    ),
 }
 
 fn build_parts(plan: &OutputPlan, cfg: &EngineConfig, telemetry: &Arc<Telemetry>) -> Parts {
     let (rate, channels) = (plan.sample_rate, plan.channels);
     // At least four device callbacks deep, or a large buffer would starve every callback.
     let callback = plan.buffer_frames.unwrap_or(output::DEFAULT_BUFFER) as usize;
-    let ring_frames = ((cfg.ring_seconds.clamp(0.05, 10.0) * f64::from(rate)) as usize).max(4 * callback);
+    let ring_frames =
+        ((cfg.ring_seconds.clamp(0.05, 10.0) * f64::from(rate)) as usize).max(4 * callback);
     let (pcm_prod, pcm_cons) = ring::pcm_ring(channels, ring_frames);
     let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(256).split();
     let (dtx, drx) = crossbeam_channel::unbounded();
     let (etx, erx) = crossbeam_channel::unbounded();
-    let renderer = Renderer::new(pcm_cons, cmd_cons, telemetry.clone(), channels, rate);
-    let decoder = decoder::DecoderThread::new(pcm_prod, drx, etx, telemetry.clone(), rate, channels, cfg.cache_mib << 20);
+    let (dsp, tap) = dsp_link::link(
+        &cfg.dsp,
+        rate,
+        channels,
+        render::MAX_BLOCK_FRAMES,
+        cfg.limiter,
+    );
+    let renderer = Renderer::new(pcm_cons, cmd_cons, telemetry.clone(), channels, rate, tap);
+    let decoder = decoder::DecoderThread::new(
+        pcm_prod,
+        drx,
+        etx,
+        telemetry.clone(),
+        rate,
+        channels,
+        cfg.cache_mib << 20,
+    );
     let handle = std::thread::Builder::new()
         .name("rusty-audio-decoder".into())
         .spawn(move || decoder.run())
         .expect("spawning the decoder thread");
-    Parts { renderer, engine_side: (dtx, erx, cmd_prod, handle) }
+    Parts {
+        renderer,
+        dsp,
+        engine_side: (dtx, erx, cmd_prod, handle),
+    }
 }
 
 impl Engine {
@@ -116,7 +158,10 @@ impl Engine {
         let (plan, mut fallback) = match output::plan(&cfg.output, cfg.buffer_frames) {
             Ok(p) => (p, None),
             Err(e @ OutputError::NoSuchDevice(_)) => return Err(e),
-            Err(e) => (OutputPlan::null(output::NULL_RATE, output::NULL_CHANNELS, cfg.buffer_frames), Some(e.to_string())),
+            Err(e) => (
+                OutputPlan::null(output::NULL_RATE, output::NULL_CHANNELS, cfg.buffer_frames),
+                Some(e.to_string()),
+            ),
         };
         let mut engine = Self::assemble(plan, cfg);
         let renderer = engine.take_offline_renderer();
@@ -167,6 +212,7 @@ impl Engine {
             last_opened: None,
             sync_id: 0,
             paused: false,
+            dsp: parts.dsp,
         }
     }
 
@@ -189,8 +235,15 @@ impl Engine {
     /// Move the renderer (home after a failure) onto the null output at the same rate/channels.
     fn fall_back_to_null(&mut self) {
         self.sink = Sink::Detached; // drops any stream: the renderer comes home
-        let renderer = self.home.try_pop().expect("renderer returns when its output is dropped");
-        self.plan = OutputPlan::null(self.plan.sample_rate, self.plan.channels, self.plan.buffer_frames);
+        let renderer = self
+            .home
+            .try_pop()
+            .expect("renderer returns when its output is dropped");
+        self.plan = OutputPlan::null(
+            self.plan.sample_rate,
+            self.plan.channels,
+            self.plan.buffer_frames,
+        );
         self.info.device = "null".into();
         self.info.is_null = true;
         self.info.sample_format = "f32".into();
@@ -209,10 +262,15 @@ impl Engine {
                 .unwrap_or_else(|| "device failed".into());
             let was = self.info.device.clone();
             self.fall_back_to_null();
-            let reason = format!("output device {was:?} failed: {reason}; playing to the null output");
+            let reason =
+                format!("output device {was:?} failed: {reason}; playing to the null output");
             self.info.fallback_reason = Some(reason.clone());
-            self.events.push_back(EngineEvent::OutputChanged { now: "null".into(), reason });
+            self.events.push_back(EngineEvent::OutputChanged {
+                now: "null".into(),
+                reason,
+            });
         }
+        self.dsp.collect_garbage();
         while let Ok(e) = self.events_rx.try_recv() {
             self.note(&e);
             self.events.push_back(e);
@@ -340,7 +398,49 @@ impl Engine {
     }
 
     pub fn set_volume_db(&mut self, db: f32) {
-        self.set_volume(if db <= -120.0 { 0.0 } else { 10f32.powf(db / 20.0) });
+        self.set_volume(if db <= -120.0 {
+            0.0
+        } else {
+            10f32.powf(db / 20.0)
+        });
+    }
+
+    /// EQ, limiter and monitor settings; heard within one callback, changes smoothed.
+    pub fn set_dsp(&mut self, s: &DspSettings) {
+        self.dsp.set(s);
+    }
+
+    #[must_use]
+    pub fn dsp(&self) -> &DspSettings {
+        self.dsp.settings()
+    }
+
+    /// Latest meter reading (lock-free).
+    pub fn meters(&mut self) -> MeterReading {
+        self.dsp.meters()
+    }
+
+    pub fn reset_meters(&mut self) {
+        self.dsp.reset_meters();
+    }
+
+    /// Latest spectrum frame (lock-free).
+    pub fn spectrum(&mut self) -> &SpectrumFrame {
+        self.dsp.spectrum()
+    }
+
+    #[must_use]
+    pub fn spectrum_config(&self) -> &SpectrumConfig {
+        self.dsp.spectrum_config()
+    }
+
+    pub fn set_spectrum_config(&mut self, cfg: SpectrumConfig) {
+        self.dsp.set_spectrum_config(cfg);
+    }
+
+    /// Skip the FFT tap while no view shows it.
+    pub fn set_spectrum_enabled(&mut self, on: bool) {
+        self.dsp.set_spectrum_enabled(on);
     }
 
     #[must_use]

@@ -83,7 +83,9 @@ impl OutputPlan {
 }
 
 fn device_name(d: &cpal::Device) -> String {
-    d.description().map(|desc| desc.name().to_string()).unwrap_or_else(|_| d.to_string())
+    d.description()
+        .map(|desc| desc.name().to_string())
+        .unwrap_or_else(|_| d.to_string())
 }
 
 const SUPPORTED_FORMATS: [cpal::SampleFormat; 10] = {
@@ -97,22 +99,38 @@ pub fn plan(choice: &OutputChoice, buffer_frames: Option<u32>) -> Result<OutputP
     let host = cpal::default_host();
     let device = match choice {
         OutputChoice::Null => return Ok(OutputPlan::null(NULL_RATE, NULL_CHANNELS, buffer_frames)),
-        OutputChoice::Default => host.default_output_device().ok_or_else(|| OutputError::Device {
-            device: "default".into(),
-            reason: "no default output device".into(),
-        })?,
+        OutputChoice::Default => {
+            host.default_output_device()
+                .ok_or_else(|| OutputError::Device {
+                    device: "default".into(),
+                    reason: "no default output device".into(),
+                })?
+        }
         OutputChoice::Named(want) => host
             .output_devices()
-            .map_err(|e| OutputError::Device { device: want.clone(), reason: e.to_string() })?
-            .find(|d| device_name(d) == *want || d.to_string() == *want || d.id().is_ok_and(|id| id.to_string() == *want))
+            .map_err(|e| OutputError::Device {
+                device: want.clone(),
+                reason: e.to_string(),
+            })?
+            .find(|d| {
+                device_name(d) == *want
+                    || d.to_string() == *want
+                    || d.id().is_ok_and(|id| id.to_string() == *want)
+            })
             .ok_or_else(|| OutputError::NoSuchDevice(want.clone()))?,
     };
     let name = device_name(&device);
-    let err = |e: cpal::Error| OutputError::Device { device: name.clone(), reason: e.to_string() };
+    let err = |e: cpal::Error| OutputError::Device {
+        device: name.clone(),
+        reason: e.to_string(),
+    };
     let default = device.default_output_config().map_err(err)?;
     // Prefer f32 (what the engine renders: no conversion, no quantisation) at the device's default
     // rate and channel count, then the other formats in order of precision.
-    let ranges: Vec<_> = device.supported_output_configs().map(Iterator::collect).unwrap_or_default();
+    let ranges: Vec<_> = device
+        .supported_output_configs()
+        .map(Iterator::collect)
+        .unwrap_or_default();
     let offered = |f: cpal::SampleFormat| {
         f == default.sample_format()
             || ranges.iter().any(|r: &cpal::SupportedStreamConfigRange| {
@@ -121,18 +139,30 @@ pub fn plan(choice: &OutputChoice, buffer_frames: Option<u32>) -> Result<OutputP
                     && (r.min_sample_rate()..=r.max_sample_rate()).contains(&default.sample_rate())
             })
     };
-    let format = SUPPORTED_FORMATS.iter().copied().find(|&f| offered(f)).ok_or_else(|| OutputError::Device {
-        device: name.clone(),
-        reason: format!("no supported sample format (device offers {})", default.sample_format()),
-    })?;
+    let format = SUPPORTED_FORMATS
+        .iter()
+        .copied()
+        .find(|&f| offered(f))
+        .ok_or_else(|| OutputError::Device {
+            device: name.clone(),
+            reason: format!(
+                "no supported sample format (device offers {})",
+                default.sample_format()
+            ),
+        })?;
     // Some hosts' "default" buffer is seconds long (cpal's PulseAudio host offers ~94k frames),
     // which would make seeks, volume and the analyzer lag; ask for DEFAULT_BUFFER unless told.
     let buffer_frames = match (buffer_frames, default.buffer_size()) {
         (Some(b), cpal::SupportedBufferSize::Range { min, max }) if b < *min || b > *max => {
-            eprintln!("rusty-audio: {name}: buffer of {b} frames is outside {min}..={max}; using {}", b.clamp(*min, *max));
+            eprintln!(
+                "rusty-audio: {name}: buffer of {b} frames is outside {min}..={max}; using {}",
+                b.clamp(*min, *max)
+            );
             Some(b.clamp(*min, *max))
         }
-        (None, cpal::SupportedBufferSize::Range { min, max }) => Some(DEFAULT_BUFFER.clamp(*min, *max)),
+        (None, cpal::SupportedBufferSize::Range { min, max }) => {
+            Some(DEFAULT_BUFFER.clamp(*min, *max))
+        }
         (b, _) => b,
     };
     Ok(OutputPlan {
@@ -175,7 +205,10 @@ pub struct OutputHealth {
 
 pub enum RunningOutput {
     Device(cpal::Stream),
-    Null { stop: Arc<AtomicBool>, thread: Option<JoinHandle<()>> },
+    Null {
+        stop: Arc<AtomicBool>,
+        thread: Option<JoinHandle<()>>,
+    },
 }
 
 impl Drop for RunningOutput {
@@ -232,14 +265,19 @@ pub fn start(
     home: HeapProd<Renderer>,
     health: Arc<OutputHealth>,
 ) -> Result<RunningOutput, OutputError> {
-    let guard = RendererGuard { renderer: Some(renderer), home };
+    let guard = RendererGuard {
+        renderer: Some(renderer),
+        home,
+    };
     let Some(device) = plan.device.as_ref() else {
         return Ok(start_null(plan, guard));
     };
     let config = cpal::StreamConfig {
         channels: plan.channels as u16,
         sample_rate: plan.sample_rate,
-        buffer_size: plan.buffer_frames.map_or(cpal::BufferSize::Default, cpal::BufferSize::Fixed),
+        buffer_size: plan
+            .buffer_frames
+            .map_or(cpal::BufferSize::Default, cpal::BufferSize::Fixed),
     };
     use cpal::SampleFormat as F;
     let stream = match plan.sample_format {
@@ -254,10 +292,16 @@ pub fn start(
         F::U16 => build_typed::<u16>(device, config, guard, health),
         F::U32 => build_typed::<u32>(device, config, guard, health),
         other => {
-            return Err(OutputError::Device { device: plan.name.clone(), reason: format!("sample format {other} not supported") })
+            return Err(OutputError::Device {
+                device: plan.name.clone(),
+                reason: format!("sample format {other} not supported"),
+            })
         }
     };
-    let err = |e: cpal::Error| OutputError::Device { device: plan.name.clone(), reason: e.to_string() };
+    let err = |e: cpal::Error| OutputError::Device {
+        device: plan.name.clone(),
+        reason: e.to_string(),
+    };
     let stream = stream.map_err(err)?;
     stream.play().map_err(err)?;
     Ok(RunningOutput::Device(stream))
@@ -292,5 +336,8 @@ fn start_null(plan: &OutputPlan, mut guard: RendererGuard) -> RunningOutput {
             drop(guard);
         })
         .expect("spawning a thread");
-    RunningOutput::Null { stop, thread: Some(thread) }
+    RunningOutput::Null {
+        stop,
+        thread: Some(thread),
+    }
 }

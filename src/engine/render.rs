@@ -1,4 +1,5 @@
-//! The render function: PCM ring → volume → device format. It is the one piece of code that runs
+//! The render function: PCM ring → preamp/EQ → volume → limiter → monitor mode → meters and
+//! spectrum tap → device format. It is the one piece of code that runs
 //! in the audio callback, in the null output's thread and in offline rendering, so all three
 //! produce the same samples.
 //!
@@ -12,6 +13,7 @@ use ringbuf::traits::Consumer;
 use ringbuf::HeapCons;
 
 use super::commands::Command;
+use super::dsp_link::DspTap;
 use super::ring::{MarkerKind, PcmConsumer};
 use super::telemetry::{PlayState, Telemetry, NO_TRACK};
 use crate::dsp::convert::{DeviceSample, Tpdf};
@@ -46,6 +48,7 @@ pub struct Renderer {
     track: (u32, u64, u32, u64),
     dither: Tpdf,
     scratch: Box<[f32]>,
+    dsp: DspTap,
 }
 
 impl Renderer {
@@ -56,6 +59,7 @@ impl Renderer {
         telemetry: Arc<Telemetry>,
         channels: usize,
         device_rate: u32,
+        dsp: DspTap,
     ) -> Self {
         crate::perf::clock::init();
         let ramp = (device_rate / 100).max(1); // 10 ms: inaudible as a click, fast as a response
@@ -72,6 +76,7 @@ impl Renderer {
             track: (NO_TRACK, 0, 0, 0),
             dither: Tpdf::default(),
             scratch: vec![0.0; MAX_BLOCK_FRAMES * channels.max(1)].into_boxed_slice(),
+            dsp,
         }
     }
 
@@ -100,6 +105,8 @@ impl Renderer {
     /// into the performance monitor. This is the whole audio callback.
     pub fn process<S: DeviceSample>(&mut self, out: &mut [S]) {
         let start = now_ns();
+        crate::dsp::denormals::flush_to_zero();
+        self.dsp.update();
         let frames = out.len() / self.channels;
         let mut starved = false;
         if let Some(f) = S::as_f32_mut(out) {
@@ -118,17 +125,26 @@ impl Renderer {
         let t = &self.telemetry;
         if starved {
             // One underrun per device callback, however many passes it took.
-            t.underruns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            t.last_underrun_at.store(t.frames_played.load(std::sync::atomic::Ordering::Relaxed), std::sync::atomic::Ordering::Relaxed);
+            t.underruns
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            t.last_underrun_at.store(
+                t.frames_played.load(std::sync::atomic::Ordering::Relaxed),
+                std::sync::atomic::Ordering::Relaxed,
+            );
         }
-        t.last_callback_frames.store(frames as u32, std::sync::atomic::Ordering::Relaxed);
-        t.perf.record(start, now_ns().saturating_sub(start), frames as u64);
+        t.last_callback_frames
+            .store(frames as u32, std::sync::atomic::Ordering::Relaxed);
+        t.perf
+            .record(start, now_ns().saturating_sub(start), frames as u64);
     }
 
     fn apply_commands(&mut self) {
         while let Some(cmd) = self.commands.try_pop() {
             match cmd {
-                Command::SetVolume(v) => self.volume.set_target(if v.is_finite() { v.max(0.0) } else { 0.0 }),
+                Command::SetVolume(v) => {
+                    self.volume
+                        .set_target(if v.is_finite() { v.max(0.0) } else { 0.0 })
+                }
                 Command::Pause => {
                     self.paused = true;
                     self.fade.set_target(0.0);
@@ -143,8 +159,16 @@ impl Renderer {
 
     fn apply_marker(&mut self, kind: MarkerKind, at: u64) {
         match kind {
-            MarkerKind::TrackStart { track, source_frame, source_rate, flush } => {
+            MarkerKind::TrackStart {
+                track,
+                source_frame,
+                source_rate,
+                flush,
+            } => {
                 self.track = (track, source_frame, source_rate, at);
+                if flush {
+                    self.dsp.chain.reset();
+                }
                 if flush || self.phase == Phase::Idle {
                     self.phase = Phase::Starting;
                 }
@@ -152,7 +176,11 @@ impl Renderer {
             MarkerKind::End { flush } => {
                 self.track = (NO_TRACK, 0, 0, at);
                 self.phase = Phase::Idle;
-                self.telemetry.set_state(if flush { PlayState::Idle } else { PlayState::Ended });
+                self.telemetry.set_state(if flush {
+                    PlayState::Idle
+                } else {
+                    PlayState::Ended
+                });
             }
         }
     }
@@ -194,13 +222,23 @@ impl Renderer {
                     None => usize::MAX,
                 };
                 let want = (frames - filled).min(limit);
-                let n = if want == 0 { 0 } else { self.pcm.read_into(&mut out[filled * ch..(filled + want) * ch]) };
+                let n = if want == 0 {
+                    0
+                } else {
+                    self.pcm
+                        .read_into(&mut out[filled * ch..(filled + want) * ch])
+                };
                 filled += n;
                 if n > 0 && self.phase == Phase::Starting {
                     self.phase = Phase::Flowing;
                 }
                 self.apply_due_markers();
-                if n == 0 && self.pcm.peek_marker().is_none_or(|m| m.at > self.pcm.read_pos()) {
+                if n == 0
+                    && self
+                        .pcm
+                        .peek_marker()
+                        .is_none_or(|m| m.at > self.pcm.read_pos())
+                {
                     break;
                 }
             }
@@ -209,9 +247,14 @@ impl Renderer {
         let t = &*self.telemetry;
         use std::sync::atomic::Ordering::Relaxed;
         let starved = filled < frames && !held && self.phase == Phase::Flowing;
+        // The chain runs over the whole block, silence included: filter tails ring out and the
+        // limiter's lookahead drains instead of holding the last 1.5 ms until the next sound.
+        self.dsp.chain.pre_volume(out);
+        self.volume.apply(out, ch);
+        self.fade.apply(out, ch);
+        self.dsp.chain.post_volume(out);
+        self.dsp.measure(out);
         if filled > 0 {
-            self.volume.apply(&mut out[..filled * ch], ch);
-            self.fade.apply(&mut out[..filled * ch], ch);
             t.frames_played.fetch_add(filled as u64, Relaxed);
         }
         // Publish the audible position.
@@ -222,7 +265,11 @@ impl Renderer {
             let src = src0 + played * u64::from(src_rate) / u64::from(self.device_rate.max(1));
             t.track_frame.store(src, Relaxed);
             t.track_rate.store(src_rate, Relaxed);
-            t.set_state(if self.paused { PlayState::Paused } else { PlayState::Playing });
+            t.set_state(if self.paused {
+                PlayState::Paused
+            } else {
+                PlayState::Playing
+            });
         }
         starved
     }

@@ -24,8 +24,14 @@ pub struct StreamResampler {
 
 impl StreamResampler {
     pub fn new(rate_in: u32, rate_out: u32, channels: usize) -> Result<Self, String> {
-        let inner = Fft::<f32>::new(rate_in as usize, rate_out as usize, 1024, channels, FixedSync::Input)
-            .map_err(|e| format!("cannot resample {rate_in} Hz → {rate_out} Hz: {e}"))?;
+        let inner = Fft::<f32>::new(
+            rate_in as usize,
+            rate_out as usize,
+            1024,
+            channels,
+            FixedSync::Input,
+        )
+        .map_err(|e| format!("cannot resample {rate_in} Hz → {rate_out} Hz: {e}"))?;
         let delay_left = inner.output_delay();
         let out_buf = vec![0.0; inner.output_frames_max() * channels];
         Ok(Self {
@@ -49,10 +55,15 @@ impl StreamResampler {
         if self.pending.len() < need * ch {
             self.pending.resize(need * ch, 0.0);
         }
-        let input = InterleavedSlice::new(&self.pending[..need * ch], ch, need).expect("sized above");
+        let input =
+            InterleavedSlice::new(&self.pending[..need * ch], ch, need).expect("sized above");
         let cap = self.out_buf.len() / ch;
-        let mut output = InterleavedSlice::new_mut(&mut self.out_buf[..], ch, cap).expect("sized at new");
-        let indexing = Indexing { partial_len: partial, ..Indexing::default() };
+        let mut output =
+            InterleavedSlice::new_mut(&mut self.out_buf[..], ch, cap).expect("sized at new");
+        let indexing = Indexing {
+            partial_len: partial,
+            ..Indexing::default()
+        };
         let (_, produced) = self
             .inner
             .process_into_buffer(&input, &mut output, Some(&indexing))
@@ -106,7 +117,11 @@ mod tests {
     use super::*;
 
     fn sine(rate: u32, freq: f64, frames: usize) -> Vec<f32> {
-        (0..frames).map(|i| (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin() as f32 * 0.5).collect()
+        (0..frames)
+            .map(|i| {
+                (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin() as f32 * 0.5
+            })
+            .collect()
     }
 
     #[test]
@@ -121,7 +136,11 @@ mod tests {
         assert_eq!(out.len(), 48_000);
         // Time-aligned: compare with an ideal 48 kHz sine away from the edges.
         let ideal = sine(48_000, 1000.0, 48_000);
-        let err = out[2000..46_000].iter().zip(&ideal[2000..46_000]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        let err = out[2000..46_000]
+            .iter()
+            .zip(&ideal[2000..46_000])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
         assert!(err < 1e-3, "max error {err}");
     }
 }

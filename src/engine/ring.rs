@@ -15,7 +15,12 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 pub enum MarkerKind {
     /// Playlist entry `track` starts here at its frame `source_frame` (nonzero after a seek).
     /// `flush`: everything buffered before this marker is stale and is dropped at once.
-    TrackStart { track: u32, source_frame: u64, source_rate: u32, flush: bool },
+    TrackStart {
+        track: u32,
+        source_frame: u64,
+        source_rate: u32,
+        flush: bool,
+    },
     /// Nothing follows: the queue ended (`flush: false`) or playback was stopped (`flush: true`).
     End { flush: bool },
 }
@@ -43,8 +48,18 @@ pub fn pcm_ring(channels: usize, capacity_frames: usize) -> (PcmProducer, PcmCon
     let (sp, sc) = HeapRb::<f32>::new(channels * capacity_frames.max(1)).split();
     let (mp, mc) = HeapRb::<Marker>::new(MARKER_CAPACITY).split();
     (
-        PcmProducer { samples: sp, markers: mp, written: 0, channels },
-        PcmConsumer { samples: sc, markers: mc, read: 0, channels },
+        PcmProducer {
+            samples: sp,
+            markers: mp,
+            written: 0,
+            channels,
+        },
+        PcmConsumer {
+            samples: sc,
+            markers: mc,
+            read: 0,
+            channels,
+        },
     )
 }
 
@@ -69,7 +84,9 @@ impl PcmProducer {
     /// Push as many whole frames of `interleaved` as fit; returns frames pushed.
     pub fn push(&mut self, interleaved: &[f32]) -> usize {
         let frames = (interleaved.len() / self.channels).min(self.vacant_frames());
-        let n = self.samples.push_slice(&interleaved[..frames * self.channels]);
+        let n = self
+            .samples
+            .push_slice(&interleaved[..frames * self.channels]);
         debug_assert_eq!(n, frames * self.channels);
         self.written += frames as u64;
         frames
@@ -77,7 +94,12 @@ impl PcmProducer {
 
     /// Mark the current end of the stream with `kind`. Fails (returning it) if the marker ring is full.
     pub fn push_marker(&mut self, kind: MarkerKind) -> Result<(), MarkerKind> {
-        self.markers.try_push(Marker { at: self.written, kind }).map_err(|m| m.kind)
+        self.markers
+            .try_push(Marker {
+                at: self.written,
+                kind,
+            })
+            .map_err(|m| m.kind)
     }
 
     #[must_use]
@@ -119,7 +141,11 @@ impl PcmConsumer {
     /// The stream position of the last pending flush marker, if any.
     #[must_use]
     pub fn last_flush(&self) -> Option<u64> {
-        self.markers.iter().filter(|m| m.kind.flush()).map(|m| m.at).last()
+        self.markers
+            .iter()
+            .filter(|m| m.kind.flush())
+            .map(|m| m.at)
+            .last()
     }
 
     /// Frames that will actually be heard: what is buffered after the last pending flush.
@@ -157,7 +183,13 @@ mod tests {
     fn markers_locate_positions_and_flush_discards_stale_audio() {
         let (mut p, mut c) = pcm_ring(2, 16);
         assert_eq!(p.push(&[1.0; 8]), 4);
-        p.push_marker(MarkerKind::TrackStart { track: 3, source_frame: 100, source_rate: 48_000, flush: true }).unwrap();
+        p.push_marker(MarkerKind::TrackStart {
+            track: 3,
+            source_frame: 100,
+            source_rate: 48_000,
+            flush: true,
+        })
+        .unwrap();
         assert_eq!(p.push(&[2.0; 6]), 3);
         assert_eq!(c.available_frames(), 7);
         assert_eq!(c.ready_frames(), 3);

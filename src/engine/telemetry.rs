@@ -78,6 +78,9 @@ impl Telemetry {
             return None;
         }
         let rate = self.track_rate.load(Relaxed).max(1);
-        Some((t as usize, self.track_frame.load(Relaxed) as f64 / f64::from(rate)))
+        Some((
+            t as usize,
+            self.track_frame.load(Relaxed) as f64 / f64::from(rate),
+        ))
     }
 }

@@ -148,7 +148,11 @@ mod tests {
             assert!(b == prev || b == prev + 1, "gap at {v}");
             prev = b;
             let (lo, w) = bucket_range(b);
-            assert!(lo <= v && v < lo + w, "{v} not in bucket {b} = [{lo}, {})", lo + w);
+            assert!(
+                lo <= v && v < lo + w,
+                "{v} not in bucket {b} = [{lo}, {})",
+                lo + w
+            );
             assert!(w as f64 / lo.max(1) as f64 <= 1.0 / 128.0 + 1e-12 || lo < 128);
         }
     }
@@ -160,7 +164,11 @@ mod tests {
             h.record(v * 1000);
         }
         let s = h.snapshot();
-        for (q, exact) in [(0.5, 5_000_000.0), (0.99, 9_900_000.0), (0.999, 9_990_000.0)] {
+        for (q, exact) in [
+            (0.5, 5_000_000.0),
+            (0.99, 9_900_000.0),
+            (0.999, 9_990_000.0),
+        ] {
             let got = s.quantile(q) as f64;
             assert!((got - exact).abs() / exact < 0.01, "q{q}: {got} vs {exact}");
         }

@@ -14,7 +14,8 @@ pub fn media() -> &'static Path {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/media")));
         if !dir.join("prog.flac").is_file() {
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/media/make_media.sh");
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/media/make_media.sh");
             let status = Command::new("bash").arg(&script).arg(&dir).output();
             assert!(
                 status.as_ref().is_ok_and(|o| o.status.success()),
@@ -47,8 +48,16 @@ pub fn ffmpeg_decode(path: &Path) -> Vec<f32> {
         .args(["-f", "f32le", "-"])
         .output()
         .expect("ffmpeg runs");
-    assert!(out.status.success(), "ffmpeg failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
-    out.stdout.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    assert!(
+        out.status.success(),
+        "ffmpeg failed on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 /// ffmpeg's 16-bit decode with its default stereo downmix (`-ac 2`), scaled to [-1, 1).
@@ -60,7 +69,10 @@ pub fn ffmpeg_decode_stereo_s16(path: &Path) -> Vec<f32> {
         .output()
         .expect("ffmpeg runs");
     assert!(out.status.success());
-    out.stdout.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect()
+    out.stdout
+        .chunks_exact(2)
+        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+        .collect()
 }
 
 /// Our decode of a whole file (interleaved f32) and its channel count.
@@ -74,7 +86,12 @@ pub fn our_decode(path: &Path) -> (Vec<f32>, usize, u32) {
 
 /// Write interleaved f32 as a 32-bit float WAV.
 pub fn write_wav_f32(path: &Path, rate: u32, channels: u16, samples: &[f32]) {
-    let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for &s in samples {
         w.write_sample(s).unwrap();
@@ -84,10 +101,16 @@ pub fn write_wav_f32(path: &Path, rate: u32, channels: u16, samples: &[f32]) {
 
 /// Write interleaved samples as 16-bit PCM WAV (values already on the 16-bit grid stay exact).
 pub fn write_wav_i16(path: &Path, rate: u32, channels: u16, samples: &[f32]) {
-    let spec = hound::WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for &s in samples {
-        w.write_sample((s * 32768.0).round().clamp(-32768.0, 32767.0) as i16).unwrap();
+        w.write_sample((s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+            .unwrap();
     }
     w.finalize().unwrap();
 }
@@ -96,7 +119,8 @@ pub fn sine(rate: u32, channels: usize, freq: f64, amp: f64, seconds: f64) -> Ve
     let n = (seconds * f64::from(rate)) as usize;
     let mut v = Vec::with_capacity(n * channels);
     for i in 0..n {
-        let x = (amp * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin()) as f32;
+        let x =
+            (amp * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin()) as f32;
         v.extend(std::iter::repeat_n(x, channels));
     }
     v

@@ -1,0 +1,105 @@
+//! The playback chain after the PCM ring, in order: preamp + EQ → (volume, applied by the
+//! renderer) → limiter → monitor mode. Pure DSP: the renderer owns one and feeds it blocks; the
+//! offline `render` command uses the very same object.
+
+use super::eq::Equalizer;
+use super::eq_params::EqParams;
+use super::limiter::{Limiter, LimiterParams};
+use super::monitor_mode::MonitorMode;
+
+/// Every user-adjustable DSP setting. `Copy`: it travels to the audio thread by value through a
+/// triple buffer (latest value wins, no allocation, no lock).
+#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct DspSettings {
+    pub eq: EqParams,
+    pub limiter: LimiterParams,
+    pub monitor: MonitorMode,
+}
+
+pub struct Chain {
+    eq: Equalizer,
+    limiter: Option<Limiter>,
+    monitor: MonitorMode,
+    channels: usize,
+    settings: DspSettings,
+}
+
+impl Chain {
+    /// `with_limiter`: playback always has one (it can be switched off but keeps its constant
+    /// 1.5 ms delay, so toggling it never jumps); `render` has one only with `--limit`.
+    #[must_use]
+    pub fn new(
+        settings: &DspSettings,
+        fs: u32,
+        channels: usize,
+        max_block_frames: usize,
+        with_limiter: bool,
+    ) -> Self {
+        Chain {
+            eq: Equalizer::new(&settings.eq, fs, channels, max_block_frames),
+            limiter: with_limiter.then(|| Limiter::new(settings.limiter, fs, channels)),
+            monitor: settings.monitor,
+            channels,
+            settings: *settings,
+        }
+    }
+
+    pub fn set(&mut self, s: &DspSettings) {
+        if *s == self.settings {
+            return;
+        }
+        self.settings = *s;
+        self.eq.set_params(&s.eq);
+        if let Some(l) = &mut self.limiter {
+            l.set_params(s.limiter);
+        }
+        self.monitor = s.monitor;
+    }
+
+    #[must_use]
+    pub fn settings(&self) -> &DspSettings {
+        &self.settings
+    }
+
+    #[must_use]
+    pub fn eq_params(&self) -> &EqParams {
+        self.eq.params()
+    }
+
+    #[must_use]
+    pub fn equalizer(&mut self) -> &mut Equalizer {
+        &mut self.eq
+    }
+
+    /// Frames of delay the chain adds (the limiter's lookahead).
+    #[must_use]
+    pub fn latency(&self) -> usize {
+        self.limiter.as_ref().map_or(0, Limiter::latency)
+    }
+
+    /// Preamp and EQ.
+    pub fn pre_volume(&mut self, buf: &mut [f32]) {
+        self.eq.process(buf);
+    }
+
+    /// Limiter and monitor mode.
+    pub fn post_volume(&mut self, buf: &mut [f32]) {
+        if let Some(l) = &mut self.limiter {
+            l.process(buf);
+        }
+        self.monitor.apply(buf, self.channels);
+    }
+
+    /// Lowest limiter gain since the last call (1.0 = not limiting).
+    pub fn take_limiter_gain(&mut self) -> f32 {
+        self.limiter.as_mut().map_or(1.0, Limiter::take_min_gain)
+    }
+
+    /// Forget filter and lookahead history (seek, stop).
+    pub fn reset(&mut self) {
+        self.eq.reset_state();
+        if let Some(l) = &mut self.limiter {
+            l.reset();
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! Lookahead peak limiter with a hard guarantee: the output never exceeds the ceiling.
+//!
+//! Per frame the gain that would keep the frame under the ceiling is `g = min(1, c / max|x|)`.
+//! The applied gain is a moving average over W frames of `r`, where `r` is the sliding minimum of
+//! `g` over the same W frames followed by a release glide that only ever moves up slowly
+//! (`r ≤ min g`). The signal is delayed by W − 1 frames. Every one of the W minima that enter the
+//! average for a delayed frame covers that frame, so each is ≤ its `g`, and so is their mean:
+//! the frame cannot exceed the ceiling, and the gain ramps down linearly over W frames (no click)
+//! before a peak arrives. A final clamp only catches floating-point rounding.
+//!
+//! Idle fast path: while nothing in the window needs limiting, a block costs one SIMD peak scan
+//! and a copy through the delay line.
+
+/// Lookahead (and latency): 1.5 ms — short enough to be inaudible as delay, long enough for a
+/// smooth attack.
+pub const LOOKAHEAD_MS: f64 = 1.5;
+pub const RELEASE_MS: f64 = 80.0;
+pub const DEFAULT_CEILING_DBFS: f64 = -0.3;
+
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LimiterParams {
+    pub enabled: bool,
+    pub ceiling_dbfs: f64,
+}
+
+impl Default for LimiterParams {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ceiling_dbfs: DEFAULT_CEILING_DBFS,
+        }
+    }
+}
+
+pub struct Limiter {
+    channels: usize,
+    window: usize,
+    ceiling: f32,
+    release: f64,
+    /// Delay line, `window - 1` frames, interleaved, circular at `pos`.
+    delay: Box<[f32]>,
+    pos: usize,
+    /// Monotonic deque (sliding minimum of g): (frame number, g), circular, capacity `window`.
+    dq: Box<[(u64, f64)]>,
+    dq_head: usize,
+    dq_len: usize,
+    /// Last `window` values of r, circular, and their sum.
+    rs: Box<[f64]>,
+    rs_pos: usize,
+    rs_sum: f64,
+    r: f64,
+    frame: u64,
+    /// Frames in a row with g = 1 and r = 1: at ≥ window the state is all ones (idle).
+    calm: usize,
+    /// Lowest gain applied since `take_min_gain` (for the UI's gain-reduction meter).
+    min_gain: f32,
+    block_save: Box<[f32]>,
+}
+
+impl Limiter {
+    #[must_use]
+    pub fn new(params: LimiterParams, fs: u32, channels: usize) -> Self {
+        let fs = f64::from(fs.max(1));
+        let window = ((LOOKAHEAD_MS * 1e-3 * fs).round() as usize).max(2);
+        let channels = channels.max(1);
+        let mut l = Limiter {
+            channels,
+            window,
+            ceiling: 1.0,
+            release: 1.0 - (-1.0 / (RELEASE_MS * 1e-3 * fs)).exp(),
+            delay: vec![0.0; (window - 1) * channels].into_boxed_slice(),
+            pos: 0,
+            dq: vec![(0, 1.0); window].into_boxed_slice(),
+            dq_head: 0,
+            dq_len: 0,
+            rs: vec![1.0; window].into_boxed_slice(),
+            rs_pos: 0,
+            rs_sum: window as f64,
+            r: 1.0,
+            frame: 0,
+            calm: window,
+            min_gain: 1.0,
+            block_save: vec![0.0; (window - 1) * channels].into_boxed_slice(),
+        };
+        l.set_params(params);
+        l
+    }
+
+    /// Frames of delay the limiter adds.
+    #[must_use]
+    pub fn latency(&self) -> usize {
+        self.window - 1
+    }
+
+    pub fn set_params(&mut self, p: LimiterParams) {
+        self.ceiling = if p.enabled && p.ceiling_dbfs.is_finite() {
+            10f64.powf(p.ceiling_dbfs.clamp(-60.0, 0.0) / 20.0) as f32
+        } else {
+            f32::MAX
+        };
+    }
+
+    /// Lowest gain applied since the last call (1.0 = no limiting), then reset.
+    pub fn take_min_gain(&mut self) -> f32 {
+        std::mem::replace(&mut self.min_gain, 1.0)
+    }
+
+    /// Clear the delay line and gain state (after a seek or stop).
+    pub fn reset(&mut self) {
+        self.delay.fill(0.0);
+        self.pos = 0;
+        self.dq_len = 0;
+        self.rs.fill(1.0);
+        self.rs_sum = self.window as f64;
+        self.r = 1.0;
+        self.calm = self.window;
+    }
+
+    pub fn process(&mut self, buf: &mut [f32]) {
+        let ch = self.channels;
+        if self.calm >= self.window {
+            let mut peaks = [0.0f32; 8];
+            let peak = if ch <= 8 {
+                crate::dsp::simd::peak(buf, &mut peaks[..ch]);
+                peaks[..ch].iter().fold(0.0f32, |a, &b| a.max(b))
+            } else {
+                buf.iter().fold(0.0f32, |a, b| a.max(b.abs()))
+            };
+            if peak <= self.ceiling {
+                // All gains in the window are 1: the deque and the r history are trivially so.
+                self.dq_len = 0;
+                self.rs_sum = self.window as f64;
+                self.delay_block(buf);
+                self.frame += (buf.len() / ch) as u64;
+                return;
+            }
+        }
+        for i in 0..buf.len() / ch {
+            self.tick(&mut buf[i * ch..(i + 1) * ch]);
+        }
+    }
+
+    /// Idle path: pure delay by `window - 1` frames, done with block copies.
+    fn delay_block(&mut self, buf: &mut [f32]) {
+        let d = self.delay.len();
+        if d == 0 {
+            return;
+        }
+        // Linearise the ring so its oldest frame is first.
+        self.delay.rotate_left(self.pos * self.channels);
+        self.pos = 0;
+        let n = buf.len();
+        if n >= d {
+            self.block_save.copy_from_slice(&buf[n - d..]);
+            buf.copy_within(0..n - d, d);
+            buf[..d].copy_from_slice(&self.delay);
+            self.delay.copy_from_slice(&self.block_save);
+        } else {
+            // Output = oldest n of the ring; ring = its newest (d - n) followed by the input.
+            self.block_save[..n].copy_from_slice(buf);
+            buf.copy_from_slice(&self.delay[..n]);
+            self.delay.copy_within(n.., 0);
+            self.delay[d - n..].copy_from_slice(&self.block_save[..n]);
+        }
+    }
+
+    #[inline]
+    fn tick(&mut self, frame: &mut [f32]) {
+        let w = self.window;
+        let peak = frame.iter().fold(0.0f32, |a, s| a.max(s.abs()));
+        let g = if peak > self.ceiling {
+            f64::from(self.ceiling) / f64::from(peak)
+        } else {
+            1.0
+        };
+        // Sliding minimum: drop entries that left the window, then larger-or-equal tails.
+        let t = self.frame;
+        if self.dq_len > 0 && self.dq[self.dq_head].0 + w as u64 <= t {
+            self.dq_head = (self.dq_head + 1) % w;
+            self.dq_len -= 1;
+        }
+        while self.dq_len > 0 && self.dq[(self.dq_head + self.dq_len - 1) % w].1 >= g {
+            self.dq_len -= 1;
+        }
+        self.dq[(self.dq_head + self.dq_len) % w] = (t, g);
+        self.dq_len += 1;
+        let m = self.dq[self.dq_head].1;
+        // Release: jump down at once, glide up.
+        self.r = if m < self.r {
+            m
+        } else {
+            (self.r + (m - self.r) * self.release).min(m)
+        };
+        // Snap the last ulp so the idle state is reachable exactly.
+        if m == 1.0 && self.r > 1.0 - 1e-9 {
+            self.r = 1.0;
+        }
+        self.rs_sum += self.r - self.rs[self.rs_pos];
+        self.rs[self.rs_pos] = self.r;
+        self.rs_pos += 1;
+        if self.rs_pos == w {
+            self.rs_pos = 0;
+            self.rs_sum = self.rs.iter().sum(); // no drift over hours
+        }
+        let gain = (self.rs_sum / w as f64).min(1.0) as f32;
+        self.min_gain = self.min_gain.min(gain);
+        self.calm = if g == 1.0 && self.r == 1.0 {
+            self.calm + 1
+        } else {
+            0
+        };
+        // Delay line and output.
+        let ch = self.channels;
+        let c = self.ceiling;
+        if self.delay.is_empty() {
+            for s in frame.iter_mut() {
+                *s = (*s * gain).clamp(-c, c);
+            }
+        } else {
+            let slot = &mut self.delay[self.pos * ch..(self.pos + 1) * ch];
+            for (s, d) in frame.iter_mut().zip(slot.iter_mut()) {
+                let delayed = *d;
+                *d = *s;
+                *s = (delayed * gain).clamp(-c, c);
+            }
+            self.pos = (self.pos + 1) % (w - 1);
+        }
+        self.frame += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(l: &mut Limiter, x: &mut [f32], block: usize) {
+        for c in x.chunks_mut(block) {
+            l.process(c);
+        }
+    }
+
+    #[test]
+    fn never_exceeds_the_ceiling_and_is_block_size_independent() {
+        let p = LimiterParams {
+            enabled: true,
+            ceiling_dbfs: -1.0,
+        };
+        let ceil = 10f32.powf(-1.0 / 20.0);
+        // Loud sine with bursts and single-sample spikes.
+        let mut x: Vec<f32> = (0..2 * 48_000)
+            .map(|i| {
+                let t = (i / 2) as f32;
+                let burst = if (t as usize / 4000) % 2 == 0 {
+                    2.5
+                } else {
+                    0.5
+                };
+                burst * (t * 0.05).sin() + if i % 7919 == 0 { 3.0 } else { 0.0 }
+            })
+            .collect();
+        let input = x.clone();
+        let mut a = Limiter::new(p, 48_000, 2);
+        run(&mut a, &mut x, 2 * 512);
+        assert!(
+            x.iter().all(|s| s.abs() <= ceil),
+            "max {}",
+            x.iter().fold(0.0f32, |m, s| m.max(s.abs()))
+        );
+        for block in [2, 2 * 64, 2 * 4096] {
+            let mut y = input.clone();
+            let mut b = Limiter::new(p, 48_000, 2);
+            run(&mut b, &mut y, block);
+            assert_eq!(x, y, "block {block}");
+        }
+    }
+
+    #[test]
+    fn quiet_audio_passes_delayed_and_untouched() {
+        let mut l = Limiter::new(LimiterParams::default(), 48_000, 2);
+        let d = l.latency();
+        assert_eq!(d, 71);
+        let x: Vec<f32> = (0..2 * 2000)
+            .map(|i| 0.5 * ((i / 2) as f32 * 0.01).sin())
+            .collect();
+        let mut y = x.clone();
+        run(&mut y, &mut l, 2 * 100);
+        assert_eq!(&y[2 * d..], &x[..x.len() - 2 * d]);
+        assert!(y[..2 * d].iter().all(|&s| s == 0.0));
+        assert_eq!(l.take_min_gain(), 1.0);
+
+        fn run(y: &mut [f32], l: &mut Limiter, block: usize) {
+            for c in y.chunks_mut(block) {
+                l.process(c);
+            }
+        }
+    }
+
+    #[test]
+    fn gain_ramps_before_a_peak_and_recovers() {
+        let mut l = Limiter::new(
+            LimiterParams {
+                enabled: true,
+                ceiling_dbfs: -6.0,
+            },
+            48_000,
+            1,
+        );
+        let mut x = vec![0.1f32; 48_000];
+        x[10_000] = 1.0;
+        l.process(&mut x);
+        let d = l.latency();
+        let half = 10f32.powf(-6.0 / 20.0);
+        assert!((x[10_000 + d] - half).abs() < 1e-6);
+        // Linear attack: the gain falls over the lookahead, no step bigger than 1/window.
+        let steps: Vec<f32> = (10_000..10_000 + d - 1).map(|i| x[i] - x[i + 1]).collect();
+        assert!(
+            steps
+                .iter()
+                .all(|s| *s >= -1e-7 && *s < 0.1 * 0.6 / d as f32 + 1e-6),
+            "{steps:?}"
+        );
+        // Released after a few hundred ms.
+        assert!((x[47_999] - 0.1).abs() < 1e-4);
+        assert!((l.take_min_gain() - half).abs() < 1e-6);
+    }
+
+    #[test]
+    fn disabled_is_a_pure_delay() {
+        let mut l = Limiter::new(
+            LimiterParams {
+                enabled: false,
+                ceiling_dbfs: -1.0,
+            },
+            44_100,
+            2,
+        );
+        let x: Vec<f32> = (0..2000)
+            .map(|i| 4.0 * ((i / 2) as f32 * 0.02).sin())
+            .collect();
+        let mut y = x.clone();
+        l.process(&mut y);
+        let d = 2 * l.latency();
+        assert_eq!(&y[d..], &x[..x.len() - d]);
+    }
+}
