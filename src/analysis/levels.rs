@@ -12,19 +12,16 @@ pub struct Levels {
 
 impl Levels {
     pub fn add(&mut self, samples: &[f32]) {
-        let mut peak = self.peak;
-        let mut sum = 0.0f64;
-        let mut clipped = 0u64;
-        for &x in samples {
-            let a = x.abs();
-            peak = peak.max(a);
-            sum += f64::from(x) * f64::from(x);
-            clipped += u64::from(a >= 1.0);
+        let mut peak = [0.0f32];
+        crate::dsp::simd::peak(samples, &mut peak);
+        let mut sum = [0.0f64];
+        crate::dsp::simd::sum_squares(samples, &mut sum);
+        if peak[0] >= 1.0 {
+            self.clipped += samples.iter().filter(|x| x.abs() >= 1.0).count() as u64;
         }
-        self.peak = peak;
-        self.sum_squares += sum;
+        self.peak = self.peak.max(peak[0]);
+        self.sum_squares += sum[0];
         self.samples += samples.len() as u64;
-        self.clipped += clipped;
     }
 
     /// Peak in dBFS; None for digital silence (−∞).

@@ -244,6 +244,9 @@ pub struct LoudnessMeter {
     short_term: f64,
     max_momentary: f64,
     max_short_term: f64,
+    /// Stereo fast path: the block is K-weighted in place in a copy by the SIMD cascade kernel.
+    scratch: Box<[f32]>,
+    kernel: crate::dsp::cascade::Kernel,
 }
 
 impl LoudnessMeter {
@@ -282,6 +285,8 @@ impl LoudnessMeter {
             short_term: 0.0,
             max_momentary: 0.0,
             max_short_term: 0.0,
+            scratch: vec![0.0; if channels == 2 { 2 * 4096 } else { 0 }].into_boxed_slice(),
+            kernel: crate::dsp::cascade::Kernel::detect(),
         }
     }
 
@@ -319,6 +324,25 @@ impl LoudnessMeter {
     /// K-weight one run and return Σ over channels of weight · Σ z².
     fn weighted_energy(&mut self, run: &[f32]) -> f64 {
         let ch = self.channels;
+        if ch == 2 {
+            // Both channels in one f64x2 vector through the two K-weighting biquads.
+            let mut total = 0.0;
+            for part in run.chunks(self.scratch.len()) {
+                let tmp = &mut self.scratch[..part.len()];
+                tmp.copy_from_slice(part);
+                let mut st = [
+                    [self.state[0][0], self.state[1][0]],
+                    [self.state[0][1], self.state[1][1]],
+                ];
+                crate::dsp::cascade::cascade_stereo(self.kernel, &self.filters, &mut st, tmp);
+                self.state[0] = [st[0][0], st[1][0]];
+                self.state[1] = [st[0][1], st[1][1]];
+                let mut sums = [0.0f64; 2];
+                crate::dsp::simd::sum_squares(tmp, &mut sums);
+                total += self.weights[0] * sums[0] + self.weights[1] * sums[1];
+            }
+            return total;
+        }
         let [pre, rlb] = self.filters;
         let mut total = 0.0;
         for c in 0..ch {
