@@ -44,6 +44,16 @@ enum Cmd {
         /// Playback volume in dB (0 = unity).
         #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
         volume: f32,
+        #[command(flatten)]
+        dsp: cli::dsp_args::DspArgs,
+        /// Limiter ceiling in dBFS (the limiter is on in playback; `off` disables it).
+        #[arg(
+            long,
+            default_value = "-0.3",
+            allow_negative_numbers = true,
+            value_name = "CEILING_DBFS|off"
+        )]
+        limit: String,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -54,8 +64,56 @@ enum Cmd {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Render a file through the playback chain (EQ, gain, limiter) to a WAV file.
+    Render {
+        #[arg(value_name = "IN")]
+        input: PathBuf,
+        #[arg(value_name = "OUT.wav")]
+        out: PathBuf,
+        #[command(flatten)]
+        dsp: cli::dsp_args::DspArgs,
+        /// Gain after the EQ, in dB.
+        #[arg(
+            long,
+            default_value_t = 0.0,
+            allow_negative_numbers = true,
+            value_name = "DB"
+        )]
+        gain: f64,
+        /// Enable the lookahead limiter with this ceiling (dBFS, e.g. -1).
+        #[arg(long, allow_negative_numbers = true, value_name = "CEILING_DBFS")]
+        limit: Option<f64>,
+        /// Output sample rate (resampled with rubato); default: the input's.
+        #[arg(long, value_name = "HZ")]
+        rate: Option<u32>,
+        /// 16 or 24 (integer, TPDF dither) or 32 (float).
+        #[arg(long, default_value_t = 32)]
+        bits: u16,
+        /// Frames per render block (the output does not depend on it; for testing).
+        #[arg(long, default_value_t = 4096, hide = true)]
+        block: usize,
+    },
     /// List output devices and their supported configurations.
     Devices,
+}
+
+fn play_dsp(
+    args: &cli::dsp_args::DspArgs,
+    limit: &str,
+) -> Result<rusty_audio::dsp::chain::DspSettings, String> {
+    let mut s = args.settings()?;
+    if limit.eq_ignore_ascii_case("off") {
+        s.limiter.enabled = false;
+    } else {
+        let c: f64 = limit
+            .parse()
+            .map_err(|_| format!("--limit {limit:?}: a ceiling in dBFS or `off`"))?;
+        if !c.is_finite() || c > 0.0 {
+            return Err(format!("--limit {c}: the ceiling is in dBFS, ≤ 0"));
+        }
+        s.limiter.ceiling_dbfs = c;
+    }
+    Ok(s)
 }
 
 fn main() {
@@ -69,15 +127,43 @@ fn main() {
         Some(Cmd::Play {
             json,
             volume,
+            dsp,
+            limit,
             files,
-        }) => cli::play::run(cli::play::PlayOptions {
-            output,
-            buffer_frames: cli.output.buffer,
-            volume_db: volume,
-            json,
-            files,
-        }),
+        }) => match play_dsp(&dsp, &limit) {
+            Ok(dsp) => cli::play::run(cli::play::PlayOptions {
+                output,
+                buffer_frames: cli.output.buffer,
+                volume_db: volume,
+                json,
+                files,
+                dsp,
+            }),
+            Err(e) => {
+                eprintln!("rusty-audio: {e}");
+                2
+            }
+        },
         Some(Cmd::Analyze { json, files }) => cli::analyze::run(&files, json),
+        Some(Cmd::Render {
+            input,
+            out,
+            dsp,
+            gain,
+            limit,
+            rate,
+            bits,
+            block,
+        }) => cli::render::run(&cli::render::RenderOptions {
+            input,
+            output: out,
+            dsp,
+            gain_db: gain,
+            limit_dbfs: limit,
+            rate,
+            bits,
+            block,
+        }),
         Some(Cmd::Devices) => cli::devices::run(),
         None => {
             // Until the desktop UI lands, the default action plays headless.
@@ -102,6 +188,7 @@ fn main() {
                     volume_db: 0.0,
                     json: false,
                     files,
+                    dsp: rusty_audio::dsp::chain::DspSettings::default(),
                 })
             }
         }

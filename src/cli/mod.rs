@@ -3,5 +3,7 @@
 
 pub mod analyze;
 pub mod devices;
+pub mod dsp_args;
 pub mod files;
 pub mod play;
+pub mod render;

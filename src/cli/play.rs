@@ -17,6 +17,7 @@ pub struct PlayOptions {
     pub volume_db: f32,
     pub json: bool,
     pub files: Vec<PathBuf>,
+    pub dsp: crate::dsp::chain::DspSettings,
 }
 
 fn mmss(s: f64) -> String {
@@ -33,6 +34,8 @@ pub fn run(opts: PlayOptions) -> i32 {
     let cfg = EngineConfig {
         output: opts.output.clone(),
         buffer_frames: opts.buffer_frames,
+        dsp: opts.dsp,
+        volume: 10f32.powf(opts.volume_db / 20.0),
         ..Default::default()
     };
     let mut engine = match Engine::start(&cfg) {
@@ -50,7 +53,6 @@ pub fn run(opts: PlayOptions) -> i32 {
         let flag = interrupted.clone();
         let _ = ctrlc::set_handler(move || flag.store(true, Relaxed));
     }
-    engine.set_volume_db(opts.volume_db);
     engine.set_queue(files.clone());
     engine.play_track(0);
 

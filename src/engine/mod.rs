@@ -46,6 +46,8 @@ pub struct EngineConfig {
     pub dsp: DspSettings,
     /// Whether the chain has a limiter (playback: always; `render`: only with `--limit`).
     pub limiter: bool,
+    /// Initial volume (linear), in place from the first sample (no ramp from unity).
+    pub volume: f32,
 }
 
 impl Default for EngineConfig {
@@ -57,6 +59,7 @@ impl Default for EngineConfig {
             ring_seconds: 0.5,
             dsp: DspSettings::default(),
             limiter: true,
+            volume: 1.0,
         }
     }
 }
@@ -130,7 +133,8 @@ fn build_parts(plan: &OutputPlan, cfg: &EngineConfig, telemetry: &Arc<Telemetry>
         render::MAX_BLOCK_FRAMES,
         cfg.limiter,
     );
-    let renderer = Renderer::new(pcm_cons, cmd_cons, telemetry.clone(), channels, rate, tap);
+    let mut renderer = Renderer::new(pcm_cons, cmd_cons, telemetry.clone(), channels, rate, tap);
+    renderer.snap_volume(cfg.volume);
     let decoder = decoder::DecoderThread::new(
         pcm_prod,
         drx,
@@ -453,9 +457,9 @@ impl Engine {
         &self.info
     }
 
-    /// Offline only: render `out` (interleaved f32), waiting for the decoder as needed.
-    /// Returns false once the queue has ended and nothing more is buffered.
-    pub fn render_offline(&mut self, out: &mut [f32]) -> bool {
+    /// Offline only: render `out` (interleaved, any device sample format), waiting for the
+    /// decoder as needed. Returns false once the queue has ended and nothing more is buffered.
+    pub fn render_offline<S: crate::dsp::convert::DeviceSample>(&mut self, out: &mut [S]) -> bool {
         let Sink::Offline(r) = &mut self.sink else {
             panic!("render_offline on an engine with a live output");
         };
@@ -470,6 +474,15 @@ impl Engine {
         }
         r.process(out);
         !(self.telemetry.state() == PlayState::Ended && r.ready_frames() == 0)
+    }
+
+    /// Frames of delay the DSP chain adds (the limiter's lookahead; 0 without a limiter).
+    #[must_use]
+    pub fn chain_latency(&self) -> usize {
+        match &self.sink {
+            Sink::Offline(r) => r.chain_latency(),
+            _ => self.info.sample_rate as usize * 3 / 2000 - 1,
+        }
     }
 
     /// Offline only: access the renderer directly (for tests that wrap it in detectors).

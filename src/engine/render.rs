@@ -80,6 +80,17 @@ impl Renderer {
         }
     }
 
+    /// Set the volume with no ramp (before the first callback).
+    pub fn snap_volume(&mut self, gain: f32) {
+        self.volume
+            .snap(if gain.is_finite() { gain.max(0.0) } else { 1.0 });
+    }
+
+    #[must_use]
+    pub fn chain_latency(&self) -> usize {
+        self.dsp.chain.latency()
+    }
+
     #[must_use]
     pub fn channels(&self) -> usize {
         self.channels
