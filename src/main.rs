@@ -95,6 +95,14 @@ enum Cmd {
     },
     /// List output devices and their supported configurations.
     Devices,
+    /// Benchmark the real code paths on this machine (callback chain, EQ, spectrum, kernels).
+    Bench {
+        #[arg(long)]
+        json: bool,
+        /// Few iterations: a smoke run, not a measurement.
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn play_dsp(
@@ -165,6 +173,7 @@ fn main() {
             block,
         }),
         Some(Cmd::Devices) => cli::devices::run(),
+        Some(Cmd::Bench { json, quick }) => cli::bench::run(json, quick),
         None => {
             // Until the desktop UI lands, the default action plays headless.
             let files = if cli.files.is_empty() {

@@ -2,6 +2,7 @@
 //! file and the reason.
 
 pub mod analyze;
+pub mod bench;
 pub mod devices;
 pub mod dsp_args;
 pub mod files;

@@ -3,6 +3,7 @@
 //! `Engine` is the control-side handle (UI or CLI thread). It owns the threads and the output and
 //! talks to them only through rings, channels and atomics — see `docs/ARCHITECTURE.md`.
 
+pub mod bench_rig;
 pub mod commands;
 pub mod decoder;
 pub mod dsp_link;
