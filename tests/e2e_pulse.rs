@@ -225,10 +225,18 @@ fn eq_and_limiter_are_heard_on_the_sink() {
     }
     // +6 dB bell on the 1 kHz tone (−20 dBFS) → −14 dBFS at the sink.
     let (c, _) = play_and_record("e2e_eq", 48_000, &["--eq", "PK 1000 6 1.0"]);
-    assert!((c.peak_dbfs + 14.0).abs() <= 0.5, "level {:.3} dBFS with a +6 dB band", c.peak_dbfs);
+    assert!(
+        (c.peak_dbfs + 14.0).abs() <= 0.5,
+        "level {:.3} dBFS with a +6 dB band",
+        c.peak_dbfs
+    );
     // +30 dB of volume into a −6 dBFS limiter: held at the ceiling, still a clean tone.
     let (c, _) = play_and_record("e2e_limit", 48_000, &["--volume", "30", "--limit", "-6"]);
-    assert!(c.peak_dbfs <= -6.0 + 0.05 && c.peak_dbfs > -6.5, "limited level {:.3} dBFS", c.peak_dbfs);
+    assert!(
+        c.peak_dbfs <= -6.0 + 0.05 && c.peak_dbfs > -6.5,
+        "limited level {:.3} dBFS",
+        c.peak_dbfs
+    );
 }
 
 /// The sound server dies mid-play: playback moves to the null output and finishes the track with

@@ -292,3 +292,54 @@ fn transparent() -> EngineConfig {
         ..EngineConfig::default()
     }
 }
+
+#[test]
+fn meters_and_spectrum_follow_what_is_played() {
+    let path = scratch("meters_follow").join("tone.wav");
+    write_wav_f32(&path, 48_000, 2, &sine(48_000, 2, 1000.0, 0.5, 3.0));
+    let mut e = Engine::offline(48_000, 2, &transparent());
+    e.set_queue(vec![path]);
+    e.play_track(0);
+    let mut buf = vec![0.0f32; 512 * 2];
+    let mut rendered = 0u64;
+    // The meter thread measures asynchronously: offline rendering runs far faster than real time,
+    // so wait (bounded) for it to catch up every 20 000 frames — its ring holds 0.5 s.
+    let mut catch_up = |e: &mut Engine, rendered: u64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let m = e.meters();
+            if m.meters.frames >= rendered || std::time::Instant::now() > deadline {
+                return m;
+            }
+            std::thread::yield_now();
+        }
+    };
+    for i in 0..200 {
+        e.render_offline(&mut buf);
+        rendered += 512;
+        if i % 39 == 38 {
+            catch_up(&mut e, rendered);
+        }
+    }
+    let m = catch_up(&mut e, rendered);
+    assert_eq!(m.meters.frames, rendered, "every played frame was metered");
+    assert_eq!(m.dropped_samples, 0);
+    let db = |x: f32| 20.0 * x.log10();
+    assert!((db(m.meters.peak_max[0]) + 6.02).abs() < 0.01);
+    assert!(
+        (m.meters.momentary + 6.02).abs() < 0.1,
+        "momentary {}",
+        m.meters.momentary
+    );
+    let s = e.spectrum();
+    let (i, peak) = s
+        .db()
+        .iter()
+        .enumerate()
+        .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+    assert!(
+        (s.freqs()[i] / 1000.0 - 1.0).abs() < 0.03 && (peak + 6.02).abs() < 1.5,
+        "spectrum peak {peak} dB at {} Hz",
+        s.freqs()[i]
+    );
+}

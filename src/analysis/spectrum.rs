@@ -46,7 +46,7 @@ impl Default for SpectrumConfig {
             f_max: 20_000.0,
             smoothing: 0.5,
             peak_decay_db_s: 12.0,
-            hop: 1024,
+            hop: 1536,
         }
     }
 }
@@ -153,6 +153,7 @@ pub struct SpectrumAnalyzer {
     output: Box<[Complex<f32>]>,
     scratch: Box<[Complex<f32>]>,
     power: Box<[f32]>,
+    bin_power: Box<[f32]>,
     map: Box<[BinMap]>,
     /// Power → amplitude² calibration: (2 / Σw)².
     scale: f32,
@@ -209,6 +210,7 @@ impl SpectrumAnalyzer {
             ring_pos: 0,
             since_frame: 0,
             power: vec![0.0; n / 2 + 1].into_boxed_slice(),
+            bin_power: vec![0.0; MAX_BINS].into_boxed_slice(),
             map: map.into_boxed_slice(),
             scale,
             frame,
@@ -234,32 +236,37 @@ impl SpectrumAnalyzer {
     /// frame was computed (every `hop` frames).
     pub fn push(&mut self, buf: &[f32], channels: usize) -> bool {
         let ch = channels.max(1);
-        let inv = 1.0 / ch as f32;
         let n = self.ring.len();
         let mut fresh = false;
-        let mut frames = buf.chunks_exact(ch);
-        loop {
-            let room = (self.cfg.hop - self.since_frame).min(n - self.ring_pos);
-            let mut taken = 0;
-            for f in frames.by_ref().take(room) {
-                let s = if ch == 2 {
-                    (f[0] + f[1]) * 0.5
-                } else {
-                    f.iter().sum::<f32>() * inv
-                };
-                self.ring[self.ring_pos + taken] = s;
-                taken += 1;
+        let mut rest = buf;
+        while rest.len() >= ch {
+            let room = (self.cfg.hop - self.since_frame)
+                .min(n - self.ring_pos)
+                .min(rest.len() / ch);
+            let (run, tail) = rest.split_at(room * ch);
+            let dst = &mut self.ring[self.ring_pos..self.ring_pos + room];
+            match ch {
+                1 => dst.copy_from_slice(run),
+                2 => {
+                    for (d, f) in dst.iter_mut().zip(run.chunks_exact(2)) {
+                        *d = (f[0] + f[1]) * 0.5;
+                    }
+                }
+                _ => {
+                    let inv = 1.0 / ch as f32;
+                    for (d, f) in dst.iter_mut().zip(run.chunks_exact(ch)) {
+                        *d = f.iter().sum::<f32>() * inv;
+                    }
+                }
             }
-            self.ring_pos = (self.ring_pos + taken) % n;
-            self.since_frame += taken;
+            self.ring_pos = (self.ring_pos + room) % n;
+            self.since_frame += room;
             if self.since_frame == self.cfg.hop {
                 self.since_frame = 0;
                 self.compute();
                 fresh = true;
             }
-            if taken < room || frames.len() == 0 {
-                break;
-            }
+            rest = tail;
         }
         fresh
     }
@@ -291,8 +298,10 @@ impl SpectrumAnalyzer {
         let decay = self.cfg.peak_decay_db_s * hop_s;
         let a = self.cfg.smoothing;
         let first = self.frame.seq == 0;
-        for (i, m) in self.map.iter().enumerate() {
-            let p = match *m {
+        // 1. Reduce to display bins (linear power).
+        let bins = self.map.len();
+        for (d, m) in self.bin_power[..bins].iter_mut().zip(self.map.iter()) {
+            *d = match *m {
                 BinMap::Range(lo, hi) => self.power[lo as usize..hi as usize]
                     .iter()
                     .fold(0.0f32, |a, &b| if b > a { b } else { a }),
@@ -301,17 +310,23 @@ impl SpectrumAnalyzer {
                     self.power[k] + (self.power[(k + 1).min(n / 2)] - self.power[k]) * t
                 }
             };
-            let db = fast_db(p * self.scale).max(FLOOR_DB);
+        }
+        // 2. dB, smoothing, peak hold: branch-free passes that vectorise.
+        let scale = self.scale;
+        for p in &mut self.bin_power[..bins] {
+            *p = fast_db_branchless(*p * scale).max(FLOOR_DB);
+        }
+        let first = self.frame.seq == 0;
+        for ((shown, &db), peak) in self.frame.db[..bins]
+            .iter_mut()
+            .zip(&self.bin_power[..bins])
+            .zip(self.frame.peak_db[..bins].iter_mut())
+        {
             // Rises at once, falls smoothly: smoothing never hides a transient.
-            let prev = self.frame.db[i];
-            let shown = if first || db >= prev {
-                db
-            } else {
-                db + a * (prev - db)
-            };
-            self.frame.db[i] = shown;
-            let held = self.frame.peak_db[i] - decay;
-            self.frame.peak_db[i] = if db > held { db } else { held.max(FLOOR_DB) };
+            let smoothed = db + a * (*shown - db);
+            *shown = if first || db >= *shown { db } else { smoothed };
+            let held = (*peak - decay).max(FLOOR_DB);
+            *peak = if db > held { db } else { held };
         }
         self.frame.seq += 1;
     }
@@ -344,6 +359,21 @@ pub fn fast_db(p: f32) -> f32 {
     (e as f32 + l) * 3.010_3
 }
 
+/// `fast_db` without the early return, for vectorised loops (≤ 1e-30 reads as −300 dB).
+#[inline(always)]
+#[must_use]
+pub fn fast_db_branchless(p: f32) -> f32 {
+    let bits = p.max(1e-30).to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 127;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let x = m - 1.0;
+    let l = x
+        * (std::f32::consts::LOG2_E
+            + x * (-0.721_347_5
+                + x * (0.479_494_9 + x * (-0.342_149_8 + x * (0.206_777_4 + x * -0.065_245_63)))));
+    (e as f32 + l) * 3.010_3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,7 +383,9 @@ mod tests {
         let mut worst = 0.0f32;
         let mut p = 1e-12f32;
         while p < 1e6 {
-            let err = (fast_db(p) - 10.0 * p.log10()).abs();
+            let err = (fast_db(p) - 10.0 * p.log10())
+                .abs()
+                .max((fast_db_branchless(p) - 10.0 * p.log10()).abs());
             worst = worst.max(err);
             p *= 1.0137;
         }

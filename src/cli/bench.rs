@@ -41,7 +41,10 @@ pub fn ten_band_eq() -> EqParams {
         (FilterKind::Peak, 9000.0, -2.5, 2.0),
         (FilterKind::HighShelf, 12_000.0, 3.0, 0.7),
     ];
-    let b: Vec<BandParams> = bands.iter().map(|&(k, f, g, q)| BandParams::new(k, f, g, q)).collect();
+    let b: Vec<BandParams> = bands
+        .iter()
+        .map(|&(k, f, g, q)| BandParams::new(k, f, g, q))
+        .collect();
     EqParams::from_bands(&b, -4.0).expect("10 bands")
 }
 
@@ -72,7 +75,12 @@ pub fn time_each(warm: usize, n: usize, mut f: impl FnMut()) -> Stats {
     }
     t.sort_by(f64::total_cmp);
     let q = |p: f64| t[((t.len() - 1) as f64 * p).round() as usize];
-    Stats { p50: q(0.5), p99: q(0.99), max: t[t.len() - 1], mean: t.iter().sum::<f64>() / t.len() as f64 }
+    Stats {
+        p50: q(0.5),
+        p99: q(0.99),
+        max: t[t.len() - 1],
+        mean: t.iter().sum::<f64>() / t.len() as f64,
+    }
 }
 
 /// Mean ns per call over `n` calls in one timed loop (for operations shorter than the clock).
@@ -104,8 +112,12 @@ pub fn measure(quick: bool) -> Value {
     let block = &signal[..BLOCK * 2];
 
     // Full callback chain: 10-band EQ, volume, limiter, meters, spectrum tap (4096, hop 1024).
-    let settings = DspSettings { eq: ten_band_eq(), ..DspSettings::default() };
+    let settings = DspSettings {
+        eq: ten_band_eq(),
+        ..DspSettings::default()
+    };
     let mut rig = ChainRig::new(&settings, FS, 2, signal.clone());
+    // As in the app, the meter thread measures the played audio on the other core meanwhile.
     let mut out = vec![0.0f32; BLOCK * 2];
     let mut times = Vec::with_capacity(n);
     for i in 0..n + n / 10 {
@@ -116,9 +128,15 @@ pub fn measure(quick: bool) -> Value {
             times.push(s.elapsed().as_nanos() as f64);
         }
     }
+    drop(rig);
     times.sort_by(f64::total_cmp);
     let q = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
-    let render = Stats { p50: q(0.5), p99: q(0.99), max: times[times.len() - 1], mean: times.iter().sum::<f64>() / times.len() as f64 };
+    let render = Stats {
+        p50: q(0.5),
+        p99: q(0.99),
+        max: times[times.len() - 1],
+        mean: times.iter().sum::<f64>() / times.len() as f64,
+    };
 
     // EQ alone, best kernel and scalar reference.
     let eq_params = ten_band_eq();
@@ -140,7 +158,14 @@ pub fn measure(quick: bool) -> Value {
     sa.push(&signal[..8192 * 2], 2);
     let spectrum = time_each(n / 10, n, || sa.compute());
 
-    let mut lim = Limiter::new(LimiterParams { enabled: true, ceiling_dbfs: -6.0 }, FS, 2);
+    let mut lim = Limiter::new(
+        LimiterParams {
+            enabled: true,
+            ceiling_dbfs: -6.0,
+        },
+        FS,
+        2,
+    );
     let limiter_busy = time_each(n / 10, n, || {
         buf.copy_from_slice(block);
         lim.process(black_box(&mut buf));
@@ -224,7 +249,11 @@ pub fn measure(quick: bool) -> Value {
 fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| std::env::consts::ARCH.into());
     json!({
         "cpu": cpu,
@@ -234,10 +263,32 @@ fn machine() -> Value {
 }
 
 fn print_table(r: &Value) {
-    let us = |v: &Value| v.as_f64().map_or("-".into(), |x| format!("{:.2} µs", x / 1000.0));
-    println!("machine: {} ({} cores){}", r["machine"]["cpu"], r["machine"]["cores"], if r["machine"]["debug_build"] == true { " — DEBUG BUILD, numbers are not representative" } else { "" });
-    let row = |name: &str, v: &Value| println!("{name:<38} p50 {:>10}  p99 {:>10}  max {:>10}", us(&v["p50"]), us(&v["p99"]), us(&v["max"]));
-    row("render chain, 512 frames (10-band EQ…)", &r["render_block_ns"]);
+    let us = |v: &Value| {
+        v.as_f64()
+            .map_or("-".into(), |x| format!("{:.2} µs", x / 1000.0))
+    };
+    println!(
+        "machine: {} ({} cores){}",
+        r["machine"]["cpu"],
+        r["machine"]["cores"],
+        if r["machine"]["debug_build"] == true {
+            " — DEBUG BUILD, numbers are not representative"
+        } else {
+            ""
+        }
+    );
+    let row = |name: &str, v: &Value| {
+        println!(
+            "{name:<38} p50 {:>10}  p99 {:>10}  max {:>10}",
+            us(&v["p50"]),
+            us(&v["p99"]),
+            us(&v["max"])
+        )
+    };
+    row(
+        "render chain, 512 frames (10-band EQ…)",
+        &r["render_block_ns"],
+    );
     row("EQ 10 bands, 512 stereo frames", &r["eq10_block_ns"]);
     row("EQ 10 bands, scalar kernel", &r["eq10_scalar_block_ns"]);
     row("spectrum frame, 4096 points", &r["spectrum_frame_ns"]);
@@ -245,8 +296,20 @@ fn print_table(r: &Value) {
     row("limiter, limiting", &r["limiter_block_ns"]["limiting"]);
     row("meters (peak, RMS, TP, LUFS, corr.)", &r["meters_block_ns"]);
     for k in ["peak_ns", "sum_squares_ns", "gain_ns"] {
-        println!("{:<38} scalar {:>8} ns  {} {:>8} ns", format!("{k} (8192 samples)"), r["simd"][k]["scalar"], r["simd"]["level"], r["simd"][k]["simd"]);
+        println!(
+            "{:<38} scalar {:>8} ns  {} {:>8} ns",
+            format!("{k} (8192 samples)"),
+            r["simd"][k]["scalar"],
+            r["simd"]["level"],
+            r["simd"][k]["simd"]
+        );
     }
-    println!("{:<38} {} ns", "perf monitor record", r["monitor_record_ns"]);
-    println!("{:<38} {}×", "decode demo FLAC (× real time)", r["decode_x_realtime"]);
+    println!(
+        "{:<38} {} ns",
+        "perf monitor record", r["monitor_record_ns"]
+    );
+    println!(
+        "{:<38} {}×",
+        "decode demo FLAC (× real time)", r["decode_x_realtime"]
+    );
 }

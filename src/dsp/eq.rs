@@ -12,7 +12,7 @@
 //! stream is cut into blocks (`render` is bit-identical for any block size).
 
 use super::biquad::{BandParams, Coeffs, Df2t};
-use super::cascade::{cascade_channel, cascade_stereo, Kernel};
+use super::cascade::{cascade_channel, FastCascade, Kernel};
 use super::eq_params::{EqParams, MAX_BANDS};
 
 /// Frames between parameter steps while a band glides.
@@ -99,10 +99,14 @@ pub struct Equalizer {
     /// Absolute frame counter: parameter steps happen when it crosses a multiple of `STEP`.
     clock: u64,
     dry: Box<[f32]>,
-    /// Compact copies of the fully-on, settled bands, for the fast kernel.
-    fast_coeffs: [Coeffs; MAX_BANDS],
-    fast_states: Box<[[Df2t; 2]; MAX_BANDS]>,
+    /// The fully-on bands in the gain-factored fast kernel. While `fast_valid`, their state lives
+    /// there and the bands' own `state` is stale; `sync_states` writes it back.
+    fast: Box<FastCascade>,
+    fast_valid: bool,
     fast_index: [u8; MAX_BANDS],
+    fast_n: usize,
+    pick_coeffs: [Coeffs; MAX_BANDS],
+    pick_index: [u8; MAX_BANDS],
 }
 
 impl Equalizer {
@@ -127,9 +131,12 @@ impl Equalizer {
             wet_target: 1.0,
             clock: 0,
             dry: vec![0.0; max_block_frames.max(1) * channels].into_boxed_slice(),
-            fast_coeffs: [Coeffs::IDENTITY; MAX_BANDS],
-            fast_states: Box::new([[Df2t::default(); 2]; MAX_BANDS]),
+            fast: Box::default(),
+            fast_valid: false,
             fast_index: [0; MAX_BANDS],
+            fast_n: 0,
+            pick_coeffs: [Coeffs::IDENTITY; MAX_BANDS],
+            pick_index: [0; MAX_BANDS],
         };
         eq.set_params(params);
         eq.settle();
@@ -208,6 +215,7 @@ impl Equalizer {
 
     /// Forget the filter history (after a seek or track change the old tail must not ring on).
     pub fn reset_state(&mut self) {
+        self.fast_valid = false;
         for b in self.bands.iter_mut() {
             b.state = [Df2t::default(); MAX_CHANNELS];
         }
@@ -244,6 +252,21 @@ impl Equalizer {
             self.process_run(head);
             self.clock += n as u64;
             rest = tail;
+        }
+    }
+
+    /// Write the fast kernel's state back to the bands (before anything else touches them).
+    fn sync_states(&mut self) {
+        if !self.fast_valid {
+            return;
+        }
+        self.fast_valid = false;
+        let mut st = [[Df2t::default(); 2]; MAX_BANDS];
+        self.fast.store(&mut st[..self.fast_n]);
+        for k in 0..self.fast_n {
+            let b = &mut self.bands[usize::from(self.fast_index[k])];
+            b.state[0] = st[k][0];
+            b.state[1] = st[k][1];
         }
     }
 
@@ -284,32 +307,38 @@ impl Equalizer {
         }
         self.apply_preamp(buf);
         // Bands fully in and not fading take the fast path; fading bands the mixing path.
-        let mut n_fast = 0;
         let all_plain = self
             .bands
             .iter()
             .all(|b| !b.is_audible() || (b.mix == 1.0 && b.mix_target == 1.0));
         if all_plain && ch == 2 {
+            let mut n = 0;
             for (i, b) in self.bands.iter().enumerate() {
                 if b.is_audible() {
-                    self.fast_coeffs[n_fast] = b.coeffs;
-                    self.fast_states[n_fast] = [b.state[0], b.state[1]];
-                    self.fast_index[n_fast] = i as u8;
-                    n_fast += 1;
+                    self.pick_coeffs[n] = b.coeffs;
+                    self.pick_index[n] = i as u8;
+                    n += 1;
                 }
             }
-            cascade_stereo(
-                self.kernel,
-                &self.fast_coeffs[..n_fast],
-                &mut self.fast_states[..n_fast],
-                buf,
-            );
-            for k in 0..n_fast {
-                let b = &mut self.bands[usize::from(self.fast_index[k])];
-                b.state[0] = self.fast_states[k][0];
-                b.state[1] = self.fast_states[k][1];
+            let same = self.fast_valid
+                && n == self.fast_n
+                && self.pick_index[..n] == self.fast_index[..n]
+                && self.fast.holds(&self.pick_coeffs[..n]);
+            if !same {
+                self.sync_states();
+                let mut st = [[Df2t::default(); 2]; MAX_BANDS];
+                for k in 0..n {
+                    let b = &self.bands[usize::from(self.pick_index[k])];
+                    st[k] = [b.state[0], b.state[1]];
+                }
+                self.fast.load(&self.pick_coeffs[..n], &st[..n]);
+                self.fast_index = self.pick_index;
+                self.fast_n = n;
+                self.fast_valid = true;
             }
+            self.fast.process(self.kernel, buf);
         } else if all_plain {
+            self.sync_states();
             for c in 0..ch {
                 for b in self.bands.iter_mut().filter(|b| b.is_audible()) {
                     cascade_channel(
@@ -322,6 +351,7 @@ impl Equalizer {
                 }
             }
         } else {
+            self.sync_states();
             let mix_step = self.mix_step;
             for b in self.bands.iter_mut().filter(|b| b.is_audible()) {
                 let m0 = b.mix;

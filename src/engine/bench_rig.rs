@@ -32,9 +32,22 @@ impl ChainRig {
         let (mut producer, consumer) = pcm_ring(channels, 4 * MAX_BLOCK_FRAMES);
         let (cmd_p, cmd_c) = HeapRb::<Command>::new(16).split();
         let (control, tap) = link(settings, fs, channels, MAX_BLOCK_FRAMES, true);
-        let _ = producer.push_marker(MarkerKind::TrackStart { track: 0, source_frame: 0, source_rate: fs, flush: false });
+        let _ = producer.push_marker(MarkerKind::TrackStart {
+            track: 0,
+            source_frame: 0,
+            source_rate: fs,
+            flush: false,
+        });
         let renderer = Renderer::new(consumer, cmd_c, telemetry, channels, fs, tap);
-        let mut rig = ChainRig { renderer, control, producer, signal, pos: 0, channels, _commands: cmd_p };
+        let mut rig = ChainRig {
+            renderer,
+            control,
+            producer,
+            signal,
+            pos: 0,
+            channels,
+            _commands: cmd_p,
+        };
         rig.top_up();
         rig
     }
@@ -67,7 +80,8 @@ pub fn music_like(fs: u32, channels: usize, seconds: f64) -> Vec<f32> {
     let mut out = Vec::with_capacity(n * channels);
     for i in 0..n {
         let t = i as f32 / fs as f32;
-        let tones = 0.1 * (2.0 * std::f32::consts::PI * 110.0 * t).sin() + 0.05 * (2.0 * std::f32::consts::PI * 1760.0 * t).sin();
+        let tones = 0.1 * (2.0 * std::f32::consts::PI * 110.0 * t).sin()
+            + 0.05 * (2.0 * std::f32::consts::PI * 1760.0 * t).sin();
         for (c, l) in lp.iter_mut().enumerate().take(channels) {
             x ^= x << 13;
             x ^= x >> 17;
