@@ -27,7 +27,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: run test deps test-deps media pulse demo clean-media
+.PHONY: run test deps test-deps media pulse demo clean-media bench peers
 
 deps:
 	$(call apt_install,$(BUILD_PKGS))
@@ -48,6 +48,14 @@ pulse: test-deps
 
 test: test-deps media pulse
 	$(CARGO) test --locked
+
+# Criterion benches, `rusty-audio bench` and the peer comparison (numbers for PERFORMANCE_GUIDE.md).
+bench: test-deps media
+	$(CARGO) bench --locked --bench dsp --bench analysis --bench chain
+	$(CARGO) run --release --locked -- bench
+
+peers: test-deps media
+	bash scripts/compare_peers.sh
 
 demo: test-deps
 	bash scripts/make_demo.sh assets/demo.flac

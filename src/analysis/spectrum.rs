@@ -297,7 +297,6 @@ impl SpectrumAnalyzer {
         let hop_s = self.cfg.hop as f32 / self.fs.max(1) as f32;
         let decay = self.cfg.peak_decay_db_s * hop_s;
         let a = self.cfg.smoothing;
-        let first = self.frame.seq == 0;
         // 1. Reduce to display bins (linear power).
         let bins = self.map.len();
         for (d, m) in self.bin_power[..bins].iter_mut().zip(self.map.iter()) {

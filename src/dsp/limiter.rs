@@ -175,14 +175,16 @@ impl Limiter {
         };
         // Sliding minimum: drop entries that left the window, then larger-or-equal tails.
         let t = self.frame;
+        // (Index wrapping by compare, not `%`: an integer division per frame cost more than the rest.)
+        let wrap = |i: usize| if i >= w { i - w } else { i };
         if self.dq_len > 0 && self.dq[self.dq_head].0 + w as u64 <= t {
-            self.dq_head = (self.dq_head + 1) % w;
+            self.dq_head = wrap(self.dq_head + 1);
             self.dq_len -= 1;
         }
-        while self.dq_len > 0 && self.dq[(self.dq_head + self.dq_len - 1) % w].1 >= g {
+        while self.dq_len > 0 && self.dq[wrap(self.dq_head + self.dq_len - 1)].1 >= g {
             self.dq_len -= 1;
         }
-        self.dq[(self.dq_head + self.dq_len) % w] = (t, g);
+        self.dq[wrap(self.dq_head + self.dq_len)] = (t, g);
         self.dq_len += 1;
         let m = self.dq[self.dq_head].1;
         // Release: jump down at once, glide up.
@@ -223,7 +225,10 @@ impl Limiter {
                 *d = *s;
                 *s = (delayed * gain).clamp(-c, c);
             }
-            self.pos = (self.pos + 1) % (w - 1);
+            self.pos += 1;
+            if self.pos == w - 1 {
+                self.pos = 0;
+            }
         }
         self.frame += 1;
     }
