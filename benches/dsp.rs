@@ -20,8 +20,10 @@ fn eq(c: &mut Criterion) {
     let mut kernels = vec![Kernel::Scalar];
     #[cfg(target_arch = "x86_64")]
     kernels.push(Kernel::Sse2);
-    if Kernel::detect() != Kernel::Scalar {
-        kernels.push(Kernel::detect());
+    #[cfg(target_arch = "x86_64")]
+    if Kernel::detect() == Kernel::AvxPairs {
+        kernels.push(Kernel::Fma);
+        kernels.push(Kernel::AvxPairs);
     }
     for k in kernels {
         let mut e = Equalizer::new(&ten_band_eq(), 48_000, 2, 512);

@@ -304,7 +304,7 @@ fn meters_and_spectrum_follow_what_is_played() {
     let mut rendered = 0u64;
     // The meter thread measures asynchronously: offline rendering runs far faster than real time,
     // so wait (bounded) for it to catch up every 20 000 frames — its ring holds 0.5 s.
-    let mut catch_up = |e: &mut Engine, rendered: u64| {
+    let catch_up = |e: &mut Engine, rendered: u64| {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             let m = e.meters();

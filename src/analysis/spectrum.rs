@@ -46,7 +46,7 @@ impl Default for SpectrumConfig {
             f_max: 20_000.0,
             smoothing: 0.5,
             peak_decay_db_s: 12.0,
-            hop: 1536,
+            hop: 2048,
         }
     }
 }
@@ -158,6 +158,8 @@ pub struct SpectrumAnalyzer {
     /// Power → amplitude² calibration: (2 / Σw)².
     scale: f32,
     frame: SpectrumFrame,
+    /// An FFT has run whose display frame is not built yet.
+    pending: bool,
 }
 
 impl SpectrumAnalyzer {
@@ -214,6 +216,7 @@ impl SpectrumAnalyzer {
             map: map.into_boxed_slice(),
             scale,
             frame,
+            pending: false,
         }
     }
 
@@ -232,12 +235,15 @@ impl SpectrumAnalyzer {
         &self.frame
     }
 
-    /// Feed interleaved audio (the channels' mean is analysed). Returns true when at least one new
-    /// frame was computed (every `hop` frames).
+    /// Feed interleaved audio (the channels' mean is analysed). Returns true when a new frame was
+    /// completed. In the callback the work of one frame is split over two calls — the FFT when a
+    /// hop completes, the bins and dB on the next call — so no single callback pays for all of it
+    /// (a frame is therefore published one callback after its hop). `flush` completes it at once.
     pub fn push(&mut self, buf: &[f32], channels: usize) -> bool {
         let ch = channels.max(1);
         let n = self.ring.len();
-        let mut fresh = false;
+        let mut fresh = self.pending;
+        self.finish();
         let mut rest = buf;
         while rest.len() >= ch {
             let room = (self.cfg.hop - self.since_frame)
@@ -263,8 +269,9 @@ impl SpectrumAnalyzer {
             self.since_frame += room;
             if self.since_frame == self.cfg.hop {
                 self.since_frame = 0;
-                self.compute();
-                fresh = true;
+                fresh |= self.pending;
+                self.finish();
+                self.transform();
             }
             rest = tail;
         }
@@ -273,24 +280,44 @@ impl SpectrumAnalyzer {
 
     /// Window + FFT + log bins + dB + smoothing + peak hold over the last `size` samples.
     pub fn compute(&mut self) {
+        self.transform();
+        self.finish();
+    }
+
+    /// Stage 1: window the last `size` samples and run the FFT.
+    fn transform(&mut self) {
         let n = self.ring.len();
-        let (old, new) = self.ring.split_at(self.ring_pos);
-        // Oldest first: ring[pos..] then ring[..pos].
-        for ((d, s), w) in self
-            .input
+        // Oldest first: ring[pos..] then ring[..pos]; two plain loops vectorise.
+        let pos = self.ring_pos;
+        let k = n - pos;
+        for ((d, s), w) in self.input[..k]
             .iter_mut()
-            .zip(new.iter().chain(old))
-            .zip(self.window.iter())
+            .zip(&self.ring[pos..])
+            .zip(&self.window[..k])
         {
             *d = s * w;
         }
-        if self
-            .fft
-            .process_with_scratch(&mut self.input, &mut self.output, &mut self.scratch)
-            .is_err()
+        for ((d, s), w) in self.input[k..]
+            .iter_mut()
+            .zip(&self.ring[..pos])
+            .zip(&self.window[k..])
         {
-            return; // lengths are fixed at construction; cannot happen
+            *d = s * w;
         }
+        // Lengths are fixed at construction, so this cannot fail.
+        let _ = self
+            .fft
+            .process_with_scratch(&mut self.input, &mut self.output, &mut self.scratch);
+        self.pending = true;
+    }
+
+    /// Stage 2: power, display bins, dB, smoothing, peak hold → the frame.
+    fn finish(&mut self) {
+        if !self.pending {
+            return;
+        }
+        self.pending = false;
+        let n = self.ring.len();
         for (p, c) in self.power.iter_mut().zip(self.output.iter()) {
             *p = c.re * c.re + c.im * c.im;
         }
@@ -330,7 +357,15 @@ impl SpectrumAnalyzer {
         self.frame.seq += 1;
     }
 
+    /// Complete a frame whose FFT is done (true if there was one).
+    pub fn flush(&mut self) -> bool {
+        let was = self.pending;
+        self.finish();
+        was
+    }
+
     pub fn reset(&mut self) {
+        self.pending = false;
         self.ring.fill(0.0);
         self.since_frame = 0;
         self.frame.db = [FLOOR_DB; MAX_BINS];
@@ -411,7 +446,8 @@ mod tests {
             let mut a = SpectrumAnalyzer::new(cfg, 48_000);
             // Bin-centred frequency: 1000 Hz at 48 kHz / 4096 is bin 85.33; use an exact bin.
             let f = 48_000.0 / 4096.0 * 85.0;
-            assert!(a.push(&tone(48_000, f, 1.0, 8192), 2));
+            a.push(&tone(48_000, f, 1.0, 8192), 2);
+            assert!(a.flush());
             let fr = a.frame();
             let (i, peak) = fr
                 .db()
@@ -438,6 +474,7 @@ mod tests {
             48_000,
         );
         a.push(&tone(48_000, 1000.0, 0.5, 8192), 2);
+        a.flush();
         let peak = a.frame().db().iter().fold(f32::MIN, |m, &v| m.max(v));
         assert!((peak + 6.02).abs() < 0.05, "{peak}");
     }
@@ -453,11 +490,11 @@ mod tests {
                 },
                 44_100,
             );
-            let mut frames = 0;
             for c in tone(44_100, 440.0, 0.5, 44_100).chunks(2 * 300) {
                 a.push(c, 2);
-                frames = a.frame().seq;
             }
+            a.flush();
+            let frames = a.frame().seq;
             assert_eq!(frames, 44_100 / 512);
         }
     }
@@ -473,6 +510,7 @@ mod tests {
         };
         let mut a = SpectrumAnalyzer::new(cfg, 48_000);
         a.push(&tone(48_000, 1000.0, 1.0, 4800), 2);
+        a.flush();
         let i = a
             .frame()
             .db()
@@ -482,6 +520,7 @@ mod tests {
             .0;
         let p0 = a.frame().peak_db()[i];
         a.push(&vec![0.0; 2 * 4800 * 10], 2);
+        a.flush();
         let p1 = a.frame().peak_db()[i];
         // 10 frames of 0.1 s at 20 dB/s.
         assert!((p0 - p1 - 20.0).abs() < 0.01, "{p0} → {p1}");
