@@ -54,6 +54,9 @@ enum Cmd {
             value_name = "CEILING_DBFS|off"
         )]
         limit: String,
+        /// What to hear: stereo, mono, left, right, mid, side or swap.
+        #[arg(long, default_value = "stereo")]
+        monitor: String,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -108,8 +111,16 @@ enum Cmd {
 fn play_dsp(
     args: &cli::dsp_args::DspArgs,
     limit: &str,
+    monitor: &str,
 ) -> Result<rusty_audio::dsp::chain::DspSettings, String> {
+    use rusty_audio::dsp::monitor_mode::MonitorMode;
     let mut s = args.settings()?;
+    s.monitor = MonitorMode::ALL
+        .into_iter()
+        .find(|m| format!("{m:?}").eq_ignore_ascii_case(monitor))
+        .ok_or_else(|| {
+            format!("--monitor {monitor:?}: one of stereo, mono, left, right, mid, side, swap")
+        })?;
     if limit.eq_ignore_ascii_case("off") {
         s.limiter.enabled = false;
     } else {
@@ -137,8 +148,9 @@ fn main() {
             volume,
             dsp,
             limit,
+            monitor,
             files,
-        }) => match play_dsp(&dsp, &limit) {
+        }) => match play_dsp(&dsp, &limit, &monitor) {
             Ok(dsp) => cli::play::run(cli::play::PlayOptions {
                 output,
                 buffer_frames: cli.output.buffer,

@@ -129,6 +129,15 @@ fn measure(stereo: &[f32], rate: f64) -> ToneCheck {
 static SINK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn play_and_record(name: &str, file_rate: u32, extra: &[&str]) -> (ToneCheck, serde_json::Value) {
+    let (recorded, summary) = play_and_record_raw(name, file_rate, extra);
+    (measure(&recorded, 48_000.0), summary)
+}
+
+fn play_and_record_raw(
+    name: &str,
+    file_rate: u32,
+    extra: &[&str],
+) -> (Vec<f32>, serde_json::Value) {
     let _sink = SINK
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -157,7 +166,7 @@ fn play_and_record(name: &str, file_rate: u32, extra: &[&str]) -> (ToneCheck, se
         summary["null_output"], false,
         "played to a real device: {summary}"
     );
-    (measure(&recorded, 48_000.0), summary)
+    (recorded, summary)
 }
 
 fn assert_clean_tone(c: &ToneCheck, summary: &serde_json::Value) {
@@ -229,6 +238,15 @@ fn eq_and_limiter_are_heard_on_the_sink() {
         (c.peak_dbfs + 14.0).abs() <= 0.5,
         "level {:.3} dBFS with a +6 dB band",
         c.peak_dbfs
+    );
+    // Monitor mode "side" of a centred (L = R) tone is silence at the sink.
+    let (rec, summary) = play_and_record_raw("e2e_side", 48_000, &["--monitor", "side"]);
+    assert_eq!(summary["frames_played"], 96_000, "{summary}");
+    let loudest = rec.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    assert!(
+        rec.len() > 48_000 && loudest < 1e-4,
+        "side of a centred tone: peak {loudest} over {} samples",
+        rec.len()
     );
     // +30 dB of volume into a −6 dBFS limiter: held at the ceiling, still a clean tone.
     let (c, _) = play_and_record("e2e_limit", 48_000, &["--volume", "30", "--limit", "-6"]);
