@@ -322,3 +322,36 @@ fn devices_lists_something_or_says_why() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("host "));
 }
+
+/// Several files on a terminal: a progress bar on stderr (run under a pseudo-terminal with
+/// util-linux `script`); without a terminal, stderr stays clean for logs.
+#[test]
+fn analyze_shows_a_progress_bar_on_a_terminal_only() {
+    let files = [
+        media_file("prog.flac"),
+        media_file("prog.mp3"),
+        media_file("prog_s16.wav"),
+    ];
+    let list: Vec<String> = files.iter().map(|p| format!("'{}'", p.display())).collect();
+    let cmd = format!("'{}' analyze {} >/dev/null", bin(), list.join(" "));
+    let o = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("util-linux script");
+    assert!(o.status.success());
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        tty.contains("] 1/3 files") && tty.contains("] 3/3 files"),
+        "{tty:?}"
+    );
+    let piped = std::process::Command::new(bin())
+        .arg("analyze")
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        piped.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+}

@@ -16,6 +16,8 @@
 pub const LOOKAHEAD_MS: f64 = 1.5;
 pub const RELEASE_MS: f64 = 80.0;
 pub const DEFAULT_CEILING_DBFS: f64 = -0.3;
+/// Frames per pass of the gain computation.
+const CHUNK: usize = 512;
 
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LimiterParams {
@@ -40,10 +42,13 @@ pub struct Limiter {
     /// Delay line, `window - 1` frames, interleaved, circular at `pos`.
     delay: Box<[f32]>,
     pos: usize,
-    /// Monotonic deque (sliding minimum of g): (frame number, g), circular, capacity `window`.
-    dq: Box<[(u64, f64)]>,
-    dq_head: usize,
-    dq_len: usize,
+    /// Sliding minimum of g, block-wise (van Herk / Gil-Werman: three branch-free passes, no
+    /// data-dependent branches — the monotonic deque it replaced spent most of its time in
+    /// mispredicted branches). `ext` = the last `window − 1` g values followed by this chunk's.
+    ext: Box<[f64]>,
+    pre: Box<[f64]>,
+    suf: Box<[f64]>,
+    gains: Box<[f32]>,
     /// Last `window` values of r, circular, and their sum.
     rs: Box<[f64]>,
     rs_pos: usize,
@@ -70,9 +75,10 @@ impl Limiter {
             release: 1.0 - (-1.0 / (RELEASE_MS * 1e-3 * fs)).exp(),
             delay: vec![0.0; (window - 1) * channels].into_boxed_slice(),
             pos: 0,
-            dq: vec![(0, 1.0); window].into_boxed_slice(),
-            dq_head: 0,
-            dq_len: 0,
+            ext: vec![1.0; window - 1 + CHUNK].into_boxed_slice(),
+            pre: vec![1.0; window - 1 + CHUNK].into_boxed_slice(),
+            suf: vec![1.0; window - 1 + CHUNK].into_boxed_slice(),
+            gains: vec![1.0; CHUNK].into_boxed_slice(),
             rs: vec![1.0; window].into_boxed_slice(),
             rs_pos: 0,
             rs_sum: window as f64,
@@ -109,7 +115,7 @@ impl Limiter {
     pub fn reset(&mut self) {
         self.delay.fill(0.0);
         self.pos = 0;
-        self.dq_len = 0;
+        self.ext.fill(1.0);
         self.rs.fill(1.0);
         self.rs_sum = self.window as f64;
         self.r = 1.0;
@@ -127,16 +133,16 @@ impl Limiter {
                 buf.iter().fold(0.0f32, |a, b| a.max(b.abs()))
             };
             if peak <= self.ceiling {
-                // All gains in the window are 1: the deque and the r history are trivially so.
-                self.dq_len = 0;
+                // All gains in the window are 1: the g and r histories are trivially so.
+                self.ext[..self.window - 1].fill(1.0);
                 self.rs_sum = self.window as f64;
                 self.delay_block(buf);
                 self.frame += (buf.len() / ch) as u64;
                 return;
             }
         }
-        for i in 0..buf.len() / ch {
-            self.tick(&mut buf[i * ch..(i + 1) * ch]);
+        for chunk in buf.chunks_mut(CHUNK * ch) {
+            self.process_chunk(chunk);
         }
     }
 
@@ -164,61 +170,86 @@ impl Limiter {
         }
     }
 
-    #[inline]
-    fn tick(&mut self, frame: &mut [f32]) {
-        let w = self.window;
-        let peak = frame.iter().fold(0.0f32, |a, s| a.max(s.abs()));
-        let g = if peak > self.ceiling {
-            f64::from(self.ceiling) / f64::from(peak)
-        } else {
-            1.0
-        };
-        // Sliding minimum: drop entries that left the window, then larger-or-equal tails.
-        let t = self.frame;
-        // (Index wrapping by compare, not `%`: an integer division per frame cost more than the rest.)
-        let wrap = |i: usize| if i >= w { i - w } else { i };
-        if self.dq_len > 0 && self.dq[self.dq_head].0 + w as u64 <= t {
-            self.dq_head = wrap(self.dq_head + 1);
-            self.dq_len -= 1;
-        }
-        while self.dq_len > 0 && self.dq[wrap(self.dq_head + self.dq_len - 1)].1 >= g {
-            self.dq_len -= 1;
-        }
-        self.dq[wrap(self.dq_head + self.dq_len)] = (t, g);
-        self.dq_len += 1;
-        let m = self.dq[self.dq_head].1;
-        // Release: jump down at once, glide up.
-        self.r = if m < self.r {
-            m
-        } else {
-            (self.r + (m - self.r) * self.release).min(m)
-        };
-        // Snap the last ulp so the idle state is reachable exactly.
-        if m == 1.0 && self.r > 1.0 - 1e-9 {
-            self.r = 1.0;
-        }
-        self.rs_sum += self.r - self.rs[self.rs_pos];
-        self.rs[self.rs_pos] = self.r;
-        self.rs_pos += 1;
-        if self.rs_pos == w {
-            self.rs_pos = 0;
-            self.rs_sum = self.rs.iter().sum(); // no drift over hours
-        }
-        let gain = (self.rs_sum / w as f64).min(1.0) as f32;
-        self.min_gain = self.min_gain.min(gain);
-        self.calm = if g == 1.0 && self.r == 1.0 {
-            self.calm + 1
-        } else {
-            0
-        };
-        // Delay line and output.
+    /// Gain computation and delay for ≤ CHUNK frames.
+    fn process_chunk(&mut self, buf: &mut [f32]) {
         let ch = self.channels;
+        let n = buf.len() / ch;
+        let w = self.window;
+        let h = w - 1;
         let c = self.ceiling;
-        if self.delay.is_empty() {
-            for s in frame.iter_mut() {
-                *s = (*s * gain).clamp(-c, c);
+        // 1. Required gain per frame.
+        for (e, frame) in self.ext[h..h + n].iter_mut().zip(buf.chunks_exact(ch)) {
+            let peak = frame.iter().fold(0.0f32, |a, s| a.max(s.abs()));
+            *e = if peak > c {
+                f64::from(c) / f64::from(peak)
+            } else {
+                1.0
+            };
+        }
+        // 2. Sliding minimum over windows ext[i..i + w], i < n: prefix minima within segments of
+        //    w (from the start of ext) and suffix minima, then one min per window.
+        let len = h + n;
+        let e = &self.ext[..len];
+        for start in (0..len).step_by(w) {
+            let end = (start + w).min(len);
+            let mut acc = f64::INFINITY;
+            for j in start..end {
+                acc = acc.min(e[j]);
+                self.pre[j] = acc;
             }
-        } else {
+            let mut acc = f64::INFINITY;
+            for j in (start..end).rev() {
+                acc = acc.min(e[j]);
+                self.suf[j] = acc;
+            }
+        }
+        // 3. Release glide and the moving average, frame by frame (the only serial part; kept in
+        //    locals so the recursions stay in registers).
+        let mut calm = self.calm;
+        let mut min_gain = self.min_gain;
+        let (mut r, mut sum, mut pos) = (self.r, self.rs_sum, self.rs_pos);
+        let release = self.release;
+        let inv_w = 1.0 / w as f64;
+        let rs = &mut self.rs[..w];
+        for i in 0..n {
+            let m = self.suf[i].min(self.pre[i + h]);
+            let glide = (r + (m - r) * release).min(m);
+            r = if m < r { m } else { glide };
+            // Snap the last ulp so the idle state is reachable exactly.
+            if m == 1.0 && r > 1.0 - 1e-9 {
+                r = 1.0;
+            }
+            sum += r - rs[pos];
+            rs[pos] = r;
+            pos += 1;
+            if pos == w {
+                pos = 0;
+                sum = rs.iter().sum(); // no drift over hours
+            }
+            let gain = (sum * inv_w).min(1.0) as f32;
+            self.gains[i] = gain;
+            min_gain = min_gain.min(gain);
+            calm = if e[h + i] == 1.0 && r == 1.0 {
+                calm + 1
+            } else {
+                0
+            };
+        }
+        self.r = r;
+        self.rs_sum = sum;
+        self.rs_pos = pos;
+        self.calm = calm;
+        self.min_gain = min_gain;
+        // Keep the last h values of g for the next chunk.
+        self.ext.copy_within(n..n + h, 0);
+        // 4. Delay line and output.
+        for (frame, &gain) in buf.chunks_exact_mut(ch).zip(self.gains.iter()) {
+            if self.delay.is_empty() {
+                for s in frame.iter_mut() {
+                    *s = (*s * gain).clamp(-c, c);
+                }
+                continue;
+            }
             let slot = &mut self.delay[self.pos * ch..(self.pos + 1) * ch];
             for (s, d) in frame.iter_mut().zip(slot.iter_mut()) {
                 let delayed = *d;
@@ -226,11 +257,11 @@ impl Limiter {
                 *s = (delayed * gain).clamp(-c, c);
             }
             self.pos += 1;
-            if self.pos == w - 1 {
+            if self.pos == h {
                 self.pos = 0;
             }
         }
-        self.frame += 1;
+        self.frame += n as u64;
     }
 }
 
