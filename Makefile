@@ -14,7 +14,9 @@ export PULSE_SERVER := unix:$(XDG_RUNTIME_DIR)/pulse/native
 export RUSTY_AUDIO_MEDIA := $(MEDIA)
 
 BUILD_PKGS := pkg-config libasound2-dev gcc
-TEST_PKGS := sox libsox-fmt-all ffmpeg flac pulseaudio pulseaudio-utils
+# Loaded at run time by the window (winit/wgpu via EGL on Mesa); nothing extra is needed to build.
+GUI_PKGS := libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libfontconfig1
+TEST_PKGS := sox libsox-fmt-all ffmpeg flac pulseaudio pulseaudio-utils xvfb imagemagick xdotool $(GUI_PKGS)
 
 # Install the Debian packages in $(1) that are not installed yet.
 define apt_install
@@ -36,8 +38,10 @@ deps:
 test-deps: deps
 	$(call apt_install,$(TEST_PKGS))
 
-# Play the bundled demo (or FILES="a.flac b.mp3"). Falls back to the null output without a device.
+# Open the app with the bundled demo playing (or FILES="a.flac b.mp3"). Without a display it says
+# how to use `play`/`analyze`; without an audio device it plays to the null output.
 run: deps
+	$(call apt_install,$(GUI_PKGS))
 	$(CARGO) run --locked -- $(FILES)
 
 media: test-deps

@@ -10,4 +10,5 @@ pub mod decode;
 pub mod dsp;
 pub mod engine;
 pub mod perf;
+pub mod ui;
 pub mod util;

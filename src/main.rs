@@ -187,31 +187,13 @@ fn main() {
         Some(Cmd::Devices) => cli::devices::run(),
         Some(Cmd::Bench { json, quick }) => cli::bench::run(json, quick),
         None => {
-            // Until the desktop UI lands, the default action plays headless.
-            let files = if cli.files.is_empty() {
-                match cli::files::demo_track() {
-                    Some(demo) => vec![demo],
-                    None => {
-                        eprintln!("rusty-audio: no files given and the bundled demo (assets/demo.flac) is missing");
-                        std::process::exit(1);
-                    }
-                }
-            } else {
-                cli.files
+            // The desktop app (a clear message pointing to play/analyze when there is no display).
+            let cfg = rusty_audio::engine::EngineConfig {
+                output,
+                buffer_frames: cli.output.buffer,
+                ..Default::default()
             };
-            if cli.no_autoplay {
-                eprintln!("rusty-audio: --no-autoplay has no effect until the desktop UI lands; nothing to do");
-                0
-            } else {
-                cli::play::run(cli::play::PlayOptions {
-                    output,
-                    buffer_frames: cli.output.buffer,
-                    volume_db: 0.0,
-                    json: false,
-                    files,
-                    dsp: rusty_audio::dsp::chain::DspSettings::default(),
-                })
-            }
+            rusty_audio::ui::run(cli.files, cfg, !cli.no_autoplay)
         }
     };
     std::process::exit(code);

@@ -1,0 +1,317 @@
+//! EQ editor: the cascade's response (20 Hz–20 kHz, ±24 dB) with a handle per band — drag for
+//! frequency and gain, scroll for Q — and a band list with type, on/off and numeric fields, add and
+//! remove, preamp, bypass, limiter, monitor mode and presets. Every change goes to the engine at
+//! once (it glides there without clicks).
+
+use std::path::Path;
+
+use super::app::RustyApp;
+use super::axis;
+use crate::dsp::biquad::{BandParams, FilterKind};
+use crate::dsp::monitor_mode::MonitorMode;
+use crate::dsp::preset;
+
+const RANGE_DB: f64 = 24.0;
+
+pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
+    let mut d = app.dsp;
+    let before = d;
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut d.eq.bypass, "Bypass EQ")
+            .on_hover_text("Hear the signal without the equalizer");
+        let mut pre = d.eq.preamp_db;
+        if ui
+            .add(
+                egui::DragValue::new(&mut pre)
+                    .range(-30.0..=30.0)
+                    .speed(0.1)
+                    .suffix(" dB")
+                    .prefix("Preamp "),
+            )
+            .on_hover_text("Gain before the EQ bands")
+            .changed()
+        {
+            d.eq.set_preamp_db(pre);
+        }
+        if ui
+            .button("Add band")
+            .on_hover_text("Add a peaking band at 1 kHz")
+            .clicked()
+        {
+            let _ =
+                d.eq.push(BandParams::new(FilterKind::Peak, 1000.0, 0.0, 1.0));
+        }
+        ui.menu_button("Presets", |ui| {
+            for (name, _) in preset::BUILT_IN {
+                if ui.button(*name).clicked() {
+                    if let Some(p) = preset::built_in(name) {
+                        d.eq = p;
+                    }
+                    ui.close();
+                }
+            }
+            ui.separator();
+            if ui
+                .button("Import…")
+                .on_hover_text("Equalizer APO / AutoEQ text file")
+                .clicked()
+            {
+                if let Some(path) = rfd::FileDialog::new()
+                    .add_filter("EQ preset", &["txt"])
+                    .pick_file()
+                {
+                    match import(&path) {
+                        Ok((eq, warnings)) => {
+                            d.eq = eq;
+                            for w in warnings {
+                                app.notify(w);
+                            }
+                        }
+                        Err(e) => app.notify(e),
+                    }
+                }
+                ui.close();
+            }
+            if ui.button("Export…").clicked() {
+                if let Some(path) = rfd::FileDialog::new()
+                    .set_file_name("rusty-audio-eq.txt")
+                    .save_file()
+                {
+                    if let Err(e) = preset::save(&d.eq, &path, "Rusty Audio EQ") {
+                        app.notify(e.to_string());
+                    }
+                }
+                ui.close();
+            }
+        });
+        ui.separator();
+        ui.checkbox(&mut d.limiter.enabled, "Limiter")
+            .on_hover_text("Output limiter: never exceeds the ceiling");
+        ui.add(
+            egui::DragValue::new(&mut d.limiter.ceiling_dbfs)
+                .range(-20.0..=0.0)
+                .speed(0.05)
+                .suffix(" dBFS")
+                .prefix("Ceiling "),
+        )
+        .on_hover_text("Limiter ceiling");
+        egui::ComboBox::from_id_salt("monitor")
+            .selected_text(d.monitor.label())
+            .show_ui(ui, |ui| {
+                for m in MonitorMode::ALL {
+                    ui.selectable_value(&mut d.monitor, m, m.label());
+                }
+            })
+            .response
+            .on_hover_text("Monitor mode");
+    });
+    curve(app, ui, &mut d);
+    band_list(app, ui, &mut d);
+    if d != before {
+        app.set_dsp(d);
+    }
+}
+
+/// Import an APO/AutoEQ file: (EQ, warnings with line numbers) or the error.
+pub fn import(path: &Path) -> Result<(crate::dsp::eq_params::EqParams, Vec<String>), String> {
+    let parsed = preset::load(path).map_err(|e| e.to_string())?;
+    let warnings = parsed
+        .warnings
+        .iter()
+        .map(|w| format!("{}: {w}; skipped", path.display()))
+        .collect();
+    Ok((parsed.eq, warnings))
+}
+
+fn curve(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::DspSettings) {
+    let fs = f64::from(app.engine.output_info().sample_rate.max(1));
+    let h = (ui.available_height() * 0.55).clamp(120.0, 320.0);
+    let (rect, _) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), h), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, egui::Color32::from_gray(20));
+    let to_x = |f: f64| rect.left() + rect.width() * axis::x_of(f) as f32;
+    let to_y = |g: f64| rect.center().y - (g / RANGE_DB) as f32 * rect.height() * 0.5;
+    let grid = egui::Stroke::new(1.0, egui::Color32::from_gray(50));
+    for f in axis::GRID_HZ {
+        let x = to_x(f);
+        painter.line_segment(
+            [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+            grid,
+        );
+        painter.text(
+            egui::pos2(x + 2.0, rect.bottom() - 2.0),
+            egui::Align2::LEFT_BOTTOM,
+            axis::label(f),
+            egui::FontId::proportional(10.0),
+            egui::Color32::GRAY,
+        );
+    }
+    for g in [-24.0, -12.0, 0.0, 12.0, 24.0] {
+        let y = to_y(g);
+        painter.line_segment(
+            [egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)],
+            grid,
+        );
+        painter.text(
+            egui::pos2(rect.left() + 2.0, y),
+            egui::Align2::LEFT_TOP,
+            format!("{g:+} dB"),
+            egui::FontId::proportional(10.0),
+            egui::Color32::GRAY,
+        );
+    }
+    let n = (rect.width() as usize).clamp(64, 1024);
+    let freqs: Vec<f64> = (0..n)
+        .map(|i| axis::f_of(i as f64 / (n - 1) as f64))
+        .collect();
+    let mut resp = Vec::new();
+    d.eq.response_curve_db(&freqs, fs, &mut resp);
+    let line: Vec<egui::Pos2> = freqs
+        .iter()
+        .zip(&resp)
+        .map(|(&f, &r)| egui::pos2(to_x(f), to_y(r.clamp(-RANGE_DB * 1.5, RANGE_DB * 1.5))))
+        .collect();
+    painter.add(egui::Shape::line(
+        line,
+        egui::Stroke::new(2.0, egui::Color32::from_rgb(120, 220, 120)),
+    ));
+    // Handles.
+    for i in 0..d.eq.len() {
+        let b = d.eq.bands()[i];
+        let gain_shown = if b.kind.uses_gain() { b.gain_db } else { 0.0 };
+        let pos = egui::pos2(to_x(b.freq), to_y(gain_shown));
+        let id = ui.scope_id().with(("eq_handle", i));
+        let r = ui.interact(
+            egui::Rect::from_center_size(pos, egui::vec2(16.0, 16.0)),
+            id,
+            egui::Sense::click_and_drag(),
+        );
+        let r = r.on_hover_text(format!(
+            "Band {}: {} {:.0} Hz {:+.1} dB Q {:.2}\nDrag: frequency and gain, scroll: Q",
+            i + 1,
+            b.kind.label(),
+            b.freq,
+            b.gain_db,
+            b.q
+        ));
+        let mut nb = b;
+        if r.dragged() {
+            if let Some(p) = r.interact_pointer_pos() {
+                nb.freq = axis::f_of(f64::from((p.x - rect.left()) / rect.width()).clamp(0.0, 1.0));
+                if b.kind.uses_gain() {
+                    nb.gain_db = (f64::from(rect.center().y - p.y)
+                        / f64::from(rect.height() * 0.5)
+                        * RANGE_DB)
+                        .clamp(-RANGE_DB, RANGE_DB);
+                }
+            }
+            app.selected_band = Some(i);
+        }
+        if r.hovered() {
+            let scroll = ui.input(|inp| inp.smooth_scroll_delta.y);
+            if scroll != 0.0 {
+                nb.q *= (f64::from(scroll) * 0.005).exp();
+            }
+        }
+        if r.clicked() {
+            app.selected_band = Some(i);
+        }
+        if nb != b {
+            d.eq.set(i, nb);
+        }
+        let selected = app.selected_band == Some(i);
+        let color = if !b.enabled {
+            egui::Color32::GRAY
+        } else if selected {
+            egui::Color32::from_rgb(255, 210, 80)
+        } else {
+            egui::Color32::from_rgb(90, 180, 255)
+        };
+        painter.circle_filled(pos, if selected { 7.0 } else { 6.0 }, color);
+        painter.text(
+            pos + egui::vec2(0.0, -12.0),
+            egui::Align2::CENTER_BOTTOM,
+            format!("{}", i + 1),
+            egui::FontId::proportional(10.0),
+            egui::Color32::WHITE,
+        );
+    }
+}
+
+fn band_list(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::DspSettings) {
+    let mut remove = None;
+    egui::ScrollArea::vertical()
+        .id_salt("bands")
+        .show(ui, |ui| {
+            egui::Grid::new("band_grid")
+                .num_columns(7)
+                .striped(true)
+                .show(ui, |ui| {
+                    for h in ["#", "On", "Type", "Frequency", "Gain", "Q", ""] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for i in 0..d.eq.len() {
+                        let mut b = d.eq.bands()[i];
+                        let before = b;
+                        if ui
+                            .selectable_label(app.selected_band == Some(i), format!("{}", i + 1))
+                            .clicked()
+                        {
+                            app.selected_band = Some(i);
+                        }
+                        ui.checkbox(&mut b.enabled, "")
+                            .on_hover_text(format!("Band {} on/off", i + 1));
+                        egui::ComboBox::from_id_salt(("kind", i))
+                            .selected_text(b.kind.apo_name())
+                            .show_ui(ui, |ui| {
+                                for k in FilterKind::ALL {
+                                    ui.selectable_value(
+                                        &mut b.kind,
+                                        k,
+                                        format!("{} - {}", k.apo_name(), k.label()),
+                                    );
+                                }
+                            });
+                        let speed = b.freq * 0.005;
+                        ui.add(
+                            egui::DragValue::new(&mut b.freq)
+                                .range(10.0..=40_000.0)
+                                .speed(speed)
+                                .suffix(" Hz"),
+                        )
+                        .on_hover_text(format!("Frequency of band {}", i + 1));
+                        ui.add_enabled(
+                            b.kind.uses_gain(),
+                            egui::DragValue::new(&mut b.gain_db)
+                                .range(-30.0..=30.0)
+                                .speed(0.05)
+                                .suffix(" dB"),
+                        )
+                        .on_hover_text(format!("Gain of band {}", i + 1));
+                        ui.add(
+                            egui::DragValue::new(&mut b.q)
+                                .range(0.025..=100.0)
+                                .speed(0.01),
+                        )
+                        .on_hover_text(format!("Q of band {}", i + 1));
+                        if ui
+                            .button("Remove")
+                            .on_hover_text(format!("Remove band {}", i + 1))
+                            .clicked()
+                        {
+                            remove = Some(i);
+                        }
+                        ui.end_row();
+                        if b != before {
+                            d.eq.set(i, b);
+                        }
+                    }
+                });
+        });
+    if let Some(i) = remove {
+        d.eq.remove(i);
+        app.selected_band = None;
+    }
+}

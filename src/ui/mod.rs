@@ -1,0 +1,83 @@
+//! The desktop app (eframe/egui). The UI thread only talks to the engine through `Engine`'s
+//! lock-free handle (commands, settings triple buffer, meter/spectrum snapshots); it never touches
+//! the audio device or runs DSP.
+
+pub mod app;
+pub mod eq_view;
+pub mod meters_view;
+pub mod playlist;
+pub mod spectrum_view;
+pub mod transport;
+
+pub use app::RustyApp;
+
+/// Log-frequency axis helpers shared by the spectrum and EQ views (20 Hz – 20 kHz).
+pub mod axis {
+    pub const F_MIN: f64 = 20.0;
+    pub const F_MAX: f64 = 20_000.0;
+
+    /// Frequency → 0..1 across the axis.
+    #[must_use]
+    pub fn x_of(f: f64) -> f64 {
+        (f.max(1.0) / F_MIN).ln() / (F_MAX / F_MIN).ln()
+    }
+
+    /// 0..1 across the axis → frequency.
+    #[must_use]
+    pub fn f_of(x: f64) -> f64 {
+        F_MIN * (F_MAX / F_MIN).powf(x)
+    }
+
+    pub const GRID_HZ: [f64; 10] = [
+        20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10_000.0, 20_000.0,
+    ];
+
+    #[must_use]
+    pub fn label(f: f64) -> String {
+        if f >= 1000.0 {
+            format!("{}k", f / 1000.0)
+        } else {
+            format!("{f}")
+        }
+    }
+}
+
+/// Run the desktop app; returns the process exit code.
+pub fn run(
+    files: Vec<std::path::PathBuf>,
+    engine_cfg: crate::engine::EngineConfig,
+    autoplay: bool,
+) -> i32 {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        eprintln!(
+            "rusty-audio: no display (neither DISPLAY nor WAYLAND_DISPLAY is set). Headless use: \
+             `rusty-audio play FILE…` to listen, `rusty-audio analyze FILE…` to measure."
+        );
+        return 1;
+    }
+    let engine = match crate::engine::Engine::start(&engine_cfg) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("rusty-audio: {e}");
+            return 1;
+        }
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([1200.0, 800.0])
+            .with_title("Rusty Audio"),
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "rusty-audio",
+        options,
+        Box::new(move |_cc| Ok(Box::new(RustyApp::new(engine, files, autoplay)))),
+    );
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("rusty-audio: cannot open a window ({e}). Headless use: `rusty-audio play` / `analyze`.");
+            1
+        }
+    }
+}

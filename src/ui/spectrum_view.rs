@@ -1,0 +1,121 @@
+//! Spectrum: log frequency axis, dBFS, live spectrum, peak hold and (optionally) the EQ curve.
+//! The analyzer already reduces to ≤ 512 log bins (about one point per pixel), so drawing is one
+//! polyline per trace.
+
+use super::app::RustyApp;
+use super::axis;
+use crate::analysis::spectrum::SpectrumConfig;
+use crate::analysis::window::WindowKind;
+
+const DB_MIN: f32 = -120.0;
+const DB_MAX: f32 = 0.0;
+
+pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
+    // Settings row.
+    let mut cfg: SpectrumConfig = *app.engine.spectrum_config();
+    ui.horizontal(|ui| {
+        ui.label("FFT");
+        egui::ComboBox::from_id_salt("fft_size")
+            .selected_text(format!("{}", cfg.size))
+            .show_ui(ui, |ui| {
+                for s in [1024, 2048, 4096, 8192, 16_384] {
+                    ui.selectable_value(&mut cfg.size, s, format!("{s}"));
+                }
+            })
+            .response
+            .on_hover_text("FFT size: larger = finer frequency resolution, slower response");
+        egui::ComboBox::from_id_salt("window")
+            .selected_text(cfg.window.label())
+            .show_ui(ui, |ui| {
+                for w in WindowKind::ALL {
+                    ui.selectable_value(&mut cfg.window, w, w.label());
+                }
+            })
+            .response
+            .on_hover_text("Analysis window");
+    });
+    if cfg != *app.engine.spectrum_config() {
+        app.engine.set_spectrum_config(cfg);
+    }
+    let width = ui.available_width();
+    let (rect, _) = ui.allocate_exact_size(
+        egui::vec2(width, (height - 30.0).max(80.0)),
+        egui::Sense::hover(),
+    );
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, egui::Color32::from_gray(16));
+    let to_x = |f: f64| rect.left() + rect.width() * axis::x_of(f) as f32;
+    let to_y = |d: f32| {
+        rect.top() + rect.height() * ((DB_MAX - d.clamp(DB_MIN, DB_MAX)) / (DB_MAX - DB_MIN))
+    };
+    let grid = egui::Stroke::new(1.0, egui::Color32::from_gray(45));
+    let text = egui::Color32::from_gray(140);
+    for f in axis::GRID_HZ {
+        let x = to_x(f);
+        painter.line_segment(
+            [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+            grid,
+        );
+        painter.text(
+            egui::pos2(x + 2.0, rect.bottom() - 2.0),
+            egui::Align2::LEFT_BOTTOM,
+            axis::label(f),
+            egui::FontId::proportional(10.0),
+            text,
+        );
+    }
+    for d in (-120..=0).step_by(20) {
+        let y = to_y(d as f32);
+        painter.line_segment(
+            [egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)],
+            grid,
+        );
+        painter.text(
+            egui::pos2(rect.left() + 2.0, y),
+            egui::Align2::LEFT_TOP,
+            format!("{d} dB"),
+            egui::FontId::proportional(10.0),
+            text,
+        );
+    }
+    let frame = *app.engine.spectrum();
+    let pts = |vals: &[f32]| -> Vec<egui::Pos2> {
+        frame
+            .freqs()
+            .iter()
+            .zip(vals)
+            .map(|(&f, &d)| egui::pos2(to_x(f64::from(f)), to_y(d)))
+            .collect()
+    };
+    if frame.seq > 0 {
+        painter.add(egui::Shape::line(
+            pts(frame.peak_db()),
+            egui::Stroke::new(1.0, egui::Color32::from_rgb(200, 120, 60)),
+        ));
+        painter.add(egui::Shape::line(
+            pts(frame.db()),
+            egui::Stroke::new(1.5, egui::Color32::from_rgb(90, 180, 255)),
+        ));
+    }
+    if app.eq_overlay {
+        let fs = f64::from(app.engine.output_info().sample_rate.max(1));
+        let n = (rect.width() as usize).clamp(64, 1024);
+        let freqs: Vec<f64> = (0..n)
+            .map(|i| axis::f_of(i as f64 / (n - 1) as f64))
+            .collect();
+        let mut resp = Vec::new();
+        app.dsp.eq.response_curve_db(&freqs, fs, &mut resp);
+        // EQ curve on the same axis, 0 dB of the EQ drawn at −30 dBFS, ±24 dB over 48 dB of the axis.
+        let y0 = to_y(-30.0);
+        let scale = rect.height() / (DB_MAX - DB_MIN);
+        let line: Vec<egui::Pos2> = freqs
+            .iter()
+            .zip(&resp)
+            .map(|(&f, &r)| egui::pos2(to_x(f), y0 - r as f32 * scale))
+            .collect();
+        painter.add(egui::Shape::line(
+            line,
+            egui::Stroke::new(1.0, egui::Color32::from_rgb(120, 220, 120)),
+        ));
+    }
+}

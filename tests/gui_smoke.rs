@@ -1,0 +1,162 @@
+//! Smoke test of the real binary in a real window: Xvfb (Mesa software rendering) plus the
+//! PulseAudio null sink that `make test` starts. The app opens with a file, plays it, draws a
+//! non-blank window, its audio reaches the sink, and Ctrl+Q closes it with a clean exit.
+
+mod common;
+use common::*;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+struct Killer(Child);
+impl Drop for Killer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn real_window_plays_draws_and_closes_cleanly() {
+    let pulse = Command::new("pactl")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !(have("Xvfb") && have("import") && have("xdotool") && pulse) {
+        eprintln!("\n*** SKIPPED real_window_plays_draws_and_closes_cleanly: needs Xvfb, ImageMagick, xdotool and a PulseAudio server (make test provides them) ***\n");
+        return;
+    }
+    let dir = scratch("gui_smoke");
+    let tone = dir.join("tone.wav");
+    write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.3, 30.0));
+    let display = format!(":{}", 40 + std::process::id() % 50);
+    let _xvfb = Killer(
+        Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1280x900x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("Xvfb", 20, || {
+        Command::new("xdotool")
+            .arg("getdisplaygeometry")
+            .env("DISPLAY", &display)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+
+    let raw = dir.join("sink.raw");
+    let rec = Killer(
+        Command::new("parec")
+            .args([
+                "-d",
+                "nullsink.monitor",
+                "--latency-msec=20",
+                "--format=float32le",
+                "--rate=48000",
+                "--channels=2",
+                "--raw",
+            ])
+            .arg(&raw)
+            .spawn()
+            .unwrap(),
+    );
+    let mut app = Command::new(bin())
+        .arg(&tone)
+        .env("DISPLAY", &display)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let loud = || {
+        std::fs::read(&raw)
+            .unwrap_or_default()
+            .chunks_exact(4)
+            .any(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).abs() > 0.1)
+    };
+    wait_for("the app's audio at the sink", 30, loud);
+    let mut wid = String::new();
+    wait_for("the window", 30, || {
+        let o = Command::new("xdotool")
+            .args(["search", "--name", "Rusty Audio"])
+            .env("DISPLAY", &display)
+            .output()
+            .unwrap();
+        wid = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        !wid.is_empty()
+    });
+    // Let it draw a few frames of the playing analyzer, then look at it.
+    let shot = dir.join("shot.png");
+    wait_for("a screenshot with the app drawn", 30, || {
+        let ok = Command::new("import")
+            .args(["-window", "root"])
+            .arg(&shot)
+            .env("DISPLAY", &display)
+            .status()
+            .is_ok_and(|s| s.success());
+        let colours = Command::new("identify")
+            .args(["-format", "%k"])
+            .arg(&shot)
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<u32>()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        ok && colours > 50
+    });
+    drop(rec);
+    let st = Command::new("xdotool")
+        .args(["windowfocus", "--sync", &wid, "key", "ctrl+q"])
+        .env("DISPLAY", &display)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = app.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = app.kill();
+            panic!("the app did not close on Ctrl+Q");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    use std::io::Read;
+    let _ = app.stderr.take().unwrap().read_to_string(&mut err);
+    assert!(status.success(), "exit {status:?}: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("internal error"),
+        "{err}"
+    );
+}
