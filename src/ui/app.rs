@@ -319,7 +319,8 @@ impl RustyApp {
         });
         // Repaint at the display rate only while something moves (nothing at all when paused).
         if self.is_playing() || Instant::now() < self.busy_until {
-            ctx.request_repaint_after(Duration::from_millis(16));
+            // ~30 frames/s: the spectrum itself updates 23 times a second, meters are smoothed.
+            ctx.request_repaint_after(Duration::from_millis(33));
         }
     }
 }
