@@ -6,7 +6,7 @@
 //! so a peak between two UI frames would otherwise be missed. Peaks fall at 20 dB / 1.5 s (IEC
 //! 60268-10 type I PPM fall), RMS is a 300 ms exponential average.
 
-use super::loudness::{energy_to_lufs, LoudnessMeter};
+use super::loudness::LoudnessMeter;
 use super::true_peak::TruePeak;
 use crate::dsp::simd;
 
@@ -176,12 +176,6 @@ pub fn db(x: f32) -> f32 {
     } else {
         f32::NEG_INFINITY
     }
-}
-
-/// Energy → LUFS, re-exported for callers that keep energies.
-#[must_use]
-pub fn lufs(energy: f64) -> f64 {
-    energy_to_lufs(energy)
 }
 
 #[cfg(test)]

@@ -144,7 +144,7 @@ fn interpolated_peak(phases: &[[f32; TAPS_PER_PHASE]], x: &[f32]) -> f32 {
         // SAFETY: AVX2 and FMA were detected on this CPU.
         return unsafe { peak_avx2(phases, x) };
     }
-    peak_body::<false>(phases, x)
+    peak_body(phases, x)
 }
 
 /// AVX2: 8 outputs per register, one FMA per tap (LLVM does not vectorise the generic body well:
@@ -176,8 +176,18 @@ fn peak_avx2(phases: &[[f32; TAPS_PER_PHASE]], x: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
     // SAFETY: 8 floats into an 8-float array.
     unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), m) };
-    let mut peak = lanes.iter().fold(0.0f32, |a, &b| a.max(b));
-    for i in full..n {
+    let peak = lanes.iter().fold(0.0f32, |a, &b| a.max(b));
+    tail_peak(phases, x, full..n, peak)
+}
+
+/// Scalar peak over the outputs `range` (the last few that do not fill a vector).
+fn tail_peak(
+    phases: &[[f32; TAPS_PER_PHASE]],
+    x: &[f32],
+    range: std::ops::Range<usize>,
+    mut peak: f32,
+) -> f32 {
+    for i in range {
         for ph in phases {
             let y: f32 = ph
                 .iter()
@@ -195,7 +205,7 @@ fn peak_avx2(phases: &[[f32; TAPS_PER_PHASE]], x: &[f32]) -> f32 {
 /// neighbouring inputs. The original samples are included (the filter is not exactly
 /// interpolating, and a true peak is never below the sample peak).
 #[inline(always)]
-fn peak_body<const FMA: bool>(phases: &[[f32; TAPS_PER_PHASE]], x: &[f32]) -> f32 {
+fn peak_body(phases: &[[f32; TAPS_PER_PHASE]], x: &[f32]) -> f32 {
     const W: usize = 8;
     let n = x.len().saturating_sub(HIST);
     let mut m = [0.0f32; W];
@@ -206,11 +216,7 @@ fn peak_body<const FMA: bool>(phases: &[[f32; TAPS_PER_PHASE]], x: &[f32]) -> f3
             for (k, &h) in ph.iter().enumerate() {
                 let xs = &x[HIST + i - k..HIST + i - k + W];
                 for j in 0..W {
-                    acc[j] = if FMA {
-                        h.mul_add(xs[j], acc[j])
-                    } else {
-                        h * xs[j] + acc[j]
-                    };
+                    acc[j] += h * xs[j];
                 }
             }
             for j in 0..W {
@@ -224,19 +230,8 @@ fn peak_body<const FMA: bool>(phases: &[[f32; TAPS_PER_PHASE]], x: &[f32]) -> f3
         }
         i += W;
     }
-    let mut peak = m.iter().fold(0.0f32, |a, &b| a.max(b));
-    for i in i..n {
-        for ph in phases {
-            let y: f32 = ph
-                .iter()
-                .enumerate()
-                .map(|(k, &h)| h * x[HIST + i - k])
-                .sum();
-            peak = peak.max(y.abs());
-        }
-        peak = peak.max(x[HIST + i].abs());
-    }
-    peak
+    let peak = m.iter().fold(0.0f32, |a, &b| a.max(b));
+    tail_peak(phases, x, i..n, peak)
 }
 
 #[cfg(test)]

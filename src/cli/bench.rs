@@ -212,7 +212,6 @@ pub fn measure(quick: bool) -> Value {
         let s = Instant::now();
         let mut src = crate::decode::AudioSource::open(&p).ok()?;
         let rate = src.info().sample_rate;
-        let ch = src.info().channels;
         let mut b = Vec::new();
         let mut frames = 0usize;
         loop {
@@ -223,7 +222,6 @@ pub fn measure(quick: bool) -> Value {
             }
             frames += k;
         }
-        let _ = ch;
         Some(frames as f64 / f64::from(rate) / s.elapsed().as_secs_f64())
     });
 

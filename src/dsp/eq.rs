@@ -297,7 +297,6 @@ impl Equalizer {
 
     fn process_run(&mut self, buf: &mut [f32]) {
         let ch = self.channels;
-        let frames = buf.len() / ch;
         if self.wet == 0.0 && self.wet_target == 0.0 {
             return; // bypassed: the states were reset when the bypass completed
         }
@@ -384,7 +383,6 @@ impl Equalizer {
                 self.reset_state();
             }
         }
-        let _ = frames;
     }
 
     fn apply_preamp(&mut self, buf: &mut [f32]) {

@@ -149,7 +149,8 @@ fn clamp_preamp(db: f64) -> f64 {
     }
 }
 
-/// Serialize only the used bands (settings files stay readable).
+/// Serialize all 32 slots with `len` beside them, so the pair round-trips exactly; bands are
+/// validated again on the way in.
 mod bands_serde {
     use super::{BandParams, MAX_BANDS};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

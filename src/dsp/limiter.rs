@@ -34,6 +34,12 @@ impl Default for LimiterParams {
     }
 }
 
+/// Frames in the lookahead window at `fs`; the limiter delays by one less.
+#[must_use]
+pub fn lookahead_window(fs: f64) -> usize {
+    ((LOOKAHEAD_MS * 1e-3 * fs).round() as usize).max(2)
+}
+
 pub struct Limiter {
     channels: usize,
     window: usize,
@@ -54,7 +60,6 @@ pub struct Limiter {
     rs_pos: usize,
     rs_sum: f64,
     r: f64,
-    frame: u64,
     /// Frames in a row with g = 1 and r = 1: at ≥ window the state is all ones (idle).
     calm: usize,
     /// Lowest gain applied since `take_min_gain` (for the UI's gain-reduction meter).
@@ -66,7 +71,7 @@ impl Limiter {
     #[must_use]
     pub fn new(params: LimiterParams, fs: u32, channels: usize) -> Self {
         let fs = f64::from(fs.max(1));
-        let window = ((LOOKAHEAD_MS * 1e-3 * fs).round() as usize).max(2);
+        let window = lookahead_window(fs);
         let channels = channels.max(1);
         let mut l = Limiter {
             channels,
@@ -83,7 +88,6 @@ impl Limiter {
             rs_pos: 0,
             rs_sum: window as f64,
             r: 1.0,
-            frame: 0,
             calm: window,
             min_gain: 1.0,
             block_save: vec![0.0; (window - 1) * channels].into_boxed_slice(),
@@ -137,7 +141,6 @@ impl Limiter {
                 self.ext[..self.window - 1].fill(1.0);
                 self.rs_sum = self.window as f64;
                 self.delay_block(buf);
-                self.frame += (buf.len() / ch) as u64;
                 return;
             }
         }
@@ -261,7 +264,6 @@ impl Limiter {
                 self.pos = 0;
             }
         }
-        self.frame += n as u64;
     }
 }
 

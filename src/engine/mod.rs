@@ -482,7 +482,8 @@ impl Engine {
     pub fn chain_latency(&self) -> usize {
         match &self.sink {
             Sink::Offline(r) => r.chain_latency(),
-            _ => self.info.sample_rate as usize * 3 / 2000 - 1,
+            // A live chain always has its limiter.
+            _ => crate::dsp::limiter::lookahead_window(f64::from(self.info.sample_rate)) - 1,
         }
     }
 

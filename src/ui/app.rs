@@ -36,7 +36,6 @@ impl Entry {
 pub struct RustyApp {
     pub engine: Engine,
     pub playlist: Vec<Entry>,
-    pub dsp: DspSettings,
     pub volume_db: f32,
     pub selected: Option<usize>,
     pub show_eq: bool,
@@ -59,11 +58,9 @@ impl RustyApp {
         } else {
             crate::cli::files::expand(&files)
         };
-        let dsp = *engine.dsp();
         let mut app = RustyApp {
             engine,
             playlist: Vec::new(),
-            dsp,
             volume_db: 0.0,
             selected: None,
             show_eq: true,
@@ -166,7 +163,6 @@ impl RustyApp {
     }
 
     pub fn set_dsp(&mut self, d: DspSettings) {
-        self.dsp = d;
         self.engine.set_dsp(&d);
     }
 

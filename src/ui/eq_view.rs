@@ -14,7 +14,7 @@ use crate::dsp::preset;
 const RANGE_DB: f64 = 24.0;
 
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
-    let mut d = app.dsp;
+    let mut d = *app.engine.dsp();
     let before = d;
     ui.horizontal(|ui| {
         ui.checkbox(&mut d.eq.bypass, "Bypass EQ")
@@ -133,38 +133,18 @@ fn curve(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::DspSe
     let to_x = |f: f64| rect.left() + rect.width() * axis::x_of(f) as f32;
     let to_y = |g: f64| rect.center().y - (g / RANGE_DB) as f32 * rect.height() * 0.5;
     let grid = egui::Stroke::new(1.0, egui::Color32::from_gray(50));
-    for f in axis::GRID_HZ {
-        let x = to_x(f);
-        painter.line_segment(
-            [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
-            grid,
-        );
-        painter.text(
-            egui::pos2(x + 2.0, rect.bottom() - 2.0),
-            egui::Align2::LEFT_BOTTOM,
-            axis::label(f),
-            egui::FontId::proportional(10.0),
-            egui::Color32::GRAY,
-        );
-    }
+    axis::draw_freq_grid(&painter, rect, grid, egui::Color32::GRAY);
     for g in [-24.0, -12.0, 0.0, 12.0, 24.0] {
-        let y = to_y(g);
-        painter.line_segment(
-            [egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)],
+        axis::draw_level_line(
+            &painter,
+            rect,
+            to_y(g),
+            &format!("{g:+} dB"),
             grid,
-        );
-        painter.text(
-            egui::pos2(rect.left() + 2.0, y),
-            egui::Align2::LEFT_TOP,
-            format!("{g:+} dB"),
-            egui::FontId::proportional(10.0),
             egui::Color32::GRAY,
         );
     }
-    let n = (rect.width() as usize).clamp(64, 1024);
-    let freqs: Vec<f64> = (0..n)
-        .map(|i| axis::f_of(i as f64 / (n - 1) as f64))
-        .collect();
+    let freqs = axis::pixel_freqs(rect.width());
     let mut resp = Vec::new();
     d.eq.response_curve_db(&freqs, fs, &mut resp);
     let line: Vec<egui::Pos2> = freqs

@@ -32,6 +32,58 @@ pub mod axis {
         20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10_000.0, 20_000.0,
     ];
 
+    /// About one frequency per pixel across a plot `width` wide (64–1024 points).
+    #[must_use]
+    pub fn pixel_freqs(width: f32) -> Vec<f64> {
+        let n = (width as usize).clamp(64, 1024);
+        (0..n).map(|i| f_of(i as f64 / (n - 1) as f64)).collect()
+    }
+
+    /// Vertical grid lines with labels at `GRID_HZ`.
+    pub fn draw_freq_grid(
+        painter: &egui::Painter,
+        rect: egui::Rect,
+        stroke: egui::Stroke,
+        text: egui::Color32,
+    ) {
+        for f in GRID_HZ {
+            let x = rect.left() + rect.width() * x_of(f) as f32;
+            painter.line_segment(
+                [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+                stroke,
+            );
+            painter.text(
+                egui::pos2(x + 2.0, rect.bottom() - 2.0),
+                egui::Align2::LEFT_BOTTOM,
+                label(f),
+                egui::FontId::proportional(10.0),
+                text,
+            );
+        }
+    }
+
+    /// A horizontal grid line at `y` with its label.
+    pub fn draw_level_line(
+        painter: &egui::Painter,
+        rect: egui::Rect,
+        y: f32,
+        text: &str,
+        stroke: egui::Stroke,
+        color: egui::Color32,
+    ) {
+        painter.line_segment(
+            [egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)],
+            stroke,
+        );
+        painter.text(
+            egui::pos2(rect.left() + 2.0, y),
+            egui::Align2::LEFT_TOP,
+            text,
+            egui::FontId::proportional(10.0),
+            color,
+        );
+    }
+
     #[must_use]
     pub fn label(f: f64) -> String {
         if f >= 1000.0 {

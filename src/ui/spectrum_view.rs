@@ -50,31 +50,14 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
     };
     let grid = egui::Stroke::new(1.0, egui::Color32::from_gray(45));
     let text = egui::Color32::from_gray(140);
-    for f in axis::GRID_HZ {
-        let x = to_x(f);
-        painter.line_segment(
-            [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
-            grid,
-        );
-        painter.text(
-            egui::pos2(x + 2.0, rect.bottom() - 2.0),
-            egui::Align2::LEFT_BOTTOM,
-            axis::label(f),
-            egui::FontId::proportional(10.0),
-            text,
-        );
-    }
+    axis::draw_freq_grid(&painter, rect, grid, text);
     for d in (-120..=0).step_by(20) {
-        let y = to_y(d as f32);
-        painter.line_segment(
-            [egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)],
+        axis::draw_level_line(
+            &painter,
+            rect,
+            to_y(d as f32),
+            &format!("{d} dB"),
             grid,
-        );
-        painter.text(
-            egui::pos2(rect.left() + 2.0, y),
-            egui::Align2::LEFT_TOP,
-            format!("{d} dB"),
-            egui::FontId::proportional(10.0),
             text,
         );
     }
@@ -99,12 +82,9 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
     }
     if app.eq_overlay {
         let fs = f64::from(app.engine.output_info().sample_rate.max(1));
-        let n = (rect.width() as usize).clamp(64, 1024);
-        let freqs: Vec<f64> = (0..n)
-            .map(|i| axis::f_of(i as f64 / (n - 1) as f64))
-            .collect();
+        let freqs = axis::pixel_freqs(rect.width());
         let mut resp = Vec::new();
-        app.dsp.eq.response_curve_db(&freqs, fs, &mut resp);
+        app.engine.dsp().eq.response_curve_db(&freqs, fs, &mut resp);
         // EQ curve on the same axis, 0 dB of the EQ drawn at −30 dBFS, ±24 dB over 48 dB of the axis.
         let y0 = to_y(-30.0);
         let scale = rect.height() / (DB_MAX - DB_MIN);
