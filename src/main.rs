@@ -27,8 +27,9 @@ struct Cli {
 #[derive(Args, Clone)]
 struct OutputArgs {
     /// Output: `default`, `null` (no device, real-time pacing) or a device name from `devices`.
-    #[arg(long, default_value = "default", global = true)]
-    output: String,
+    /// The app remembers its last choice when this is not given.
+    #[arg(long, global = true)]
+    output: Option<String>,
     /// Frames per audio callback (device default when omitted).
     #[arg(long, value_name = "FRAMES", global = true)]
     buffer: Option<u32>,
@@ -141,7 +142,13 @@ fn main() {
         eprintln!("rusty-audio: internal error: {info}");
     }));
     let cli = Cli::parse();
-    let output: OutputChoice = cli.output.output.parse().unwrap_or(OutputChoice::Default);
+    let output: OutputChoice = cli
+        .output
+        .output
+        .as_deref()
+        .unwrap_or("default")
+        .parse()
+        .unwrap_or(OutputChoice::Default);
     let code = match cli.command {
         Some(Cmd::Play {
             json,
@@ -188,12 +195,12 @@ fn main() {
         Some(Cmd::Bench { json, quick }) => cli::bench::run(json, quick),
         None => {
             // The desktop app (a clear message pointing to play/analyze when there is no display).
-            let cfg = rusty_audio::engine::EngineConfig {
-                output,
+            rusty_audio::ui::run(rusty_audio::ui::RunOptions {
+                files: cli.files,
+                autoplay: !cli.no_autoplay,
+                output: cli.output.output.is_some().then_some(output),
                 buffer_frames: cli.output.buffer,
-                ..Default::default()
-            };
-            rusty_audio::ui::run(cli.files, cfg, !cli.no_autoplay)
+            })
         }
     };
     std::process::exit(code);

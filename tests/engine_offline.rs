@@ -66,7 +66,7 @@ fn seek_renders_frame_n_first() {
                 &reference[start..start + buf.len()],
                 "{name}: after seek to {n}"
             );
-            let (track, pos) = e.telemetry().position().unwrap();
+            let (track, pos) = e.position().unwrap();
             assert_eq!(track, 0);
             assert!(
                 (pos - (n as f64 + 256.0) / f64::from(rate)).abs() < 1e-9,
@@ -281,7 +281,7 @@ fn stop_silences_and_goes_idle() {
     e.render_offline(&mut buf);
     assert!(buf.iter().all(|&x| x == 0.0));
     assert_eq!(e.telemetry().state(), PlayState::Idle);
-    assert_eq!(e.telemetry().position(), None);
+    assert_eq!(e.position(), None);
 }
 
 /// The transport tests check the ring, markers and timing: no limiter (its lookahead delays the

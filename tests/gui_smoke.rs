@@ -84,9 +84,13 @@ fn real_window_plays_draws_and_closes_cleanly() {
             .spawn()
             .unwrap(),
     );
+    // Its own settings directory: the test never reads or writes the user's.
+    let config = dir.join("config");
+    let _ = std::fs::remove_dir_all(&config);
     let mut app = Command::new(bin())
         .arg(&tone)
         .env("DISPLAY", &display)
+        .env("RUSTY_AUDIO_CONFIG_DIR", &config)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -159,4 +163,12 @@ fn real_window_plays_draws_and_closes_cleanly() {
         !err.contains("panicked") && !err.contains("internal error"),
         "{err}"
     );
+    // Closing saved the session: the playlist and where it was.
+    let saved: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(config.join("settings.json")).expect("settings.json written"),
+    )
+    .unwrap();
+    assert_eq!(saved["playlist"][0].as_str(), Some(tone.to_str().unwrap()));
+    assert_eq!(saved["current"], 0);
+    assert!(saved["position_s"].as_f64().unwrap() > 0.0, "{saved}");
 }

@@ -154,3 +154,270 @@ fn playlist_entries_can_be_removed_and_views_toggled() {
     h.step();
     assert!(!h.state().show_eq);
 }
+
+fn null_engine() -> Engine {
+    Engine::start(&EngineConfig {
+        output: OutputChoice::Null,
+        buffer_frames: Some(512),
+        ..EngineConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn dragging_an_eq_handle_changes_the_band_in_the_engine() {
+    let mut h = harness(app_with(vec![tone("ui_drag")]));
+    h.step();
+    h.get_by_label("Add band").click();
+    h.step();
+    h.step();
+    let before = h.state().engine.dsp().eq.bands()[0];
+    assert_eq!((before.freq, before.gain_db), (1000.0, 0.0));
+    let start = h.get_by_label("EQ band 1 handle").rect().center();
+    // Drag right (higher frequency) and up (boost) in small pointer steps, like a hand.
+    h.hover_at(start);
+    h.step();
+    h.drag_at(start);
+    h.step();
+    for k in 1..=10 {
+        h.hover_at(start + egui::vec2(8.0 * k as f32, -4.0 * k as f32));
+        h.step();
+    }
+    h.drop_at(start + egui::vec2(80.0, -40.0));
+    h.step();
+    let after = h.state().engine.dsp().eq.bands()[0];
+    assert!(
+        after.freq > 1500.0,
+        "frequency followed the pointer: {after:?}"
+    );
+    assert!(after.gain_db > 3.0, "gain followed the pointer: {after:?}");
+    assert_eq!(after.kind, before.kind);
+}
+
+#[test]
+fn reordering_keeps_the_playing_track_playing() {
+    let a = tone("ui_order_a");
+    let b = scratch("ui_order_b").join("second.wav");
+    let c = scratch("ui_order_c").join("third.wav");
+    std::fs::copy(&a, &b).unwrap();
+    std::fs::copy(&a, &c).unwrap();
+    let mut h = harness(app_with(vec![a.clone(), b.clone(), c.clone()]));
+    h.step();
+    h.state_mut().play(0);
+    step_until(&mut h, "first track audible", |a| {
+        a.position().is_some_and(|p| p.0 == 0 && p.1 > 0.2)
+    });
+    let played = h
+        .state()
+        .engine
+        .telemetry()
+        .frames_played
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let (_, pos_before) = h.state().position().unwrap();
+    // Drag the playing row (row 1) below the third one.
+    let from = h
+        .get_by_role_and_label(egui::accesskit::Role::ListItem, "tone.wav")
+        .rect()
+        .center();
+    let to = h
+        .get_by_role_and_label(egui::accesskit::Role::ListItem, "third.wav")
+        .rect()
+        .center();
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    for k in 1..=8 {
+        h.hover_at(from + (to - from) * (k as f32 / 8.0));
+        h.step();
+    }
+    h.drop_at(to);
+    h.step();
+    let names: Vec<_> = h.state().playlist.iter().map(|e| e.path.clone()).collect();
+    assert_eq!(names, vec![b.clone(), c.clone(), a.clone()]);
+    assert_eq!(
+        h.state().engine.queue(),
+        &names[..],
+        "the engine's queue follows"
+    );
+    // Still the same track, now at index 2, and its position went on (no restart, no flush).
+    step_until(&mut h, "position keeps advancing at the new index", |app| {
+        app.position()
+            .is_some_and(|p| p.0 == 2 && p.1 > pos_before + 0.2)
+    });
+    assert_eq!(
+        h.state()
+            .engine
+            .telemetry()
+            .underruns
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    assert!(
+        h.state()
+            .engine
+            .telemetry()
+            .frames_played
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > played
+    );
+    // Alt+Up moves the selected entry up.
+    h.get_by_role_and_label(egui::accesskit::Role::ListItem, "third.wav")
+        .click();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowUp);
+    h.step();
+    let names: Vec<_> = h.state().playlist.iter().map(|e| e.path.clone()).collect();
+    assert_eq!(names, vec![c, b, a]);
+    assert_eq!(
+        h.state().selected,
+        Some(0),
+        "the selection moves with the entry"
+    );
+}
+
+#[test]
+fn a_bad_file_is_marked_notified_and_playback_goes_on() {
+    let dir = scratch("ui_bad");
+    let bad = dir.join("broken.flac");
+    std::fs::write(&bad, b"fLaC but then nothing sensible at all").unwrap();
+    let good = tone("ui_bad_good");
+    let mut h = harness(app_with(vec![bad.clone(), good]));
+    h.step();
+    h.state_mut().play(0);
+    step_until(&mut h, "the next track plays", |a| {
+        a.position().is_some_and(|p| p.0 == 1 && p.1 > 0.1)
+    });
+    let e = &h.state().playlist[0];
+    let err = e.error.as_deref().expect("the entry is marked");
+    assert!(err.contains("broken.flac"), "{err}");
+    assert!(
+        h.state()
+            .notices()
+            .iter()
+            .any(|n| n.contains("broken.flac")),
+        "a notification names the file: {:?}",
+        h.state().notices()
+    );
+}
+
+#[test]
+fn tags_duration_overview_and_spectrogram_appear() {
+    let p = tone("ui_scan");
+    let mut h = harness(app_with(vec![p]));
+    h.step();
+    h.state_mut().play(0);
+    step_until(&mut h, "duration from the scanner", |a| {
+        a.playlist[0]
+            .duration_s
+            .is_some_and(|d| (d - 3.0).abs() < 0.01)
+    });
+    step_until(&mut h, "the waveform overview of the playing track", |a| {
+        a.overview
+            .as_ref()
+            .is_some_and(|o| o.key == a.playlist[0].key)
+    });
+    step_until(&mut h, "spectrogram columns", |a| a.spectrogram.head() > 3);
+    // The 1 kHz tone is the loudest row of the newest column.
+    let app = h.state();
+    let col = (app.spectrogram.head() - 1) % rusty_audio::ui::spectrogram_view::COLUMNS;
+    let rows = rusty_audio::ui::spectrogram_view::ROWS;
+    let loudest = (0..rows)
+        .max_by(|&x, &y| {
+            app.spectrogram
+                .level_db(col, x)
+                .total_cmp(&app.spectrogram.level_db(col, y))
+        })
+        .unwrap();
+    let f = rusty_audio::ui::axis::f_of((loudest as f64 + 0.5) / rows as f64);
+    assert!((f / 1000.0 - 1.0).abs() < 0.05, "loudest row at {f:.0} Hz");
+    h.get_by_label("Spectrogram").click();
+    h.step();
+    assert!(!h.state().show_spectrogram);
+}
+
+#[test]
+fn settings_survive_a_restart_and_a_corrupt_file_is_kept() {
+    use rusty_audio::ui::app::Startup;
+    use rusty_audio::ui::settings::Store;
+    let dir = scratch("ui_settings").join("cfg");
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = tone("ui_settings_a");
+    let b = scratch("ui_settings_b").join("b.wav");
+    std::fs::copy(&a, &b).unwrap();
+    let start = |files: Vec<std::path::PathBuf>| {
+        let (settings, warning) = Store::at(&dir).load();
+        RustyApp::build(
+            null_engine(),
+            Startup {
+                files,
+                autoplay: false,
+                store: Store::at(&dir),
+                settings,
+                warning,
+            },
+        )
+    };
+    {
+        let mut h = harness(start(vec![a.clone(), b.clone()]));
+        h.step();
+        h.state_mut().set_volume_db(-9.0);
+        h.get_by_label("Add band").click();
+        h.step();
+        h.get_by_label("Spectrogram").click();
+        h.step();
+        h.state_mut().play(1);
+        step_until(&mut h, "second track at 0.5 s", |a| {
+            a.position().is_some_and(|p| p.0 == 1 && p.1 > 0.5)
+        });
+        // Closing the app (dropping it) writes the settings.
+    }
+    let mut h = harness(start(vec![]));
+    h.step();
+    let app = h.state();
+    let paths: Vec<_> = app.playlist.iter().map(|e| e.path.clone()).collect();
+    assert_eq!(paths, vec![a.clone(), b.clone()], "playlist restored");
+    assert_eq!(app.volume_db, -9.0);
+    assert_eq!(app.engine.dsp().eq.len(), 1, "EQ restored");
+    assert!(!app.show_spectrogram, "layout restored");
+    assert_eq!(app.selected, Some(1), "current track restored");
+    drop(h);
+    // A damaged file: defaults, a notice naming it, and the damaged file kept aside.
+    let file = dir.join("settings.json");
+    std::fs::write(&file, b"{\"volume_db\": -3, oops").unwrap();
+    let h = harness(start(vec![a]));
+    assert!(
+        h.state()
+            .notices()
+            .iter()
+            .any(|n| n.contains("settings.json") && n.contains("corrupt-1")),
+        "{:?}",
+        h.state().notices()
+    );
+    assert_eq!(h.state().volume_db, 0.0);
+    assert_eq!(
+        std::fs::read(dir.join("settings.json.corrupt-1")).unwrap(),
+        b"{\"volume_db\": -3, oops"
+    );
+}
+
+#[test]
+fn switching_the_output_keeps_track_and_position() {
+    let mut h = harness(app_with(vec![tone("ui_switch")]));
+    h.step();
+    h.state_mut().play(0);
+    step_until(&mut h, "playing past 0.5 s", |a| {
+        a.position().is_some_and(|p| p.1 > 0.5)
+    });
+    let (_, before) = h.state().position().unwrap();
+    h.state_mut().switch_output(Some("null".into()), Some(256));
+    assert_eq!(h.state().engine.output_info().buffer_frames, Some(256));
+    step_until(&mut h, "playing on the new output from where it was", |a| {
+        a.position().is_some_and(|p| p.0 == 0 && p.1 >= before)
+    });
+    let (_, after) = h.state().position().unwrap();
+    assert!(
+        after - before < 1.0,
+        "resumed near {before:.2} s, not restarted: {after:.2}"
+    );
+}

@@ -4,6 +4,7 @@
 pub mod levels;
 pub mod loudness;
 pub mod meters;
+pub mod overview;
 pub mod spectrum;
 pub mod true_peak;
 pub mod window;

@@ -65,7 +65,7 @@ pub fn run(opts: PlayOptions) -> i32 {
     loop {
         for ev in engine.poll() {
             match ev {
-                EngineEvent::TrackOpened { track, info } => {
+                EngineEvent::TrackOpened { track, info, .. } => {
                     if opened.insert(track) {
                         durations[track] = info
                             .declared_frames
@@ -106,7 +106,7 @@ pub fn run(opts: PlayOptions) -> i32 {
         }
         if tty && last_line.elapsed() >= Duration::from_millis(250) {
             last_line = Instant::now();
-            if let Some((t, pos)) = telemetry.position() {
+            if let Some((t, pos)) = engine.position() {
                 let total = durations
                     .get(t)
                     .copied()

@@ -6,7 +6,9 @@ pub mod codec_names;
 pub mod error;
 pub mod mp4_priming;
 pub mod source;
+pub mod tags;
 
 pub use cache::FileCache;
 pub use error::DecodeError;
 pub use source::{AudioSource, SourceInfo};
+pub use tags::{CoverArt, TrackTags};

@@ -36,6 +36,15 @@ pub struct SourceInfo {
     pub bits_per_sample: Option<u32>,
 }
 
+impl SourceInfo {
+    /// Duration the container declares, in seconds.
+    #[must_use]
+    pub fn duration_s(&self) -> Option<f64> {
+        self.declared_frames
+            .map(|f| f as f64 / f64::from(self.sample_rate.max(1)))
+    }
+}
+
 pub struct AudioSource {
     info: SourceInfo,
     reader: Box<dyn FormatReader>,
@@ -238,6 +247,14 @@ impl AudioSource {
     #[must_use]
     pub fn info(&self) -> &SourceInfo {
         &self.info
+    }
+
+    /// Tags and (optionally) the cover picture the container carries.
+    pub fn tags(
+        &mut self,
+        want_cover: bool,
+    ) -> (super::tags::TrackTags, Option<super::tags::CoverArt>) {
+        super::tags::collect(self.reader.as_mut(), want_cover)
     }
 
     /// Index of the next frame `read` will return.

@@ -16,6 +16,20 @@ pub struct DspSettings {
     pub monitor: MonitorMode,
 }
 
+impl DspSettings {
+    /// Every field in range (see `EqParams::validated`); the limiter ceiling finite, ≤ 0 dBFS.
+    #[must_use]
+    pub fn validated(mut self) -> Self {
+        self.eq = self.eq.validated();
+        self.limiter.ceiling_dbfs = if self.limiter.ceiling_dbfs.is_finite() {
+            self.limiter.ceiling_dbfs.clamp(-60.0, 0.0)
+        } else {
+            LimiterParams::default().ceiling_dbfs
+        };
+        self
+    }
+}
+
 pub struct Chain {
     eq: Equalizer,
     limiter: Option<Limiter>,

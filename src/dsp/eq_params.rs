@@ -94,6 +94,19 @@ impl EqParams {
         }
     }
 
+    /// Bring a value from outside (a settings file, a hand-edited JSON) into range: at most
+    /// `MAX_BANDS` bands, every band designable, a finite preamp. Cheap; done on the control
+    /// side before anything reaches the audio thread.
+    #[must_use]
+    pub fn validated(mut self) -> Self {
+        self.len = self.len.min(MAX_BANDS);
+        self.preamp_db = clamp_preamp(self.preamp_db);
+        for b in &mut self.bands {
+            *b = b.validated();
+        }
+        self
+    }
+
     pub fn set_preamp_db(&mut self, db: f64) {
         self.preamp_db = clamp_preamp(db);
     }
@@ -178,6 +191,23 @@ mod bands_serde {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validated_repairs_a_hand_edited_value() {
+        let mut eq = EqParams::default();
+        eq.push(BandParams::new(FilterKind::Peak, 1000.0, 3.0, 1.0))
+            .unwrap();
+        let mut json: serde_json::Value = serde_json::to_value(eq).unwrap();
+        json["len"] = serde_json::json!(1000);
+        json["preamp_db"] = serde_json::json!(1e9);
+        json["bands"][0]["q"] = serde_json::json!(-5.0);
+        let back: EqParams = serde_json::from_value(json).unwrap();
+        let v = back.validated();
+        assert_eq!(v.len(), MAX_BANDS);
+        assert_eq!(v.preamp_db, 30.0);
+        assert!(v.bands()[0].q > 0.0);
+        assert!(v.bands().iter().all(|b| b.coeffs(48_000.0).is_stable()));
+    }
 
     #[test]
     fn push_remove_and_limit() {

@@ -20,12 +20,17 @@ pub enum Command {
 /// Control → decoder thread.
 #[derive(Debug)]
 pub enum DecoderCommand {
-    /// Replace the playlist. What is playing keeps playing if its index still exists.
-    SetQueue(Vec<PathBuf>),
-    /// Start `track` at its source frame `frame`, discarding anything buffered (play, seek, skip).
+    /// Replace the playlist: (key, path) per entry. Keys are stable identities chosen by the
+    /// control side, so reordering or removing other entries never disturbs the track that is
+    /// playing: the decoder follows its key to the new index. If its key is gone, playback ends
+    /// after what is already decoded.
+    SetQueue(Vec<(u32, PathBuf)>),
+    /// Start `track` at its source frame `frame` plus `seconds` (converted at the file's own
+    /// rate, known once it is open), discarding anything buffered (play, seek, skip, restore).
     Play {
         track: usize,
         frame: u64,
+        seconds: f64,
     },
     /// Discard everything buffered and go idle.
     Stop,
@@ -37,12 +42,16 @@ pub enum DecoderCommand {
 /// Decoder/engine → control side.
 #[derive(Debug, Clone)]
 pub enum EngineEvent {
+    /// `track` is the playlist index when the event is delivered by `Engine::poll` (the
+    /// decoder's index, remapped through `key` if the playlist changed meanwhile).
     TrackOpened {
         track: usize,
+        key: u32,
         info: SourceInfo,
     },
     TrackFailed {
         track: usize,
+        key: u32,
         path: PathBuf,
         error: String,
     },

@@ -30,7 +30,9 @@ use crate::dsp::channel_map::ChannelMap;
 const FULL_RING_POLL: Duration = Duration::from_millis(5);
 
 struct Active {
+    /// Index in `queue` (follows the key when the queue changes).
     track: usize,
+    key: u32,
     source: AudioSource,
     map: ChannelMap,
     /// With the stream frame its first output frame has.
@@ -38,7 +40,7 @@ struct Active {
 }
 
 pub struct DecoderThread {
-    queue: Vec<PathBuf>,
+    queue: Vec<(u32, PathBuf)>,
     cache: FileCache,
     ring: PcmProducer,
     commands: Receiver<DecoderCommand>,
@@ -125,16 +127,24 @@ impl DecoderThread {
         match cmd {
             DecoderCommand::SetQueue(q) => {
                 self.queue = q;
-                if let Some(a) = &self.active {
-                    if a.track >= self.queue.len() {
-                        self.active = None;
-                        self.mark_now(MarkerKind::End { flush: false });
+                if let Some(a) = &mut self.active {
+                    match self.queue.iter().position(|(k, _)| *k == a.key) {
+                        Some(i) => a.track = i,
+                        None => {
+                            // Removed while decoding: end after what is already decoded.
+                            self.active = None;
+                            self.mark_now(MarkerKind::End { flush: false });
+                        }
                     }
                 }
             }
-            DecoderCommand::Play { track, frame } => {
+            DecoderCommand::Play {
+                track,
+                frame,
+                seconds,
+            } => {
                 self.telemetry.decoder_idle.store(false, Relaxed);
-                self.start_track(track, frame, true, None);
+                self.start_track(track, (frame, seconds), true, None);
             }
             DecoderCommand::Stop => {
                 self.discard_pending();
@@ -166,12 +176,13 @@ impl DecoderThread {
         self.produced += ((self.pending.len() - samples_start) / self.device_channels) as u64;
     }
 
-    /// Open `track` (or the next that opens) at source frame `frame` and queue its start marker.
+    /// Open `track` (or the next that opens) at source frame `at.0` plus `at.1` seconds and queue
+    /// its start marker.
     /// `carry` is the previous track's resampler, continued when the new track has the same rate.
     fn start_track(
         &mut self,
         mut track: usize,
-        mut frame: u64,
+        mut at: (u64, f64),
         flush: bool,
         mut carry: Option<(StreamResampler, u64)>,
     ) {
@@ -181,29 +192,34 @@ impl DecoderThread {
         }
         self.active = None;
         while track < self.queue.len() {
-            let path = self.queue[track].clone();
-            match self.open(track, frame, &mut carry) {
+            let (key, path) = self.queue[track].clone();
+            match self.open(track, at, &mut carry) {
                 Ok((active, at)) => {
                     let info = active.source.info().clone();
                     self.markers.push_back((
                         at,
                         MarkerKind::TrackStart {
-                            track: track as u32,
+                            track: key,
                             source_frame: active.source.position(),
                             source_rate: info.sample_rate,
                             flush,
                         },
                     ));
                     self.active = Some(active);
-                    let _ = self.events.send(EngineEvent::TrackOpened { track, info });
+                    let _ = self
+                        .events
+                        .send(EngineEvent::TrackOpened { track, key, info });
                     return;
                 }
                 Err(error) => {
-                    let _ = self
-                        .events
-                        .send(EngineEvent::TrackFailed { track, path, error });
+                    let _ = self.events.send(EngineEvent::TrackFailed {
+                        track,
+                        key,
+                        path,
+                        error,
+                    });
                     track += 1;
-                    frame = 0;
+                    at = (0, 0.0);
                 }
             }
         }
@@ -220,15 +236,18 @@ impl DecoderThread {
         }
     }
 
-    /// Open `track` at `frame`; returns it with the stream frame where it starts.
+    /// Open `track` at source frame `at.0` + `at.1` seconds; returns it with the stream frame
+    /// where it starts.
     fn open(
         &mut self,
         track: usize,
-        frame: u64,
+        at: (u64, f64),
         carry: &mut Option<(StreamResampler, u64)>,
     ) -> Result<(Active, u64), String> {
-        let path = self.queue[track].clone();
+        let (key, path) = self.queue[track].clone();
         let mut source = self.cache.open(&path).map_err(|e| e.to_string())?;
+        let seconds = if at.1.is_finite() { at.1.max(0.0) } else { 0.0 };
+        let frame = at.0 + (seconds * f64::from(source.info().sample_rate)).round() as u64;
         if frame > 0 {
             source.seek(frame).map_err(|e| e.to_string())?;
         }
@@ -240,6 +259,7 @@ impl DecoderThread {
             return Ok((
                 Active {
                     track,
+                    key,
                     source,
                     map,
                     resampler: None,
@@ -253,6 +273,7 @@ impl DecoderThread {
             return Ok((
                 Active {
                     track,
+                    key,
                     source,
                     map,
                     resampler: Some((r, origin)),
@@ -266,6 +287,7 @@ impl DecoderThread {
         Ok((
             Active {
                 track,
+                key,
                 source,
                 map,
                 resampler: Some((r, self.produced)),
@@ -332,18 +354,23 @@ impl DecoderThread {
             Ok(_) => {
                 let next = active.track + 1;
                 let carry = self.active.take().and_then(|a| a.resampler);
-                self.start_track(next, 0, false, carry);
+                self.start_track(next, (0, 0.0), false, carry);
             }
             Err(e) => {
-                let track = active.track;
-                let path = self.queue.get(track).cloned().unwrap_or_default();
+                let (track, key) = (active.track, active.key);
+                let path = self
+                    .queue
+                    .get(track)
+                    .map(|q| q.1.clone())
+                    .unwrap_or_default();
                 let _ = self.events.send(EngineEvent::TrackFailed {
                     track,
+                    key,
                     path,
                     error: e.to_string(),
                 });
                 let carry = self.active.take().and_then(|a| a.resampler);
-                self.start_track(track + 1, 0, false, carry);
+                self.start_track(track + 1, (0, 0.0), false, carry);
             }
         }
         self.push_pending();

@@ -149,8 +149,9 @@ pub fn link(
 impl DspControl {
     /// Send new settings; heard from the next callback on (smoothed).
     pub fn set(&mut self, s: &DspSettings) {
-        self.current = *s;
-        self.settings.write(*s);
+        let s = s.validated();
+        self.current = s;
+        self.settings.write(s);
     }
 
     #[must_use]

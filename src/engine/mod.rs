@@ -99,8 +99,11 @@ pub struct Engine {
     plan: OutputPlan,
     info: OutputInfo,
     queue: Vec<PathBuf>,
-    /// Last track the decoder opened, with its rate (for seeking before it is audible).
-    last_opened: Option<(usize, u32)>,
+    /// Stable key of each queue entry (what the decoder's markers and the telemetry carry).
+    keys: Vec<u32>,
+    next_key: u32,
+    /// Key of the last track the decoder opened, with its rate (for seeking before it is audible).
+    last_opened: Option<(u32, u32)>,
     sync_id: u64,
     paused: bool,
     dsp: DspControl,
@@ -214,6 +217,8 @@ impl Engine {
             plan,
             info,
             queue: Vec::new(),
+            keys: Vec::new(),
+            next_key: 0,
             last_opened: None,
             sync_id: 0,
             paused: false,
@@ -280,13 +285,31 @@ impl Engine {
             self.note(&e);
             self.events.push_back(e);
         }
-        self.events.drain(..).collect()
+        let events: Vec<EngineEvent> = self.events.drain(..).collect();
+        events
+            .into_iter()
+            .filter_map(|mut e| {
+                // The playlist may have changed since the decoder sent this: report today's index.
+                if let EngineEvent::TrackOpened { track, key, .. }
+                | EngineEvent::TrackFailed { track, key, .. } = &mut e
+                {
+                    *track = self.index_of(*key)?;
+                }
+                Some(e)
+            })
+            .collect()
     }
 
     fn note(&mut self, e: &EngineEvent) {
-        if let EngineEvent::TrackOpened { track, info } = e {
-            self.last_opened = Some((*track, info.sample_rate));
+        if let EngineEvent::TrackOpened { key, info, .. } = e {
+            self.last_opened = Some((*key, info.sample_rate));
         }
+    }
+
+    /// Playlist index of the entry with `key`.
+    #[must_use]
+    pub fn index_of(&self, key: u32) -> Option<usize> {
+        self.keys.iter().position(|&k| k == key)
     }
 
     fn send(&mut self, cmd: DecoderCommand) {
@@ -321,9 +344,43 @@ impl Engine {
         let _ = self.commands.try_push(c);
     }
 
+    /// Replace the playlist. Entries keep their identity by index (an append or a change after
+    /// the playing index leaves it playing); use `set_queue_keyed` to reorder or remove.
     pub fn set_queue(&mut self, paths: Vec<PathBuf>) {
-        self.queue = paths.clone();
-        self.send(DecoderCommand::SetQueue(paths));
+        let keys: Vec<u32> = (0..paths.len())
+            .map(|i| {
+                self.keys.get(i).copied().unwrap_or_else(|| {
+                    self.next_key += 1;
+                    self.next_key
+                })
+            })
+            .collect();
+        self.set_queue_keyed(keys.into_iter().zip(paths).collect());
+    }
+
+    /// Replace the playlist with (key, path) entries whose keys the caller keeps stable: the
+    /// playing track keeps playing, seamlessly, wherever its key moved; if its key is gone,
+    /// playback stops after what is already buffered. Keys must be unique and not `u32::MAX`.
+    pub fn set_queue_keyed(&mut self, entries: Vec<(u32, PathBuf)>) {
+        self.keys = entries.iter().map(|e| e.0).collect();
+        self.queue = entries.iter().map(|e| e.1.clone()).collect();
+        self.next_key = self
+            .next_key
+            .max(self.keys.iter().copied().max().unwrap_or(0));
+        self.send(DecoderCommand::SetQueue(entries));
+    }
+
+    /// Key of playlist entry `i` (as `set_queue` assigned it or the caller gave it).
+    #[must_use]
+    pub fn key_of(&self, i: usize) -> Option<u32> {
+        self.keys.get(i).copied()
+    }
+
+    /// Playlist index and position (seconds) of what is audible.
+    #[must_use]
+    pub fn position(&self) -> Option<(usize, f64)> {
+        let (key, s) = self.telemetry.position()?;
+        Some((self.index_of(key)?, s))
     }
 
     #[must_use]
@@ -338,7 +395,24 @@ impl Engine {
 
     /// Play `track` from source frame `frame`.
     pub fn play_from(&mut self, track: usize, frame: u64) {
-        self.send(DecoderCommand::Play { track, frame });
+        self.send(DecoderCommand::Play {
+            track,
+            frame,
+            seconds: 0.0,
+        });
+        if self.paused {
+            self.resume();
+        }
+    }
+
+    /// Play `track` from `seconds` in (the file's rate need not be known yet: restoring a
+    /// saved position, or moving playback to another output).
+    pub fn play_at(&mut self, track: usize, seconds: f64) {
+        self.send(DecoderCommand::Play {
+            track,
+            frame: 0,
+            seconds,
+        });
         if self.paused {
             self.resume();
         }
@@ -349,9 +423,10 @@ impl Engine {
     pub fn current_track(&self) -> Option<(usize, u32)> {
         let t = self.telemetry.track.load(Relaxed);
         if t != telemetry::NO_TRACK {
-            return Some((t as usize, self.telemetry.track_rate.load(Relaxed)));
+            return Some((self.index_of(t)?, self.telemetry.track_rate.load(Relaxed)));
         }
         self.last_opened
+            .and_then(|(k, rate)| Some((self.index_of(k)?, rate)))
     }
 
     /// Seek the current track to `seconds`.
@@ -373,7 +448,7 @@ impl Engine {
     /// Previous track, or the start of this one when more than 3 s in (what players do).
     pub fn previous(&mut self) {
         if let Some((t, _)) = self.current_track() {
-            let pos = self.telemetry.position().map_or(0.0, |p| p.1);
+            let pos = self.position().map_or(0.0, |p| p.1);
             self.play_track(if pos > 3.0 || t == 0 { t } else { t - 1 });
         }
     }

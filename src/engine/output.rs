@@ -93,6 +93,18 @@ const SUPPORTED_FORMATS: [cpal::SampleFormat; 10] = {
     [F32, I32, I24, I16, F64, U16, I8, U8, U32, I64]
 };
 
+/// Names of the default host's output devices, as `OutputChoice::Named` accepts them (for the
+/// UI's device picker; the CLI's `devices` command prints more). Errors give an empty list.
+#[must_use]
+pub fn device_names() -> Vec<String> {
+    let Ok(devices) = cpal::default_host().output_devices() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = devices.map(|d| device_name(&d)).collect();
+    names.dedup();
+    names
+}
+
 /// Choose a device and configuration. Errors name the device and the reason; the caller decides
 /// whether to fall back to the null output.
 pub fn plan(choice: &OutputChoice, buffer_frames: Option<u32>) -> Result<OutputPlan, OutputError> {

@@ -21,7 +21,7 @@ pub const NO_TRACK: u32 = u32::MAX;
 
 pub struct Telemetry {
     state: AtomicU8,
-    /// Playlist index of the audible track, or `NO_TRACK`.
+    /// Queue key of the audible track (see `Engine::set_queue_keyed`), or `NO_TRACK`.
     pub track: AtomicU32,
     /// Position in the audible track, in its own source frames.
     pub track_frame: AtomicU64,
@@ -70,17 +70,15 @@ impl Telemetry {
         self.state.store(s as u8, Relaxed);
     }
 
-    /// The audible track and position in seconds, if any.
+    /// The audible track's queue key and position in seconds, if any (`Engine::position` gives
+    /// the playlist index).
     #[must_use]
-    pub fn position(&self) -> Option<(usize, f64)> {
+    pub fn position(&self) -> Option<(u32, f64)> {
         let t = self.track.load(Relaxed);
         if t == NO_TRACK {
             return None;
         }
         let rate = self.track_rate.load(Relaxed).max(1);
-        Some((
-            t as usize,
-            self.track_frame.load(Relaxed) as f64 / f64::from(rate),
-        ))
+        Some((t, self.track_frame.load(Relaxed) as f64 / f64::from(rate)))
     }
 }

@@ -1,98 +1,237 @@
-//! The application state and its layout: transport on top, playlist on the left, meters on the
-//! right, spectrum and EQ editor in the middle.
+//! The application state and its layout: transport on top, now-playing and playlist on the left,
+//! meters on the right, spectrum, spectrogram and EQ editor in the middle.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::analysis::overview::Overview;
+use crate::decode::TrackTags;
 use crate::dsp::chain::DspSettings;
-use crate::engine::{Engine, EngineEvent, PlayState};
+use crate::engine::{Engine, EngineConfig, EngineEvent, OutputChoice, PlayState};
+use crate::perf::histogram::Histogram;
 
-/// One playlist entry.
+use super::scanner::{Found, Scanner};
+use super::settings::{Settings, Store};
+use super::spectrogram_view::Spectrogram;
+
+/// How often unsaved changes are written (position is saved on exit, pause and stop).
+const SAVE_EVERY: Duration = Duration::from_secs(3);
+
+/// One playlist entry. `key` is its identity for the engine and the scanner; it never changes
+/// when entries move.
 #[derive(Clone, Debug)]
 pub struct Entry {
+    pub key: u32,
     pub path: PathBuf,
-    pub title: String,
+    pub tags: TrackTags,
     pub duration_s: Option<f64>,
-    /// Why it could not be played, once the decoder said so.
+    /// "FLAC · 44100 Hz · 2 ch", once the decoder opened it.
+    pub format: Option<String>,
+    /// Why it cannot be played, once the scanner or the decoder said so.
     pub error: Option<String>,
 }
 
 impl Entry {
-    #[must_use]
-    pub fn new(path: PathBuf) -> Self {
-        let title = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+    fn new(key: u32, path: PathBuf) -> Self {
         Entry {
+            key,
             path,
-            title,
+            tags: TrackTags::default(),
             duration_s: None,
+            format: None,
             error: None,
         }
     }
+
+    /// The title tag, else the file name.
+    #[must_use]
+    pub fn title(&self) -> String {
+        self.tags.title.clone().unwrap_or_else(|| {
+            self.path.file_name().map_or_else(
+                || self.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+    }
+
+    /// "Artist · Album" from the tags (empty when neither is known).
+    #[must_use]
+    pub fn subtitle(&self) -> String {
+        match (&self.tags.artist, &self.tags.album) {
+            (Some(a), Some(b)) => format!("{a} · {b}"),
+            (Some(a), None) | (None, Some(a)) => a.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// What the app starts with (besides the engine).
+pub struct Startup {
+    pub files: Vec<PathBuf>,
+    pub autoplay: bool,
+    pub store: Store,
+    pub settings: Settings,
+    /// A message about the settings file (unreadable, moved aside).
+    pub warning: Option<String>,
+}
+
+/// The waveform overview of the playing entry, with its columns for the current seek-bar width.
+pub struct OverviewCache {
+    pub key: u32,
+    pub overview: Overview,
+    pub columns: Vec<(f32, f32)>,
 }
 
 pub struct RustyApp {
     pub engine: Engine,
     pub playlist: Vec<Entry>,
+    next_key: u32,
     pub volume_db: f32,
     pub selected: Option<usize>,
     pub show_eq: bool,
     pub show_spectrum: bool,
+    pub show_spectrogram: bool,
+    pub show_perf: bool,
     pub eq_overlay: bool,
     pub selected_band: Option<usize>,
+    pub spectrogram: Spectrogram,
     notices: Vec<(String, Instant)>,
     /// Set while the user drags the seek bar (seconds).
     pub seek_preview: Option<f64>,
     /// Keep repainting until then: a command was sent and its effect is not visible yet.
     busy_until: Instant,
+    pub scanner: Scanner,
+    /// Key of the entry the scanner was last asked about as "now playing".
+    now_key: Option<u32>,
+    pub overview: Option<OverviewCache>,
+    pub cover: Option<(u32, egui::TextureHandle)>,
+    pending_cover: Option<(u32, Option<egui::ColorImage>)>,
+    pub store: Store,
+    last_saved: Option<Settings>,
+    last_save_check: Instant,
+    /// Output device names for the picker (filled when first shown / refreshed).
+    pub devices: Option<Vec<String>>,
+    pub output_device: Option<String>,
+    pub buffer_frames: Option<u32>,
+    /// Name typed into "Save preset as".
+    pub preset_name: String,
+    /// Time spent in `show` per frame (ns), for the performance panel and the guide.
+    pub ui_frame: Histogram,
+    window_size: Option<[f32; 2]>,
 }
 
 impl RustyApp {
-    /// The app around a started engine; queues `files` (the demo track when empty).
+    /// The app around a started engine with default settings that are not saved (tests);
+    /// queues `files` (the demo track when empty).
     #[must_use]
     pub fn new(engine: Engine, files: Vec<PathBuf>, autoplay: bool) -> Self {
-        let files = if files.is_empty() {
-            crate::cli::files::demo_track().into_iter().collect()
-        } else {
-            crate::cli::files::expand(&files)
-        };
+        Self::build(
+            engine,
+            Startup {
+                files,
+                autoplay,
+                store: Store::in_memory(),
+                settings: Settings::default(),
+                warning: None,
+            },
+        )
+    }
+
+    #[must_use]
+    pub fn build(engine: Engine, start: Startup) -> Self {
+        let s = start.settings;
         let mut app = RustyApp {
             engine,
             playlist: Vec::new(),
-            volume_db: 0.0,
+            next_key: 0,
+            volume_db: s.volume_db,
             selected: None,
-            show_eq: true,
-            show_spectrum: true,
-            eq_overlay: true,
+            show_eq: s.layout.show_eq,
+            show_spectrum: s.layout.show_spectrum,
+            show_spectrogram: s.layout.show_spectrogram,
+            show_perf: s.layout.show_perf,
+            eq_overlay: s.layout.eq_overlay,
             selected_band: None,
+            spectrogram: Spectrogram::new(s.spectrogram),
             notices: Vec::new(),
             seek_preview: None,
             busy_until: Instant::now(),
+            scanner: Scanner::start(),
+            now_key: None,
+            overview: None,
+            cover: None,
+            pending_cover: None,
+            store: start.store,
+            last_saved: None,
+            last_save_check: Instant::now(),
+            devices: None,
+            output_device: s.output_device.clone(),
+            buffer_frames: s.buffer_frames,
+            preset_name: String::new(),
+            ui_frame: Histogram::new(),
+            window_size: s.layout.window,
         };
+        if let Some(w) = start.warning {
+            app.notify(w);
+        }
         if let Some(why) = app.engine.output_info().fallback_reason.clone() {
             app.notify(format!(
                 "No audio device: {why}. Playing to the null output; the analyzer still works."
             ));
         }
-        app.add_files(files);
-        if autoplay && !app.playlist.is_empty() {
-            app.play(0);
+        app.engine.set_dsp(&s.dsp);
+        app.set_volume_db(s.volume_db);
+        app.engine.set_spectrum_config(s.spectrum);
+        if start.files.is_empty() && !s.playlist.is_empty() {
+            // Where the user left off.
+            app.add_files(s.playlist.clone());
+            if let Some(i) = s.current {
+                app.selected = Some(i);
+                if start.autoplay {
+                    app.engine.play_at(i, s.position_s);
+                    app.kick();
+                }
+            }
+        } else {
+            let files = if start.files.is_empty() {
+                crate::cli::files::demo_track().into_iter().collect()
+            } else {
+                crate::cli::files::expand(&start.files)
+            };
+            app.add_files(files);
+            if start.autoplay && !app.playlist.is_empty() {
+                app.play(0);
+            }
         }
+        // What is on disk now is what we loaded; only changes are written.
+        app.last_saved = Some(app.snapshot(false));
         app
     }
 
     pub fn add_files(&mut self, files: Vec<PathBuf>) {
-        self.playlist.extend(files.into_iter().map(Entry::new));
+        for p in files {
+            self.next_key += 1;
+            self.scanner.tags(self.next_key, p.clone());
+            self.playlist.push(Entry::new(self.next_key, p));
+        }
         self.sync_queue();
     }
 
     fn sync_queue(&mut self) {
-        self.engine
-            .set_queue(self.playlist.iter().map(|e| e.path.clone()).collect());
+        self.engine.set_queue_keyed(
+            self.playlist
+                .iter()
+                .map(|e| (e.key, e.path.clone()))
+                .collect(),
+        );
     }
 
+    fn index_of(&self, key: u32) -> Option<usize> {
+        self.playlist.iter().position(|e| e.key == key)
+    }
+
+    /// Remove entry `i`. Removing the playing entry goes on with the one that took its place;
+    /// removing any other entry does not disturb playback at all.
     pub fn remove(&mut self, i: usize) {
         if i >= self.playlist.len() {
             return;
@@ -101,24 +240,26 @@ impl RustyApp {
         self.playlist.remove(i);
         self.sync_queue();
         if current == Some(i) {
-            // The removed track was playing: go on with the one that took its place.
             if i < self.playlist.len() {
                 self.play(i);
             } else {
                 self.engine.stop();
             }
-        } else if let Some(c) = current.filter(|&c| c > i) {
-            // Keep the audible track: its index moved down by one.
-            let pos = self.position().map_or(0.0, |p| p.1);
-            let rate = self
-                .engine
-                .telemetry()
-                .track_rate
-                .load(std::sync::atomic::Ordering::Relaxed)
-                .max(1);
-            self.engine.play_from(c - 1, (pos * f64::from(rate)) as u64);
         }
         self.selected = None;
+    }
+
+    /// Move entry `from` so that it ends up at index `to` (drag and drop, Alt+Up/Down). The
+    /// playing track plays on seamlessly wherever it goes.
+    pub fn move_entry(&mut self, from: usize, to: usize) {
+        if from >= self.playlist.len() || to >= self.playlist.len() || from == to {
+            return;
+        }
+        let sel = self.selected.map(|s| self.playlist[s].key);
+        let e = self.playlist.remove(from);
+        self.playlist.insert(to, e);
+        self.selected = sel.and_then(|k| self.index_of(k));
+        self.sync_queue();
     }
 
     pub fn play(&mut self, i: usize) {
@@ -135,7 +276,10 @@ impl RustyApp {
     pub fn toggle_pause(&mut self) {
         self.kick();
         match self.engine.telemetry().state() {
-            PlayState::Playing if !self.engine.is_paused() => self.engine.pause(),
+            PlayState::Playing if !self.engine.is_paused() => {
+                self.engine.pause();
+                self.save_now();
+            }
             PlayState::Idle | PlayState::Ended => {
                 let i = self.selected.unwrap_or(0);
                 if i < self.playlist.len() {
@@ -144,6 +288,12 @@ impl RustyApp {
             }
             _ => self.engine.resume(),
         }
+    }
+
+    pub fn stop(&mut self) {
+        self.save_now();
+        self.engine.stop();
+        self.kick();
     }
 
     #[must_use]
@@ -156,10 +306,10 @@ impl RustyApp {
         self.position().map(|p| p.0)
     }
 
-    /// (track, seconds) of what is audible.
+    /// (playlist index, seconds) of what is audible.
     #[must_use]
     pub fn position(&self) -> Option<(usize, f64)> {
-        self.engine.telemetry().position()
+        self.engine.position()
     }
 
     pub fn set_dsp(&mut self, d: DspSettings) {
@@ -179,14 +329,77 @@ impl RustyApp {
         self.notices.push((text, Instant::now()));
     }
 
+    /// Notifications currently shown.
+    #[must_use]
+    pub fn notices(&self) -> Vec<&str> {
+        self.notices.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// Move playback to another output (device or buffer size): a new engine at that device's
+    /// rate, carrying over the playlist, position, pause state, DSP and analyzer settings. The
+    /// old engine keeps playing if the new one cannot start.
+    pub fn switch_output(&mut self, device: Option<String>, buffer_frames: Option<u32>) {
+        let output = match &device {
+            None => OutputChoice::Default,
+            Some(n) if n == "null" => OutputChoice::Null,
+            Some(n) => OutputChoice::Named(n.clone()),
+        };
+        let cfg = EngineConfig {
+            output,
+            buffer_frames,
+            dsp: *self.engine.dsp(),
+            volume: if self.volume_db <= -60.0 {
+                0.0
+            } else {
+                10f32.powf(self.volume_db / 20.0)
+            },
+            ..EngineConfig::default()
+        };
+        let mut engine = match Engine::start(&cfg) {
+            Ok(e) => e,
+            Err(e) => {
+                self.notify(format!("Cannot switch output: {e}"));
+                return;
+            }
+        };
+        if let Some(why) = engine.output_info().fallback_reason.clone() {
+            self.notify(format!("Output: {why}. Playing to the null output."));
+        }
+        let pos = self.position();
+        let paused = self.engine.is_paused();
+        engine.set_spectrum_config(*self.engine.spectrum_config());
+        engine.set_queue_keyed(
+            self.playlist
+                .iter()
+                .map(|e| (e.key, e.path.clone()))
+                .collect(),
+        );
+        if let Some((i, s)) = pos {
+            engine.play_at(i, s);
+            if paused {
+                engine.pause();
+            }
+        }
+        self.engine = engine; // the old one stops and joins its threads here
+        self.output_device = device;
+        self.buffer_frames = buffer_frames;
+        self.kick();
+    }
+
     fn handle_events(&mut self) {
         for ev in self.engine.poll() {
             match ev {
-                EngineEvent::TrackOpened { track, info } => {
+                EngineEvent::TrackOpened { track, info, .. } => {
                     if let Some(e) = self.playlist.get_mut(track) {
-                        e.duration_s = info
-                            .declared_frames
-                            .map(|f| f as f64 / f64::from(info.sample_rate.max(1)));
+                        if let Some(d) = info.duration_s() {
+                            e.duration_s = Some(d);
+                        }
+                        e.format = Some(format!(
+                            "{} · {} Hz · {} ch",
+                            info.codec.to_uppercase(),
+                            info.sample_rate,
+                            info.channels
+                        ));
                         e.error = None;
                     }
                 }
@@ -200,6 +413,48 @@ impl RustyApp {
                 EngineEvent::QueueEnded | EngineEvent::Synced(_) => {}
             }
         }
+        for f in self.scanner.poll() {
+            match f {
+                Found::Tags {
+                    key,
+                    tags,
+                    duration_s,
+                } => {
+                    if let Some(e) = self.playlist.iter_mut().find(|e| e.key == key) {
+                        e.tags = tags;
+                        e.duration_s = e.duration_s.or(duration_s);
+                    }
+                }
+                Found::Unplayable { key, error } => {
+                    if let Some(e) = self.playlist.iter_mut().find(|e| e.key == key) {
+                        e.error = Some(error);
+                    }
+                }
+                Found::Overview { key, overview } => {
+                    if let Some(e) = self.playlist.iter_mut().find(|e| e.key == key) {
+                        // The decoded length is exact; the header's may be missing or wrong.
+                        e.duration_s = Some(overview.duration_s());
+                    }
+                    self.overview = Some(OverviewCache {
+                        key,
+                        overview,
+                        columns: Vec::new(),
+                    });
+                }
+                Found::Cover { key, image } => self.pending_cover = Some((key, image)),
+            }
+        }
+        // Ask for the overview and cover of a new now-playing entry.
+        let now = self
+            .current_track()
+            .and_then(|i| self.playlist.get(i))
+            .map(|e| (e.key, e.path.clone()));
+        if let Some((key, path)) = now {
+            if self.now_key != Some(key) {
+                self.now_key = Some(key);
+                self.scanner.now_playing(key, path);
+            }
+        }
         self.notices
             .retain(|(_, t)| t.elapsed() < Duration::from_secs(8));
     }
@@ -211,7 +466,7 @@ impl RustyApp {
         if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Q)) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
-        let (space, left, right, up, down, del, open) = ctx.input(|i| {
+        let (space, left, right, up, down, del, open, alt, f12) = ctx.input(|i| {
             (
                 i.key_pressed(egui::Key::Space),
                 i.key_pressed(egui::Key::ArrowLeft),
@@ -220,10 +475,15 @@ impl RustyApp {
                 i.key_pressed(egui::Key::ArrowDown),
                 i.key_pressed(egui::Key::Delete),
                 i.modifiers.command && i.key_pressed(egui::Key::O),
+                i.modifiers.alt,
+                i.key_pressed(egui::Key::F12),
             )
         });
         if space || left || right || del {
             self.kick();
+        }
+        if f12 {
+            self.show_perf = !self.show_perf;
         }
         if space {
             self.toggle_pause();
@@ -234,7 +494,15 @@ impl RustyApp {
                     .seek((pos + if right { 5.0 } else { -5.0 }).max(0.0));
             }
         }
-        if up || down {
+        if (up || down) && alt {
+            // Alt+Up/Down moves the selected entry.
+            if let Some(i) = self.selected {
+                let to = if up { i.checked_sub(1) } else { Some(i + 1) };
+                if let Some(to) = to.filter(|&t| t < self.playlist.len()) {
+                    self.move_entry(i, to);
+                }
+            }
+        } else if up || down {
             self.set_volume_db(self.volume_db + if up { 1.0 } else { -1.0 });
         }
         if del {
@@ -253,7 +521,7 @@ impl RustyApp {
                 "Audio",
                 &[
                     "wav", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "aif", "aiff", "caf",
-                    "opus",
+                    "opus", "mka", "webm",
                 ],
             )
             .pick_files()
@@ -262,10 +530,92 @@ impl RustyApp {
         }
     }
 
+    pub fn open_folder_dialog(&mut self) {
+        if let Some(dir) = rfd::FileDialog::new().pick_folder() {
+            self.add_files(crate::cli::files::expand(&[dir]));
+        }
+    }
+
+    /// What would be saved now. `with_position`: also the playing position (saved on exit,
+    /// pause and stop; not every few seconds, which would rewrite the file constantly).
+    #[must_use]
+    pub fn snapshot(&self, with_position: bool) -> Settings {
+        let pos = self.position();
+        let prev = self.last_saved.as_ref();
+        Settings {
+            volume_db: self.volume_db,
+            dsp: *self.engine.dsp(),
+            playlist: self.playlist.iter().map(|e| e.path.clone()).collect(),
+            current: pos
+                .map(|p| p.0)
+                .or(self.selected)
+                .or(prev.and_then(|p| p.current)),
+            position_s: if with_position {
+                pos.map_or(0.0, |p| p.1)
+            } else {
+                prev.map_or(0.0, |p| p.position_s)
+            },
+            layout: super::settings::Layout {
+                show_spectrum: self.show_spectrum,
+                show_spectrogram: self.show_spectrogram,
+                show_eq: self.show_eq,
+                eq_overlay: self.eq_overlay,
+                show_perf: self.show_perf,
+                window: self.window_size,
+            },
+            spectrum: *self.engine.spectrum_config(),
+            spectrogram: self.spectrogram.settings,
+            output_device: self.output_device.clone(),
+            buffer_frames: self.buffer_frames,
+        }
+    }
+
+    /// Write the settings now (with the position).
+    pub fn save_now(&mut self) {
+        let s = self.snapshot(true);
+        self.write(s);
+    }
+
+    fn write(&mut self, s: Settings) {
+        if self.last_saved.as_ref() == Some(&s) {
+            return;
+        }
+        match self.store.save(&s) {
+            Ok(()) => self.last_saved = Some(s),
+            Err(e) => {
+                // Say it once per change, not every few seconds.
+                self.notify(e);
+                self.last_saved = Some(s);
+            }
+        }
+    }
+
+    fn save_if_changed(&mut self) {
+        if self.last_save_check.elapsed() < SAVE_EVERY {
+            return;
+        }
+        self.last_save_check = Instant::now();
+        let s = self.snapshot(false);
+        self.write(s);
+    }
+
+    fn upload_cover(&mut self, ctx: &egui::Context) {
+        if let Some((key, img)) = self.pending_cover.take() {
+            self.cover = img.map(|img| {
+                (
+                    key,
+                    ctx.load_texture("cover", img, egui::TextureOptions::LINEAR),
+                )
+            });
+        }
+    }
+
     /// The whole UI (also what the egui_kittest tests drive).
     pub fn show(&mut self, ui: &mut egui::Ui) {
+        let started = Instant::now();
         let ctx = ui.ctx().clone();
         self.handle_events();
+        self.upload_cover(&ctx);
         self.keyboard(&ctx);
         // Files dropped from the file manager.
         let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -279,19 +629,42 @@ impl RustyApp {
         if !dropped.is_empty() {
             self.add_files(crate::cli::files::expand(&dropped));
         }
-        self.engine.set_spectrum_enabled(self.show_spectrum);
+        let (minimized, size) = ctx.input(|i| {
+            (
+                i.viewport().minimized.unwrap_or(false),
+                i.viewport().inner_rect.map(|r| [r.width(), r.height()]),
+            )
+        });
+        if size.is_some() {
+            self.window_size = size;
+        }
+        self.engine
+            .set_spectrum_enabled((self.show_spectrum || self.show_spectrogram) && !minimized);
 
         egui::Panel::top("transport").show(ui, |ui| super::transport::show(self, ui));
         if !self.notices.is_empty() {
             egui::Panel::top("notices").show(ui, |ui| {
-                for (n, _) in &self.notices {
-                    ui.colored_label(egui::Color32::from_rgb(230, 160, 60), n);
+                let mut dismiss = None;
+                for (i, (n, _)) in self.notices.iter().enumerate() {
+                    ui.horizontal(|ui| {
+                        if ui.small_button("x").on_hover_text("Dismiss").clicked() {
+                            dismiss = Some(i);
+                        }
+                        ui.colored_label(egui::Color32::from_rgb(230, 160, 60), n);
+                    });
+                }
+                if let Some(i) = dismiss {
+                    self.notices.remove(i);
                 }
             });
         }
         egui::Panel::left("playlist")
-            .default_size(280.0)
-            .show(ui, |ui| super::playlist::show(self, ui));
+            .default_size(300.0)
+            .show(ui, |ui| {
+                super::now_playing::show(self, ui);
+                ui.separator();
+                super::playlist::show(self, ui);
+            });
         egui::Panel::right("meters")
             .default_size(220.0)
             .show(ui, |ui| super::meters_view::show(self, ui));
@@ -299,30 +672,60 @@ impl RustyApp {
             ui.horizontal(|ui| {
                 ui.checkbox(&mut self.show_spectrum, "Spectrum")
                     .on_hover_text("Show the spectrum analyzer");
+                ui.checkbox(&mut self.show_spectrogram, "Spectrogram")
+                    .on_hover_text("Show the scrolling spectrogram");
                 ui.checkbox(&mut self.show_eq, "EQ editor")
                     .on_hover_text("Show the equalizer editor");
                 ui.checkbox(&mut self.eq_overlay, "EQ curve on spectrum")
                     .on_hover_text("Draw the EQ response over the spectrum");
             });
             let h = ui.available_height();
+            let views = [self.show_spectrum, self.show_spectrogram, self.show_eq];
+            let n = views.iter().filter(|&&v| v).count().max(1) as f32;
+            // The EQ editor needs its band list; the analyzers share the rest.
+            let eq_h = if self.show_eq {
+                (h * 0.5).max(h / n)
+            } else {
+                0.0
+            };
+            let analyzer_h = (h - eq_h) / (n - f32::from(u8::from(self.show_eq))).max(1.0);
             if self.show_spectrum {
-                let height = if self.show_eq { h * 0.45 } else { h };
-                super::spectrum_view::show(self, ui, height);
+                super::spectrum_view::show(self, ui, analyzer_h);
+            }
+            if self.show_spectrogram {
+                super::spectrogram_view::show(self, ui, analyzer_h);
             }
             if self.show_eq {
                 super::eq_view::show(self, ui);
             }
         });
-        // Repaint at the display rate only while something moves (nothing at all when paused).
-        if self.is_playing() || Instant::now() < self.busy_until {
+        if self.show_perf {
+            super::perf_view::show(self, &ctx);
+        }
+        self.save_if_changed();
+        // Repaint at the display rate only while something moves; nothing at all when paused or
+        // stopped, and only a slow poll while minimized (events, device loss).
+        let moving = self.is_playing() || Instant::now() < self.busy_until;
+        if moving && minimized {
+            ctx.request_repaint_after(Duration::from_secs(1));
+        } else if moving {
             // ~30 frames/s: the spectrum itself updates 23 times a second, meters are smoothed.
             ctx.request_repaint_after(Duration::from_millis(33));
         }
+        self.ui_frame
+            .record(started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64);
     }
 }
 
 impl eframe::App for RustyApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
+    }
+}
+
+impl Drop for RustyApp {
+    fn drop(&mut self) {
+        // Closing the window: remember where we were.
+        self.save_now();
     }
 }

@@ -50,6 +50,56 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                     ui.close();
                 }
             }
+            let user = app.store.user_presets();
+            if !user.is_empty() {
+                ui.separator();
+                ui.weak("Your presets");
+                for (name, path) in user {
+                    if ui
+                        .button(&name)
+                        .on_hover_text(path.display().to_string())
+                        .clicked()
+                    {
+                        match import(&path) {
+                            Ok((eq, warnings)) => {
+                                d.eq = eq;
+                                for w in warnings {
+                                    app.notify(w);
+                                }
+                            }
+                            Err(e) => app.notify(e),
+                        }
+                        ui.close();
+                    }
+                }
+            }
+            if app.store.presets_dir().is_some() {
+                ui.separator();
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut app.preset_name)
+                            .hint_text("preset name")
+                            .desired_width(120.0),
+                    );
+                    let target = app.store.preset_path(&app.preset_name);
+                    let exists = target.as_ref().is_some_and(|p| p.exists());
+                    let label = if exists { "Replace" } else { "Save" };
+                    let r = ui
+                        .add_enabled(target.is_some(), egui::Button::new(label))
+                        .on_hover_text("Save the current EQ as one of your presets (APO text)");
+                    if r.clicked() {
+                        if let Some(path) = target {
+                            let name = app.preset_name.trim().to_string();
+                            match preset::save(&d.eq, &path, &name) {
+                                Ok(()) => app
+                                    .notify(format!("Saved preset {name:?} to {}", path.display())),
+                                Err(e) => app.notify(e.to_string()),
+                            }
+                        }
+                        ui.close();
+                    }
+                });
+            }
             ui.separator();
             if ui
                 .button("Import…")
@@ -95,7 +145,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                 .prefix("Ceiling "),
         )
         .on_hover_text("Limiter ceiling");
-        egui::ComboBox::from_id_salt("monitor")
+        egui::ComboBox::new("monitor", "Monitor")
             .selected_text(d.monitor.label())
             .show_ui(ui, |ui| {
                 for m in MonitorMode::ALL {
@@ -167,6 +217,13 @@ fn curve(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::DspSe
             id,
             egui::Sense::click_and_drag(),
         );
+        r.widget_info(|| {
+            egui::WidgetInfo::labeled(
+                egui::Role::Slider,
+                true,
+                format!("EQ band {} handle", i + 1),
+            )
+        });
         let r = r.on_hover_text(format!(
             "Band {}: {} {:.0} Hz {:+.1} dB Q {:.2}\nDrag: frequency and gain, scroll: Q",
             i + 1,
@@ -253,6 +310,16 @@ fn band_list(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::D
                                         format!("{} - {}", k.apo_name(), k.label()),
                                     );
                                 }
+                            })
+                            .response
+                            .widget_info(|| {
+                                let mut w = egui::WidgetInfo::labeled(
+                                    egui::Role::ComboBox,
+                                    true,
+                                    format!("Band {} type", i + 1),
+                                );
+                                w.current_text_value = Some(b.kind.apo_name().into());
+                                w
                             });
                         let speed = b.freq * 0.005;
                         ui.add(

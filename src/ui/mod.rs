@@ -5,7 +5,12 @@
 pub mod app;
 pub mod eq_view;
 pub mod meters_view;
+pub mod now_playing;
+pub mod perf_view;
 pub mod playlist;
+pub mod scanner;
+pub mod settings;
+pub mod spectrogram_view;
 pub mod spectrum_view;
 pub mod transport;
 
@@ -94,12 +99,18 @@ pub mod axis {
     }
 }
 
+/// What the command line asks of the app.
+pub struct RunOptions {
+    pub files: Vec<std::path::PathBuf>,
+    pub autoplay: bool,
+    /// `--output` when given; otherwise the device saved in the settings.
+    pub output: Option<crate::engine::OutputChoice>,
+    pub buffer_frames: Option<u32>,
+}
+
 /// Run the desktop app; returns the process exit code.
-pub fn run(
-    files: Vec<std::path::PathBuf>,
-    engine_cfg: crate::engine::EngineConfig,
-    autoplay: bool,
-) -> i32 {
+pub fn run(opts: RunOptions) -> i32 {
+    use crate::engine::{Engine, EngineConfig, OutputChoice};
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         eprintln!(
             "rusty-audio: no display (neither DISPLAY nor WAYLAND_DISPLAY is set). Headless use: \
@@ -107,23 +118,79 @@ pub fn run(
         );
         return 1;
     }
-    let engine = match crate::engine::Engine::start(&engine_cfg) {
+    let store = settings::Store {
+        dir: settings::default_dir(),
+    };
+    let (mut saved, mut warning) = store.load();
+    let output = opts
+        .output
+        .clone()
+        .unwrap_or_else(|| match &saved.output_device {
+            None => OutputChoice::Default,
+            Some(n) if n == "null" => OutputChoice::Null,
+            Some(n) => OutputChoice::Named(n.clone()),
+        });
+    if opts.output.is_some() {
+        saved.output_device = match &output {
+            OutputChoice::Default => None,
+            OutputChoice::Null => Some("null".into()),
+            OutputChoice::Named(n) => Some(n.clone()),
+        };
+    }
+    if opts.buffer_frames.is_some() {
+        saved.buffer_frames = opts.buffer_frames;
+    }
+    let mut cfg = EngineConfig {
+        output,
+        buffer_frames: saved.buffer_frames,
+        dsp: saved.dsp,
+        volume: if saved.volume_db <= -60.0 {
+            0.0
+        } else {
+            10f32.powf(saved.volume_db / 20.0)
+        },
+        ..EngineConfig::default()
+    };
+    let engine = match Engine::start(&cfg) {
         Ok(e) => e,
+        Err(e) if opts.output.is_none() => {
+            // The saved device is gone (unplugged): the default one, and say so.
+            warning = Some(format!("{e}; using the default output"));
+            saved.output_device = None;
+            cfg.output = OutputChoice::Default;
+            match Engine::start(&cfg) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("rusty-audio: {e}");
+                    return 1;
+                }
+            }
+        }
         Err(e) => {
             eprintln!("rusty-audio: {e}");
             return 1;
         }
     };
+    let size = saved.layout.window.unwrap_or([1280.0, 820.0]);
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_inner_size([1200.0, 800.0])
-            .with_title("Rusty Audio"),
+            .with_inner_size([size[0].clamp(640.0, 8000.0), size[1].clamp(480.0, 8000.0)])
+            .with_min_inner_size([640.0, 480.0])
+            .with_title("Rusty Audio")
+            .with_drag_and_drop(true),
         ..Default::default()
+    };
+    let start = app::Startup {
+        files: opts.files,
+        autoplay: opts.autoplay,
+        store,
+        settings: saved,
+        warning,
     };
     let result = eframe::run_native(
         "rusty-audio",
         options,
-        Box::new(move |_cc| Ok(Box::new(RustyApp::new(engine, files, autoplay)))),
+        Box::new(move |_cc| Ok(Box::new(RustyApp::build(engine, start)))),
     );
     match result {
         Ok(()) => 0,

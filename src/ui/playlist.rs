@@ -1,61 +1,43 @@
-//! Playlist: current track highlighted, failed entries marked, double-click plays, Delete removes.
+//! Playlist: title (tag or file name) with artist · album beneath, duration column, current
+//! track highlighted, unplayable entries struck through with the reason; click selects,
+//! double-click plays, drag to reorder, context menu, Delete removes, Alt+Up/Down moves.
 
 use super::app::RustyApp;
 
+const ROW_H: f32 = 34.0;
+
+fn mmss(d: f64) -> String {
+    let s = d.max(0.0) as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// Payload of a row being dragged: its index when the drag started.
+#[derive(Clone, Copy)]
+struct DraggedRow(usize);
+
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
-    ui.heading("Playlist");
-    let current = app.current_track();
-    let mut play = None;
-    let mut remove = None;
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        for (i, e) in app.playlist.iter().enumerate() {
-            let dur = e.duration_s.map_or(String::new(), |d| {
-                format!("  {}:{:02}", d as u64 / 60, d as u64 % 60)
-            });
-            let mark = if current == Some(i) { "> " } else { "" };
-            let text = format!("{mark}{}{dur}", e.title);
-            let mut rich = egui::RichText::new(text);
-            if e.error.is_some() {
-                rich = rich
-                    .color(egui::Color32::from_rgb(220, 80, 80))
-                    .strikethrough();
-            } else if current == Some(i) {
-                rich = rich.strong();
-            }
-            let r = ui.selectable_label(app.selected == Some(i), rich);
-            let r = match &e.error {
-                Some(err) => r.on_hover_text(err.as_str()),
-                None => r.on_hover_text(e.path.display().to_string()),
-            };
-            if r.clicked() {
-                app.selected = Some(i);
-            }
-            if r.double_clicked() {
-                play = Some(i);
-            }
-            r.context_menu(|ui| {
-                if ui.button("Play").clicked() {
-                    play = Some(i);
-                    ui.close();
-                }
-                if ui.button("Remove").clicked() {
-                    remove = Some(i);
-                    ui.close();
-                }
-            });
-        }
+    ui.horizontal(|ui| {
+        ui.heading("Playlist");
+        ui.weak(format!("{} tracks", app.playlist.len()));
     });
-    if let Some(i) = play {
-        app.selected = Some(i);
-        app.play(i);
-    }
-    if let Some(i) = remove {
-        app.remove(i);
-    }
     ui.horizontal(|ui| {
         if ui
-            .button("Remove selected")
-            .on_hover_text("Remove the selected entry (Delete)")
+            .button("Add files")
+            .on_hover_text("Add files to the playlist (Ctrl+O)")
+            .clicked()
+        {
+            app.open_dialog();
+        }
+        if ui
+            .button("Add folder")
+            .on_hover_text("Add every audio file in a folder")
+            .clicked()
+        {
+            app.open_folder_dialog();
+        }
+        if ui
+            .button("Remove track")
+            .on_hover_text("Remove the selected entry from the playlist (Delete)")
             .clicked()
         {
             if let Some(i) = app.selected {
@@ -63,4 +45,147 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             }
         }
     });
+    let current = app.current_track();
+    let mut play = None;
+    let mut remove = None;
+    let mut moved: Option<(usize, usize)> = None;
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show_rows(ui, ROW_H, app.playlist.len(), |ui, rows| {
+            for i in rows {
+                let e = &app.playlist[i];
+                let width = ui.available_width();
+                let (rect, r) =
+                    ui.allocate_exact_size(egui::vec2(width, ROW_H), egui::Sense::click_and_drag());
+                let title = e.title();
+                let is_sel = app.selected == Some(i);
+                r.widget_info(|| {
+                    egui::WidgetInfo::selected(egui::Role::ListItem, true, is_sel, &title)
+                });
+                let r = r.on_hover_text(match &e.error {
+                    Some(err) => err.clone(),
+                    None => format!(
+                        "{}\nDrag to reorder, double-click to play",
+                        e.path.display()
+                    ),
+                });
+                let visuals = ui.visuals();
+                let selected = app.selected == Some(i);
+                if selected {
+                    ui.painter()
+                        .rect_filled(rect, 3.0, visuals.selection.bg_fill);
+                } else if r.hovered() {
+                    ui.painter()
+                        .rect_filled(rect, 3.0, visuals.widgets.hovered.weak_bg_fill);
+                }
+                let playing = current == Some(i);
+                let mut color = if playing {
+                    egui::Color32::from_rgb(120, 200, 255)
+                } else {
+                    visuals.text_color()
+                };
+                if e.error.is_some() {
+                    color = egui::Color32::from_rgb(220, 80, 80);
+                }
+                let p = ui.painter_at(rect);
+                let title_font = egui::FontId::proportional(14.0);
+                let small = egui::FontId::proportional(11.0);
+                let dur_w = 44.0;
+                let mark = if playing { "> " } else { "" };
+                let galley = p.layout(
+                    format!("{mark}{title}"),
+                    title_font,
+                    color,
+                    (rect.width() - dur_w - 8.0).max(10.0),
+                );
+                let title_pos = rect.left_top() + egui::vec2(4.0, 2.0);
+                let title_w = galley.size().x;
+                p.galley(title_pos, galley, color);
+                if e.error.is_some() {
+                    let y = title_pos.y + 9.0;
+                    p.line_segment(
+                        [
+                            egui::pos2(title_pos.x, y),
+                            egui::pos2(title_pos.x + title_w, y),
+                        ],
+                        egui::Stroke::new(1.0, color),
+                    );
+                }
+                let sub = match &e.error {
+                    Some(err) => err.clone(),
+                    None => e.subtitle(),
+                };
+                p.text(
+                    rect.left_bottom() + egui::vec2(4.0, -3.0),
+                    egui::Align2::LEFT_BOTTOM,
+                    sub,
+                    small.clone(),
+                    visuals.weak_text_color(),
+                );
+                if let Some(d) = e.duration_s {
+                    p.text(
+                        rect.right_top() + egui::vec2(-4.0, 3.0),
+                        egui::Align2::RIGHT_TOP,
+                        mmss(d),
+                        small,
+                        visuals.text_color(),
+                    );
+                }
+                if r.clicked() {
+                    app.selected = Some(i);
+                }
+                if r.double_clicked() {
+                    play = Some(i);
+                }
+                if r.drag_started() {
+                    r.dnd_set_drag_payload(DraggedRow(i));
+                }
+                if let Some(from) = r.dnd_hover_payload::<DraggedRow>() {
+                    // Insertion line where the row would land.
+                    if from.0 != i {
+                        let y = if from.0 < i {
+                            rect.bottom()
+                        } else {
+                            rect.top()
+                        };
+                        ui.painter().hline(
+                            rect.x_range(),
+                            y,
+                            egui::Stroke::new(2.0, egui::Color32::from_rgb(120, 200, 255)),
+                        );
+                    }
+                }
+                if let Some(from) = r.dnd_release_payload::<DraggedRow>() {
+                    moved = Some((from.0, i));
+                }
+                r.context_menu(|ui| {
+                    if ui.button("Play").clicked() {
+                        play = Some(i);
+                        ui.close();
+                    }
+                    if ui.button("Move up").clicked() && i > 0 {
+                        moved = Some((i, i - 1));
+                        ui.close();
+                    }
+                    if ui.button("Move down").clicked() {
+                        moved = Some((i, i + 1));
+                        ui.close();
+                    }
+                    if ui.button("Remove").clicked() {
+                        remove = Some(i);
+                        ui.close();
+                    }
+                });
+            }
+        });
+    if let Some(i) = play {
+        app.selected = Some(i);
+        app.play(i);
+    }
+    if let Some((from, to)) = moved {
+        app.move_entry(from, to);
+    }
+    if let Some(i) = remove {
+        app.remove(i);
+    }
 }

@@ -14,8 +14,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
     // Settings row.
     let mut cfg: SpectrumConfig = *app.engine.spectrum_config();
     ui.horizontal(|ui| {
-        ui.label("FFT");
-        egui::ComboBox::from_id_salt("fft_size")
+        egui::ComboBox::new("fft_size", "FFT size")
             .selected_text(format!("{}", cfg.size))
             .show_ui(ui, |ui| {
                 for s in [1024, 2048, 4096, 8192, 16_384] {
@@ -24,7 +23,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
             })
             .response
             .on_hover_text("FFT size: larger = finer frequency resolution, slower response");
-        egui::ComboBox::from_id_salt("window")
+        egui::ComboBox::new("window", "Window")
             .selected_text(cfg.window.label())
             .show_ui(ui, |ui| {
                 for w in WindowKind::ALL {

@@ -1,6 +1,18 @@
-//! Transport bar: open, previous/play-pause/stop/next, seek bar with time, volume.
+//! Transport bar: open, previous/play-pause/stop/next, a seek bar drawn over the track's waveform
+//! overview, elapsed/total time, volume; below it the output device picker and buffer size.
 
 use super::app::RustyApp;
+
+const BUFFER_CHOICES: [Option<u32>; 8] = [
+    None,
+    Some(64),
+    Some(128),
+    Some(256),
+    Some(512),
+    Some(1024),
+    Some(2048),
+    Some(4096),
+];
 
 fn mmss(s: f64) -> String {
     let s = s.max(0.0) as u64;
@@ -34,8 +46,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             app.toggle_pause();
         }
         if ui.button("Stop").on_hover_text("Stop playback").clicked() {
-            app.engine.stop();
-            app.kick();
+            app.stop();
         }
         if ui.button("Next").on_hover_text("Next track").clicked() {
             app.engine.next();
@@ -48,22 +59,10 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             .get(track)
             .and_then(|e| e.duration_s)
             .unwrap_or(0.0);
-        let mut shown = app.seek_preview.unwrap_or(pos);
+        let shown = app.seek_preview.unwrap_or(pos);
         ui.label(format!("{} / {}", mmss(shown), mmss(total)));
-        let width = (ui.available_width() - 260.0).max(100.0);
-        let slider = egui::Slider::new(&mut shown, 0.0..=total.max(0.001)).show_value(false);
-        let r = ui
-            .add_sized([width, 18.0], slider)
-            .on_hover_text("Seek (Left / Right arrow: 5 s)");
-        if r.dragged() || r.changed() {
-            app.seek_preview = Some(shown);
-        }
-        if r.drag_stopped() || (r.changed() && !r.dragged()) {
-            if let Some(t) = app.seek_preview.take() {
-                app.engine.seek(t);
-                app.kick();
-            }
-        }
+        let width = (ui.available_width() - 250.0).max(100.0);
+        seek_bar(app, ui, width, track, pos, total);
         ui.separator();
         let mut vol = app.volume_db;
         let v = ui
@@ -77,14 +76,142 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             app.set_volume_db(vol);
         }
     });
-    let info = app.engine.output_info();
+    ui.horizontal(|ui| output_picker(app, ui));
+}
+
+/// The seek bar: waveform overview of the playing track (once the scanner has it), played part
+/// brighter, playhead; click or drag to seek (the seek is sent when the drag ends).
+fn seek_bar(app: &mut RustyApp, ui: &mut egui::Ui, width: f32, track: usize, pos: f64, total: f64) {
+    let (rect, r) = ui.allocate_exact_size(egui::vec2(width, 36.0), egui::Sense::click_and_drag());
+    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Slider, true, "Seek"));
+    let r = r.on_hover_text("Seek: click or drag (Left / Right arrow: 5 s)");
+    let to_t = |x: f32| f64::from(((x - rect.left()) / rect.width()).clamp(0.0, 1.0)) * total;
+    if total > 0.0 {
+        if let Some(p) = r.interact_pointer_pos() {
+            if r.dragged() || r.clicked() || r.drag_started() {
+                app.seek_preview = Some(to_t(p.x));
+            }
+        }
+        if r.drag_stopped() || r.clicked() {
+            if let Some(t) = app.seek_preview.take() {
+                app.engine.seek(t);
+                app.kick();
+            }
+        }
+    }
+    let shown = app.seek_preview.unwrap_or(pos);
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 3.0, egui::Color32::from_gray(28));
+    let frac = if total > 0.0 {
+        (shown / total).clamp(0.0, 1.0) as f32
+    } else {
+        0.0
+    };
+    let play_x = rect.left() + rect.width() * frac;
+    let key = app.playlist.get(track).map(|e| e.key);
+    let cols = (rect.width() as usize).max(1);
+    match app.overview.as_mut().filter(|o| Some(o.key) == key) {
+        Some(ov) => {
+            // About one column per pixel, recomputed only when the width changes.
+            if ov.columns.len() != cols {
+                ov.columns = ov.overview.columns(cols);
+            }
+            let mid = rect.center().y;
+            // Scaled to the track's own peak, so quiet recordings still show their shape.
+            let peak = ov.overview.peak().max(0.05);
+            let half = rect.height() * 0.45 / peak;
+            let played = egui::Color32::from_rgb(110, 180, 240);
+            let ahead = egui::Color32::from_rgb(70, 90, 110);
+            for (c, &(lo, hi)) in ov.columns.iter().enumerate() {
+                let x = rect.left() + c as f32 + 0.5;
+                let (lo, hi) = (lo.clamp(-peak, peak), hi.clamp(-peak, peak));
+                painter.line_segment(
+                    [
+                        egui::pos2(x, mid - hi * half),
+                        egui::pos2(x, mid - lo * half + 0.5),
+                    ],
+                    egui::Stroke::new(1.0, if x <= play_x { played } else { ahead }),
+                );
+            }
+        }
+        None => {
+            // No overview yet: a plain progress bar.
+            let bar = egui::Rect::from_min_max(
+                egui::pos2(rect.left(), rect.center().y - 3.0),
+                egui::pos2(play_x, rect.center().y + 3.0),
+            );
+            painter.rect_filled(bar, 2.0, egui::Color32::from_rgb(110, 180, 240));
+        }
+    }
+    painter.vline(
+        play_x,
+        rect.y_range(),
+        egui::Stroke::new(2.0, egui::Color32::WHITE),
+    );
+}
+
+fn output_picker(app: &mut RustyApp, ui: &mut egui::Ui) {
+    let info = app.engine.output_info().clone();
+    let current = app.output_device.clone();
+    let label = |d: &Option<String>| match d {
+        None => "System default".to_string(),
+        Some(n) if n == "null" => "None (silent)".to_string(),
+        Some(n) => n.clone(),
+    };
+    let mut choice = current.clone();
+    egui::ComboBox::new("output_device", "Output")
+        .selected_text(label(&current))
+        .width(220.0)
+        .show_ui(ui, |ui| {
+            if app.devices.is_none() {
+                app.devices = Some(crate::engine::output::device_names());
+            }
+            ui.selectable_value(&mut choice, None, label(&None));
+            for d in app.devices.clone().unwrap_or_default() {
+                let v = Some(d);
+                let text = label(&v);
+                ui.selectable_value(&mut choice, v, text);
+            }
+            ui.selectable_value(
+                &mut choice,
+                Some("null".into()),
+                label(&Some("null".into())),
+            );
+            if ui.button("Refresh list").clicked() {
+                app.devices = None;
+            }
+        })
+        .response
+        .on_hover_text("Output device; playback moves there and goes on where it was");
+    let mut buffer = app.buffer_frames;
+    egui::ComboBox::new("buffer_frames", "Buffer")
+        .selected_text(buffer.map_or("auto".into(), |b| format!("{b}")))
+        .show_ui(ui, |ui| {
+            for b in BUFFER_CHOICES {
+                ui.selectable_value(
+                    &mut buffer,
+                    b,
+                    b.map_or("auto".into(), |b| format!("{b} frames")),
+                );
+            }
+        })
+        .response
+        .on_hover_text("Frames per audio callback: smaller = lower latency, more risk of dropouts");
+    if choice != current || buffer != app.buffer_frames {
+        app.switch_output(choice, buffer);
+    }
+    let latency_ms = info
+        .buffer_frames
+        .map(|b| 1000.0 * f64::from(b) / f64::from(info.sample_rate.max(1)));
     ui.small(format!(
-        "{} · {} Hz · {} ch · {} · buffer {}",
+        "{} · {} Hz · {} ch · {}{}",
         info.device,
         info.sample_rate,
         info.channels,
         info.sample_format,
-        info.buffer_frames
-            .map_or("default".into(), |b| format!("{b} frames"))
+        latency_ms.map_or(String::new(), |ms| format!(
+            " · {} frames ({ms:.1} ms)",
+            info.buffer_frames.unwrap_or(0)
+        ))
     ));
 }

@@ -1,0 +1,80 @@
+//! Title/artist/album and cover art from a file's metadata (ID3v2/v1, Vorbis comments, FLAC
+//! pictures, MP4 atoms, RIFF INFO, APE — whatever symphonia's probe and reader found).
+//!
+//! Read on a background thread for the playlist and the now-playing area; never on the audio
+//! thread.
+
+use symphonia::core::formats::FormatReader;
+use symphonia::core::meta::{StandardTag, StandardVisualKey, Visual};
+
+/// The tags a player shows. Empty fields stay `None` so the UI can fall back to the file name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrackTags {
+    pub title: Option<String>,
+    pub artist: Option<String>,
+    pub album: Option<String>,
+    pub track_number: Option<u64>,
+}
+
+/// An embedded picture, still encoded (JPEG/PNG bytes as stored in the file).
+#[derive(Clone, Debug)]
+pub struct CoverArt {
+    pub media_type: Option<String>,
+    pub data: Box<[u8]>,
+}
+
+fn clean(s: &str) -> Option<String> {
+    let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Collect tags and (if `want_cover`) the best picture from every metadata revision the reader
+/// holds. Later revisions win for tags (a trailing ID3v1 never overrides an ID3v2 title because
+/// ID3v1 is read first by the probe); the front cover wins over other pictures.
+pub fn collect(reader: &mut dyn FormatReader, want_cover: bool) -> (TrackTags, Option<CoverArt>) {
+    let mut tags = TrackTags::default();
+    let mut cover: Option<(u8, &Visual)> = None;
+    let mut meta = reader.metadata();
+    let mut revisions = Vec::new();
+    while let Some(r) = meta.pop() {
+        revisions.push(r);
+    }
+    if let Some(r) = meta.current() {
+        revisions.push(r.clone());
+    }
+    for rev in &revisions {
+        let containers =
+            std::iter::once(&rev.media).chain(rev.per_track.iter().map(|t| &t.metadata));
+        for c in containers {
+            for tag in &c.tags {
+                match &tag.std {
+                    Some(StandardTag::TrackTitle(s)) => tags.title = clean(s).or(tags.title.take()),
+                    Some(StandardTag::Artist(s)) => tags.artist = clean(s).or(tags.artist.take()),
+                    Some(StandardTag::AlbumArtist(s)) if tags.artist.is_none() => {
+                        tags.artist = clean(s);
+                    }
+                    Some(StandardTag::Album(s)) => tags.album = clean(s).or(tags.album.take()),
+                    Some(StandardTag::TrackNumber(n)) => tags.track_number = Some(*n),
+                    _ => {}
+                }
+            }
+            if want_cover {
+                for v in &c.visuals {
+                    let rank = match v.usage {
+                        Some(StandardVisualKey::FrontCover) => 3,
+                        None | Some(StandardVisualKey::Other) => 2,
+                        Some(_) => 1,
+                    };
+                    if !v.data.is_empty() && cover.is_none_or(|(r, _)| rank > r) {
+                        cover = Some((rank, v));
+                    }
+                }
+            }
+        }
+    }
+    let cover = cover.map(|(_, v)| CoverArt {
+        media_type: v.media_type.clone(),
+        data: v.data.clone(),
+    });
+    (tags, cover)
+}

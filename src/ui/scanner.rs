@@ -1,0 +1,183 @@
+//! A background worker for the UI: reads tags and durations of playlist entries, and for the
+//! track that is playing its waveform overview and cover art. It decodes files, so it runs on its
+//! own thread — the UI thread never waits for a disk or a decoder.
+//!
+//! The now-playing request always goes first and supersedes the previous one (a generation
+//! counter cancels an overview that is no longer wanted); tag reads go in playlist order.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{select, Receiver, Sender};
+
+use crate::analysis::overview::Overview;
+use crate::decode::{AudioSource, CoverArt, TrackTags};
+
+/// Longest side of a cover texture: enough for the now-playing area, 256 KiB of RGBA at most.
+pub const COVER_PX: u32 = 256;
+
+/// What the worker found out about playlist entry `key`.
+pub enum Found {
+    Tags {
+        key: u32,
+        tags: TrackTags,
+        duration_s: Option<f64>,
+    },
+    /// The file cannot be played (it will be marked in the playlist before anyone tries).
+    Unplayable {
+        key: u32,
+        error: String,
+    },
+    Overview {
+        key: u32,
+        overview: Overview,
+    },
+    /// `None`: the file has no (decodable) picture.
+    Cover {
+        key: u32,
+        image: Option<egui::ColorImage>,
+    },
+}
+
+pub struct Scanner {
+    tags_tx: Sender<(u32, PathBuf)>,
+    now_tx: Sender<(u64, u32, PathBuf)>,
+    generation: Arc<AtomicU64>,
+    found_rx: Receiver<Found>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Scanner {
+    #[must_use]
+    pub fn start() -> Self {
+        let (tags_tx, tags_rx) = crossbeam_channel::unbounded::<(u32, PathBuf)>();
+        let (now_tx, now_rx) = crossbeam_channel::unbounded::<(u64, u32, PathBuf)>();
+        let (found_tx, found_rx) = crossbeam_channel::unbounded();
+        let generation = Arc::new(AtomicU64::new(0));
+        let gen = generation.clone();
+        let thread = std::thread::Builder::new()
+            .name("rusty-audio-scanner".into())
+            .spawn(move || work(&tags_rx, &now_rx, &found_tx, &gen))
+            .expect("spawning the scanner thread");
+        Self {
+            tags_tx,
+            now_tx,
+            generation,
+            found_rx,
+            thread: Some(thread),
+        }
+    }
+
+    /// Read tags and duration of an entry (in the order asked).
+    pub fn tags(&self, key: u32, path: PathBuf) {
+        let _ = self.tags_tx.send((key, path));
+    }
+
+    /// The entry now playing: compute its overview and cover, abandoning the previous request.
+    pub fn now_playing(&self, key: u32, path: PathBuf) {
+        let g = self.generation.fetch_add(1, Relaxed) + 1;
+        let _ = self.now_tx.send((g, key, path));
+    }
+
+    /// Everything found since the last call.
+    pub fn poll(&self) -> Vec<Found> {
+        self.found_rx.try_iter().collect()
+    }
+
+    /// Block until something is found (tests).
+    pub fn wait(&self, timeout: std::time::Duration) -> Option<Found> {
+        self.found_rx.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for Scanner {
+    fn drop(&mut self) {
+        // Cancel a running overview and hang up; the thread ends at its next check.
+        self.generation.fetch_add(1, Relaxed);
+        let (dead_tx, _) = crossbeam_channel::unbounded();
+        self.tags_tx = dead_tx;
+        let (dead_now, _) = crossbeam_channel::unbounded();
+        self.now_tx = dead_now;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn work(
+    tags_rx: &Receiver<(u32, PathBuf)>,
+    now_rx: &Receiver<(u64, u32, PathBuf)>,
+    found: &Sender<Found>,
+    gen: &AtomicU64,
+) {
+    loop {
+        // Now-playing first, and only its latest request.
+        if let Some((g, key, path)) = now_rx.try_iter().last() {
+            if g == gen.load(Relaxed) {
+                now_playing(key, &path, g, gen, found);
+            }
+            continue;
+        }
+        let job = select! {
+            recv(now_rx) -> m => m.map(|(g, k, p)| (Some(g), k, p)),
+            recv(tags_rx) -> m => m.map(|(k, p)| (None, k, p)),
+        };
+        match job {
+            Ok((Some(g), key, path)) => {
+                if g == gen.load(Relaxed) {
+                    now_playing(key, &path, g, gen, found);
+                }
+            }
+            Ok((None, key, path)) => {
+                let msg = match AudioSource::open(&path) {
+                    Ok(mut src) => {
+                        let (tags, _) = src.tags(false);
+                        Found::Tags {
+                            key,
+                            tags,
+                            duration_s: src.info().duration_s(),
+                        }
+                    }
+                    Err(e) => Found::Unplayable {
+                        key,
+                        error: e.to_string(),
+                    },
+                };
+                if found.send(msg).is_err() {
+                    return;
+                }
+            }
+            Err(_) => return, // the UI has gone
+        }
+    }
+}
+
+fn now_playing(key: u32, path: &std::path::Path, g: u64, gen: &AtomicU64, found: &Sender<Found>) {
+    // Cover first: it is quick and the now-playing area shows it at once.
+    let cover = AudioSource::open(path)
+        .ok()
+        .and_then(|mut s| s.tags(true).1)
+        .and_then(|c| decode_cover(&c));
+    let _ = found.send(Found::Cover { key, image: cover });
+    if let Ok(Some(overview)) = Overview::of_file(path, || gen.load(Relaxed) != g) {
+        let _ = found.send(Found::Overview { key, overview });
+    }
+}
+
+/// Decode an embedded picture and shrink it to at most `COVER_PX` on its longest side.
+#[must_use]
+pub fn decode_cover(c: &CoverArt) -> Option<egui::ColorImage> {
+    let img = image::load_from_memory(&c.data).ok()?;
+    let img = if img.width() > COVER_PX || img.height() > COVER_PX {
+        img.thumbnail(COVER_PX, COVER_PX)
+    } else {
+        img
+    };
+    let rgba = img.to_rgba8();
+    Some(egui::ColorImage::from_rgba_unmultiplied(
+        [rgba.width() as usize, rgba.height() as usize],
+        rgba.as_raw(),
+    ))
+}

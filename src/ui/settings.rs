@@ -1,0 +1,328 @@
+//! What the app remembers between runs: volume, EQ/limiter/monitor, playlist and position,
+//! layout, analyzer settings, output device. One JSON file in the XDG config directory, written
+//! atomically (temp file + rename) so a crash never leaves half a file; user presets are plain
+//! Equalizer APO text files beside it (`presets/*.txt`), so AutoEQ files can be dropped in.
+//!
+//! A settings file that cannot be read is moved aside (never overwritten) and the user is told
+//! where it went.
+
+use std::path::{Path, PathBuf};
+
+use crate::analysis::spectrum::SpectrumConfig;
+use crate::dsp::chain::DspSettings;
+use crate::ui::spectrogram_view::SpectrogramSettings;
+
+pub const FILE_NAME: &str = "settings.json";
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Layout {
+    pub show_spectrum: bool,
+    pub show_spectrogram: bool,
+    pub show_eq: bool,
+    pub eq_overlay: bool,
+    pub show_perf: bool,
+    /// Inner window size in points.
+    pub window: Option<[f32; 2]>,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Self {
+            show_spectrum: true,
+            show_spectrogram: true,
+            show_eq: true,
+            eq_overlay: true,
+            show_perf: false,
+            window: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub volume_db: f32,
+    pub dsp: DspSettings,
+    pub playlist: Vec<PathBuf>,
+    /// Playlist index and position (seconds) of the track that was playing.
+    pub current: Option<usize>,
+    pub position_s: f64,
+    pub layout: Layout,
+    pub spectrum: SpectrumConfig,
+    pub spectrogram: SpectrogramSettings,
+    /// Output device name (`None`: the system default).
+    pub output_device: Option<String>,
+    pub buffer_frames: Option<u32>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            volume_db: 0.0,
+            dsp: DspSettings::default(),
+            playlist: Vec::new(),
+            current: None,
+            position_s: 0.0,
+            layout: Layout::default(),
+            spectrum: SpectrumConfig::default(),
+            spectrogram: SpectrogramSettings::default(),
+            output_device: None,
+            buffer_frames: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Everything in range, whatever the file said.
+    #[must_use]
+    pub fn validated(mut self) -> Self {
+        self.volume_db = if self.volume_db.is_finite() {
+            self.volume_db.clamp(-60.0, 12.0)
+        } else {
+            0.0
+        };
+        self.dsp = self.dsp.validated();
+        self.spectrum = self.spectrum.validated();
+        if !self.position_s.is_finite() || self.position_s < 0.0 {
+            self.position_s = 0.0;
+        }
+        self.current = self.current.filter(|&c| c < self.playlist.len());
+        self.buffer_frames = self.buffer_frames.map(|b| b.clamp(16, 16_384));
+        let s = &mut self.spectrogram;
+        if !(s.floor_db.is_finite() && s.ceiling_db.is_finite()) || s.ceiling_db < s.floor_db + 10.0
+        {
+            *s = SpectrogramSettings::default();
+        }
+        self
+    }
+}
+
+/// Where settings live; `None` keeps everything in memory (tests, `--no-settings`).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub dir: Option<PathBuf>,
+}
+
+/// `$RUSTY_AUDIO_CONFIG_DIR`, else `$XDG_CONFIG_HOME/rusty-audio`, else `~/.config/rusty-audio`.
+#[must_use]
+pub fn default_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("RUSTY_AUDIO_CONFIG_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("rusty-audio"))
+}
+
+impl Store {
+    #[must_use]
+    pub fn in_memory() -> Self {
+        Self { dir: None }
+    }
+
+    #[must_use]
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: Some(dir.into()),
+        }
+    }
+
+    #[must_use]
+    pub fn file(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(FILE_NAME))
+    }
+
+    #[must_use]
+    pub fn presets_dir(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join("presets"))
+    }
+
+    /// The saved settings, or the defaults. The second value is a message for the user when the
+    /// file existed but could not be used (it has been renamed, not lost).
+    #[must_use]
+    pub fn load(&self) -> (Settings, Option<String>) {
+        let Some(path) = self.file() else {
+            return (Settings::default(), None);
+        };
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return (Settings::default(), None)
+            }
+            Err(e) => {
+                return (
+                    Settings::default(),
+                    Some(format!(
+                        "{}: cannot read settings ({e}); using defaults",
+                        path.display()
+                    )),
+                )
+            }
+        };
+        match serde_json::from_slice::<Settings>(&text) {
+            Ok(s) => (s.validated(), None),
+            Err(e) => {
+                let aside = set_aside(&path);
+                let where_ = aside.map_or_else(
+                    |e| {
+                        format!(
+                            "could not move it aside: {e}; it will not be overwritten this session"
+                        )
+                    },
+                    |p| format!("kept as {}", p.display()),
+                );
+                (
+                    Settings::default(),
+                    Some(format!(
+                        "{}: unreadable settings ({e}); using defaults, {where_}",
+                        path.display()
+                    )),
+                )
+            }
+        }
+    }
+
+    /// Write atomically. Returns the error text for a notification.
+    pub fn save(&self, s: &Settings) -> Result<(), String> {
+        let Some(path) = self.file() else {
+            return Ok(());
+        };
+        let json = serde_json::to_vec_pretty(s).map_err(|e| e.to_string())?;
+        crate::util::atomic_write(&path, &json)
+            .map_err(|e| format!("{}: cannot save settings: {e}", path.display()))
+    }
+
+    /// User presets (name, path), sorted by name.
+    #[must_use]
+    pub fn user_presets(&self) -> Vec<(String, PathBuf)> {
+        let Some(dir) = self.presets_dir() else {
+            return Vec::new();
+        };
+        let mut v: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("txt")))
+            .filter_map(|p| Some((p.file_stem()?.to_string_lossy().into_owned(), p)))
+            .collect();
+        v.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+        v
+    }
+
+    /// Path for a user preset called `name` (file-name-safe).
+    #[must_use]
+    pub fn preset_path(&self, name: &str) -> Option<PathBuf> {
+        let safe: String = name
+            .trim()
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || " -_.()".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let safe = safe.trim_matches('.').trim();
+        if safe.is_empty() {
+            return None;
+        }
+        Some(self.presets_dir()?.join(format!("{safe}.txt")))
+    }
+}
+
+/// Rename an unreadable file to `NAME.corrupt-N` (first free N).
+fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
+    for n in 1..1000 {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".corrupt-{n}"));
+        let aside = path.with_file_name(name);
+        if !aside.exists() {
+            std::fs::rename(path, &aside)?;
+            return Ok(aside);
+        }
+    }
+    Err(std::io::Error::other("too many corrupt settings files"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ra-settings-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn round_trip_and_defaults_for_missing_fields() {
+        let dir = tmp("rt");
+        let store = Store::at(&dir);
+        assert_eq!(store.load(), (Settings::default(), None));
+        let mut s = Settings::default();
+        s.volume_db = -7.5;
+        s.playlist = vec![PathBuf::from("/a.flac"), PathBuf::from("/b.mp3")];
+        s.current = Some(1);
+        s.position_s = 12.25;
+        s.layout.show_eq = false;
+        store.save(&s).unwrap();
+        assert_eq!(store.load(), (s, None));
+        // An older file with fewer fields still loads; the rest are defaults.
+        std::fs::write(store.file().unwrap(), br#"{"volume_db": -3.0}"#).unwrap();
+        let (l, w) = store.load();
+        assert!(w.is_none());
+        assert_eq!(l.volume_db, -3.0);
+        assert_eq!(l.layout, Layout::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn corrupt_file_is_moved_aside_not_lost() {
+        let dir = tmp("corrupt");
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::at(&dir);
+        let f = store.file().unwrap();
+        std::fs::write(&f, b"{ not json").unwrap();
+        let (s, warning) = store.load();
+        assert_eq!(s, Settings::default());
+        let w = warning.unwrap();
+        assert!(
+            w.contains("settings.json") && w.contains("corrupt-1"),
+            "{w}"
+        );
+        assert_eq!(
+            std::fs::read(f.with_file_name("settings.json.corrupt-1")).unwrap(),
+            b"{ not json"
+        );
+        assert!(!f.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn absurd_values_are_brought_into_range() {
+        let json = br#"{"volume_db": 1e30, "current": 5, "playlist": ["/x.wav"], "position_s": -4,
+                        "buffer_frames": 1, "spectrogram": {"floor_db": 0, "ceiling_db": -50, "map": "Gray"}}"#;
+        let s: Settings = serde_json::from_slice(json).unwrap();
+        let v = s.validated();
+        assert_eq!(v.volume_db, 12.0);
+        assert_eq!(v.current, None);
+        assert_eq!(v.position_s, 0.0);
+        assert_eq!(v.buffer_frames, Some(16));
+        assert_eq!(v.spectrogram, SpectrogramSettings::default());
+    }
+
+    #[test]
+    fn preset_names_are_file_safe() {
+        let store = Store::at("/cfg");
+        assert_eq!(
+            store.preset_path("My/../EQ: v2").unwrap(),
+            PathBuf::from("/cfg/presets/My_.._EQ_ v2.txt")
+        );
+        assert!(store.preset_path("  ..  ").is_none());
+    }
+}

@@ -1,0 +1,336 @@
+//! Scrolling spectrogram: time to the right, log frequency up, level as colour.
+//!
+//! History is a ring of columns kept twice: quantised levels (u8, 0.5 dB steps) so the colour map
+//! and dB range can change without losing the picture, and a texture that is only updated one
+//! column at a time (`set_partial`) — a whole-texture upload per frame would dominate the frame
+//! time. The ring is drawn as two textured rectangles, so scrolling costs nothing.
+
+use super::app::RustyApp;
+use super::axis;
+use crate::analysis::spectrum::SpectrumFrame;
+
+/// Columns of history (≈ 26 s at 23 spectrum frames per second).
+pub const COLUMNS: usize = 600;
+/// Rows on the log frequency axis, 20 Hz at the bottom to 20 kHz at the top.
+pub const ROWS: usize = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ColorMap {
+    Inferno,
+    Viridis,
+    Gray,
+}
+
+impl ColorMap {
+    pub const ALL: [ColorMap; 3] = [ColorMap::Inferno, ColorMap::Viridis, ColorMap::Gray];
+
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            ColorMap::Inferno => "Inferno",
+            ColorMap::Viridis => "Viridis",
+            ColorMap::Gray => "Gray",
+        }
+    }
+
+    /// Control points (position 0..1, sRGB) of each map, interpolated linearly.
+    fn stops(self) -> &'static [(f32, [u8; 3])] {
+        match self {
+            ColorMap::Inferno => &[
+                (0.0, [0, 0, 4]),
+                (0.25, [87, 16, 110]),
+                (0.5, [188, 55, 84]),
+                (0.75, [249, 142, 9]),
+                (1.0, [252, 255, 164]),
+            ],
+            ColorMap::Viridis => &[
+                (0.0, [68, 1, 84]),
+                (0.25, [59, 82, 139]),
+                (0.5, [33, 145, 140]),
+                (0.75, [94, 201, 98]),
+                (1.0, [253, 231, 37]),
+            ],
+            ColorMap::Gray => &[(0.0, [0, 0, 0]), (1.0, [255, 255, 255])],
+        }
+    }
+
+    /// A 256-entry lookup table.
+    #[must_use]
+    pub fn lut(self) -> [egui::Color32; 256] {
+        let stops = self.stops();
+        std::array::from_fn(|i| {
+            let x = i as f32 / 255.0;
+            let k = stops
+                .windows(2)
+                .position(|w| x <= w[1].0)
+                .unwrap_or(stops.len() - 2);
+            let ((x0, c0), (x1, c1)) = (stops[k], stops[k + 1]);
+            let t = ((x - x0) / (x1 - x0)).clamp(0.0, 1.0);
+            let ch = |j: usize| {
+                (f32::from(c0[j]) + t * (f32::from(c1[j]) - f32::from(c0[j]))).round() as u8
+            };
+            egui::Color32::from_rgb(ch(0), ch(1), ch(2))
+        })
+    }
+}
+
+/// User settings of the view (persisted).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SpectrogramSettings {
+    pub floor_db: f32,
+    pub ceiling_db: f32,
+    pub map: ColorMap,
+}
+
+impl Default for SpectrogramSettings {
+    fn default() -> Self {
+        Self {
+            floor_db: -100.0,
+            ceiling_db: -10.0,
+            map: ColorMap::Inferno,
+        }
+    }
+}
+
+pub struct Spectrogram {
+    pub settings: SpectrogramSettings,
+    /// Quantised level per (column, row): 0 = 0 dBFS, 255 = −127.5 dBFS.
+    levels: Vec<u8>,
+    /// Next column to write.
+    head: usize,
+    last_seq: u64,
+    texture: Option<egui::TextureHandle>,
+    /// Settings the texture was coloured with.
+    drawn_with: Option<SpectrogramSettings>,
+    /// For each row, the spectrum bin below it and the interpolation weight (rebuilt when the
+    /// analyzer's bins change).
+    row_map: Vec<(usize, f32)>,
+    row_map_for: (u32, u32, usize),
+    lut: [egui::Color32; 256],
+    column: Vec<egui::Color32>,
+}
+
+impl Default for Spectrogram {
+    fn default() -> Self {
+        Self::new(SpectrogramSettings::default())
+    }
+}
+
+fn quantise(db: f32) -> u8 {
+    (-db * 2.0).clamp(0.0, 255.0) as u8
+}
+
+impl Spectrogram {
+    #[must_use]
+    pub fn new(settings: SpectrogramSettings) -> Self {
+        Self {
+            settings,
+            levels: vec![255; COLUMNS * ROWS],
+            head: 0,
+            last_seq: 0,
+            texture: None,
+            drawn_with: None,
+            row_map: Vec::new(),
+            row_map_for: (0, 0, 0),
+            lut: settings.map.lut(),
+            column: vec![egui::Color32::BLACK; ROWS],
+        }
+    }
+
+    /// Columns written so far (saturates at `COLUMNS`); for tests.
+    #[must_use]
+    pub fn head(&self) -> usize {
+        self.head
+    }
+
+    /// Level in dBFS stored at (column, row) — for tests.
+    #[must_use]
+    pub fn level_db(&self, col: usize, row: usize) -> f32 {
+        -f32::from(self.levels[col * ROWS + row]) / 2.0
+    }
+
+    fn rebuild_row_map(&mut self, f: &SpectrumFrame) {
+        let freqs = f.freqs();
+        self.row_map = (0..ROWS)
+            .map(|r| {
+                let hz = axis::f_of((r as f64 + 0.5) / ROWS as f64) as f32;
+                let i = freqs.partition_point(|&x| x < hz);
+                if i == 0 {
+                    (0, 0.0)
+                } else if i >= freqs.len() {
+                    (freqs.len() - 1, 0.0)
+                } else {
+                    let (a, b) = (freqs[i - 1], freqs[i]);
+                    (i - 1, ((hz - a) / (b - a)).clamp(0.0, 1.0))
+                }
+            })
+            .collect();
+        self.row_map_for = (f.sample_rate, f.size, f.len);
+    }
+
+    /// Append the frames the analyzer produced since the last call (repeating the latest when the
+    /// UI drew slower than the analyzer, so time runs evenly).
+    pub fn push(&mut self, f: &SpectrumFrame) -> usize {
+        if f.seq == 0 || f.seq == self.last_seq || f.len == 0 {
+            return 0;
+        }
+        if self.row_map_for != (f.sample_rate, f.size, f.len) {
+            self.rebuild_row_map(f);
+        }
+        let new = if self.last_seq == 0 || f.seq < self.last_seq {
+            1
+        } else {
+            ((f.seq - self.last_seq) as usize).min(8)
+        };
+        self.last_seq = f.seq;
+        let db = f.db();
+        for _ in 0..new {
+            let col = self.head % COLUMNS;
+            for (r, &(i, w)) in self.row_map.iter().enumerate() {
+                let v = if w > 0.0 && i + 1 < db.len() {
+                    db[i] + w * (db[i + 1] - db[i])
+                } else {
+                    db[i]
+                };
+                self.levels[col * ROWS + r] = quantise(v);
+            }
+            if let Some(tex) = &mut self.texture {
+                if self.drawn_with == Some(self.settings) {
+                    colour_column(
+                        &self.levels[col * ROWS..(col + 1) * ROWS],
+                        &self.settings,
+                        &self.lut,
+                        &mut self.column,
+                    );
+                    tex.set_partial(
+                        [col, 0],
+                        egui::ColorImage::new([1, ROWS], self.column.clone()),
+                        egui::TextureOptions::LINEAR,
+                    );
+                }
+            }
+            self.head += 1;
+        }
+        new
+    }
+
+    /// Whole-image colouring (first draw, or after the map or dB range changed).
+    fn full_image(&mut self) -> egui::ColorImage {
+        self.lut = self.settings.map.lut();
+        let mut px = vec![egui::Color32::BLACK; COLUMNS * ROWS];
+        for c in 0..COLUMNS {
+            colour_column(
+                &self.levels[c * ROWS..(c + 1) * ROWS],
+                &self.settings,
+                &self.lut,
+                &mut self.column,
+            );
+            for r in 0..ROWS {
+                // Image rows go top-down; row 0 of the levels is the lowest frequency.
+                px[(ROWS - 1 - r) * COLUMNS + c] = self.column[ROWS - 1 - r];
+            }
+        }
+        egui::ColorImage::new([COLUMNS, ROWS], px)
+    }
+
+    pub fn ensure_texture(&mut self, ctx: &egui::Context) {
+        if self.drawn_with == Some(self.settings) && self.texture.is_some() {
+            return;
+        }
+        let img = self.full_image();
+        match &mut self.texture {
+            Some(t) => t.set(img, egui::TextureOptions::LINEAR),
+            None => {
+                self.texture =
+                    Some(ctx.load_texture("spectrogram", img, egui::TextureOptions::LINEAR));
+            }
+        }
+        self.drawn_with = Some(self.settings);
+    }
+}
+
+/// Colour one column (bottom row first in `levels`) into `out` in image order (top row first).
+fn colour_column(
+    levels: &[u8],
+    s: &SpectrogramSettings,
+    lut: &[egui::Color32; 256],
+    out: &mut [egui::Color32],
+) {
+    let span = (s.ceiling_db - s.floor_db).max(1.0);
+    for (r, &q) in levels.iter().enumerate() {
+        let db = -f32::from(q) / 2.0;
+        let t = ((db - s.floor_db) / span).clamp(0.0, 1.0);
+        out[ROWS - 1 - r] = lut[(t * 255.0) as usize];
+    }
+}
+
+pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
+    let sg = &mut app.spectrogram;
+    ui.horizontal(|ui| {
+        egui::ComboBox::new("colormap", "Colours")
+            .selected_text(sg.settings.map.label())
+            .show_ui(ui, |ui| {
+                for m in ColorMap::ALL {
+                    ui.selectable_value(&mut sg.settings.map, m, m.label());
+                }
+            })
+            .response
+            .on_hover_text("Colour map");
+        ui.add(
+            egui::DragValue::new(&mut sg.settings.floor_db)
+                .range(-140.0..=-20.0)
+                .speed(1.0)
+                .suffix(" dB"),
+        )
+        .on_hover_text("Level drawn as the darkest colour");
+        ui.label("to");
+        ui.add(
+            egui::DragValue::new(&mut sg.settings.ceiling_db)
+                .range(-100.0..=0.0)
+                .speed(1.0)
+                .suffix(" dB"),
+        )
+        .on_hover_text("Level drawn as the brightest colour");
+        if sg.settings.ceiling_db < sg.settings.floor_db + 10.0 {
+            sg.settings.ceiling_db = sg.settings.floor_db + 10.0;
+        }
+    });
+    let frame = app.engine.spectrum();
+    sg.push(frame);
+    sg.ensure_texture(ui.ctx());
+    let (rect, _) = ui.allocate_exact_size(
+        egui::vec2(ui.available_width(), (height - 30.0).max(60.0)),
+        egui::Sense::hover(),
+    );
+    let painter = ui.painter_at(rect);
+    if let Some(tex) = &sg.texture {
+        // Oldest column is at `head % COLUMNS`: draw [head..COLUMNS) then [0..head).
+        let split = (sg.head % COLUMNS) as f32 / COLUMNS as f32;
+        let x_split = rect.left() + rect.width() * (1.0 - split);
+        let uv = |a: f32, b: f32| egui::Rect::from_min_max(egui::pos2(a, 0.0), egui::pos2(b, 1.0));
+        painter.image(
+            tex.id(),
+            egui::Rect::from_min_max(rect.min, egui::pos2(x_split, rect.bottom())),
+            uv(split, 1.0),
+            egui::Color32::WHITE,
+        );
+        painter.image(
+            tex.id(),
+            egui::Rect::from_min_max(egui::pos2(x_split, rect.top()), rect.max),
+            uv(0.0, split),
+            egui::Color32::WHITE,
+        );
+    }
+    // Frequency labels on the left edge.
+    let text = egui::Color32::from_gray(200);
+    for f in [100.0, 1000.0, 10_000.0] {
+        let y = rect.bottom() - rect.height() * axis::x_of(f) as f32;
+        painter.text(
+            egui::pos2(rect.left() + 2.0, y),
+            egui::Align2::LEFT_CENTER,
+            axis::label(f),
+            egui::FontId::proportional(10.0),
+            text,
+        );
+    }
+}
