@@ -29,7 +29,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: run test deps test-deps media pulse demo clean-media bench peers
+.PHONY: run test deps test-deps media pulse demo clean-media bench peers measure-app soak
 
 deps:
 	$(call apt_install,$(BUILD_PKGS))
@@ -60,6 +60,15 @@ bench: test-deps media
 
 peers: test-deps media
 	bash scripts/compare_peers.sh
+
+# 60 s through the PulseAudio null sink, 256-frame buffer, the other core busy (a short form runs
+# in `make test`).
+soak: test-deps pulse
+	RUSTY_AUDIO_SOAK_SECONDS=60 $(CARGO) test --release --locked --test soak -- --nocapture
+
+# The app's memory, CPU and frame-time budgets in a real (virtual) window: scripts/measure_app.sh.
+measure-app: test-deps media pulse
+	bash scripts/measure_app.sh
 
 demo: test-deps
 	bash scripts/make_demo.sh assets/demo.flac

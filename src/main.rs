@@ -22,6 +22,9 @@ struct Cli {
     /// Queue the files but do not start playing.
     #[arg(long)]
     no_autoplay: bool,
+    /// Print UI frame time, callback time and memory as JSON when the window closes.
+    #[arg(long, hide = true)]
+    stats_on_exit: bool,
 }
 
 #[derive(Args, Clone)]
@@ -103,6 +106,22 @@ enum Cmd {
     Bench {
         #[arg(long)]
         json: bool,
+        /// Few iterations: a smoke run, not a measurement.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Write a dated Markdown performance report: `bench` figures, criterion estimates and the
+    /// peer comparison (what run_performance_analysis.ps1 / scripts/performance_analysis.sh call).
+    Report {
+        /// Report file to write.
+        #[arg(long, default_value = "performance-report.md")]
+        out: PathBuf,
+        /// Where `cargo bench` left criterion's results.
+        #[arg(long, default_value = "target/criterion")]
+        criterion: PathBuf,
+        /// Markdown written by scripts/compare_peers.sh, to include.
+        #[arg(long)]
+        peers: Option<PathBuf>,
         /// Few iterations: a smoke run, not a measurement.
         #[arg(long)]
         quick: bool,
@@ -193,6 +212,17 @@ fn main() {
         }),
         Some(Cmd::Devices) => cli::devices::run(),
         Some(Cmd::Bench { json, quick }) => cli::bench::run(json, quick),
+        Some(Cmd::Report {
+            out,
+            criterion,
+            peers,
+            quick,
+        }) => cli::report::run(&cli::report::ReportOptions {
+            out,
+            criterion_dir: criterion,
+            peers,
+            quick,
+        }),
         None => {
             // The desktop app (a clear message pointing to play/analyze when there is no display).
             rusty_audio::ui::run(rusty_audio::ui::RunOptions {
@@ -200,6 +230,7 @@ fn main() {
                 autoplay: !cli.no_autoplay,
                 output: cli.output.output.is_some().then_some(output),
                 buffer_frames: cli.output.buffer,
+                stats_on_exit: cli.stats_on_exit,
             })
         }
     };

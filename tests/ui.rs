@@ -421,3 +421,24 @@ fn switching_the_output_keeps_track_and_position() {
         "resumed near {before:.2} s, not restarted: {after:.2}"
     );
 }
+
+#[test]
+fn f12_opens_the_performance_panel_with_live_figures() {
+    let mut h = harness(app_with(vec![tone("ui_perf")]));
+    h.step();
+    h.state_mut().play(0);
+    step_until(&mut h, "playing", |a| a.position().is_some_and(|p| p.1 > 0.3));
+    assert!(!h.state().show_perf);
+    h.key_press(egui::Key::F12);
+    h.step();
+    assert!(h.state().show_perf);
+    h.step();
+    // The panel reads the real callback histogram: callbacks have been recorded.
+    assert!(h.state().engine.telemetry().perf.callback_snapshot().count > 10);
+    h.get_by_label("Reset").click();
+    h.step();
+    assert!(h.state().engine.telemetry().perf.callback_snapshot().count < 10, "reset clears the statistics");
+    h.key_press(egui::Key::F12);
+    h.step();
+    assert!(!h.state().show_perf, "F12 closes it again");
+}

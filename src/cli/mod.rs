@@ -8,3 +8,4 @@ pub mod dsp_args;
 pub mod files;
 pub mod play;
 pub mod render;
+pub mod report;

@@ -141,6 +141,7 @@ pub fn run(opts: PlayOptions) -> i32 {
     ));
 
     let snap = telemetry.perf.callback_snapshot();
+    let interval = telemetry.perf.interval_ns.snapshot();
     let frames = telemetry.frames_played.load(Relaxed);
     let underruns = telemetry.underruns.load(Relaxed);
     let buffer_frames = info
@@ -165,6 +166,9 @@ pub fn run(opts: PlayOptions) -> i32 {
                 "tracks_failed": failed,
                 "callbacks": snap.count,
                 "callback_ns": {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99), "p999": q(0.999), "max": snap.max},
+                // Time between callback starts: its spread is the jitter of the device clock and
+                // of our wake-ups.
+                "interval_ns": {"p50": interval.quantile(0.5), "p99": interval.quantile(0.99), "p999": interval.quantile(0.999), "max": interval.max},
             })
         );
     } else {

@@ -67,7 +67,10 @@ impl FileCache {
             self.used -= stale.bytes.len();
         }
         self.misses += 1;
-        if meta.len() > self.budget as u64 {
+        // One file may take at most half the budget: a long FLAC streams from disk (the decoder
+        // runs far enough ahead), so the cache keeps several typical tracks instead of one big one
+        // and the app stays inside its memory budget.
+        if meta.len() > (self.budget / 2) as u64 {
             return AudioSource::open(path);
         }
         let bytes: Arc<[u8]> = std::fs::read(path)

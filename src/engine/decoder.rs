@@ -25,9 +25,10 @@ use super::telemetry::Telemetry;
 use crate::decode::{AudioSource, FileCache};
 use crate::dsp::channel_map::ChannelMap;
 
-/// How long the decoder sleeps when the ring is full before checking again. The ring holds about
-/// a second, so this is far inside the margin; commands wake it at once.
-const FULL_RING_POLL: Duration = Duration::from_millis(5);
+/// How long the decoder sleeps when the ring is full before checking again. The ring holds half a
+/// second (and at least four callbacks), so 20 ms is far inside the margin, and a paused player
+/// wakes 50 times a second rather than 200; commands wake it at once.
+const FULL_RING_POLL: Duration = Duration::from_millis(20);
 
 struct Active {
     /// Index in `queue` (follows the key when the queue changes).

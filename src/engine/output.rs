@@ -249,13 +249,17 @@ fn build_typed<S: DeviceSample + cpal::SizedSample>(
     let mut first = true;
     device.build_output_stream::<S, _, _>(
         config,
-        move |out: &mut [S], _info: &cpal::OutputCallbackInfo| {
+        move |out: &mut [S], info: &cpal::OutputCallbackInfo| {
             if first {
                 first = false;
                 prepare_audio_thread();
             }
             if let Some(r) = guard.renderer.as_mut() {
                 r.process(out);
+                // How far ahead of the DAC this block was written (the host's own estimate).
+                let ts = info.timestamp();
+                let ahead = ts.playback.saturating_duration_since(ts.callback);
+                r.report_device_latency(ahead.as_nanos().min(u128::from(u64::MAX)) as u64);
             }
         },
         move |e: cpal::Error| {

@@ -86,6 +86,14 @@ impl Renderer {
             .snap(if gain.is_finite() { gain.max(0.0) } else { 1.0 });
     }
 
+    /// Record the output host's callback → playback estimate (one relaxed store; RT-safe).
+    #[inline]
+    pub fn report_device_latency(&self, ns: u64) {
+        self.telemetry
+            .device_latency_ns
+            .store(ns, std::sync::atomic::Ordering::Relaxed);
+    }
+
     #[must_use]
     pub fn chain_latency(&self) -> usize {
         self.dsp.chain.latency()

@@ -33,6 +33,8 @@ pub struct Telemetry {
     pub last_underrun_at: AtomicU64,
     /// Frames per callback of the latest callback.
     pub last_callback_frames: AtomicU32,
+    /// The host's estimate of callback → DAC time for the latest callback, ns (0: unknown).
+    pub device_latency_ns: AtomicU64,
     /// Set by the decoder when it has nothing to produce (no active track).
     pub decoder_idle: AtomicBool,
     pub perf: PerfMonitor,
@@ -49,6 +51,7 @@ impl Default for Telemetry {
             underruns: AtomicU64::new(0),
             last_underrun_at: AtomicU64::new(0),
             last_callback_frames: AtomicU32::new(0),
+            device_latency_ns: AtomicU64::new(0),
             decoder_idle: AtomicBool::new(true),
             perf: PerfMonitor::new(),
         }

@@ -126,6 +126,29 @@ impl HistogramSnapshot {
         self.max
     }
 
+    /// What was recorded between `earlier` and `self` (two snapshots of the same histogram): the
+    /// panel's per-second figures. The maximum is the top of the highest bucket that grew,
+    /// clamped to the all-time maximum.
+    #[must_use]
+    pub fn since(&self, earlier: &HistogramSnapshot) -> HistogramSnapshot {
+        let buckets: Vec<u64> = self
+            .buckets
+            .iter()
+            .zip(earlier.buckets.iter().chain(std::iter::repeat(&0)))
+            .map(|(a, b)| a.saturating_sub(*b))
+            .collect();
+        let max = buckets.iter().rposition(|&c| c > 0).map_or(0, |i| {
+            let (lo, w) = bucket_range(i);
+            (lo + w - 1).min(self.max)
+        });
+        HistogramSnapshot {
+            count: buckets.iter().sum(),
+            sum: self.sum.saturating_sub(earlier.sum),
+            max,
+            buckets,
+        }
+    }
+
     #[must_use]
     pub fn mean(&self) -> f64 {
         if self.count == 0 {
@@ -139,6 +162,24 @@ impl HistogramSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_gives_the_window_between_two_snapshots() {
+        let h = Histogram::new();
+        for _ in 0..1000 {
+            h.record(10_000);
+        }
+        let a = h.snapshot();
+        for _ in 0..100 {
+            h.record(50_000);
+        }
+        let w = h.snapshot().since(&a);
+        assert_eq!(w.count, 100);
+        let p50 = w.quantile(0.5) as f64;
+        assert!((p50 / 50_000.0 - 1.0).abs() < 0.01, "{p50}");
+        assert!(w.max >= 50_000 && w.max <= 50_500, "{}", w.max);
+        assert_eq!(h.snapshot().since(&h.snapshot()).count, 0);
+    }
 
     #[test]
     fn buckets_are_contiguous_and_fine() {

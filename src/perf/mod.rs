@@ -2,7 +2,9 @@
 
 pub mod clock;
 pub mod histogram;
+pub mod history;
 pub mod monitor;
+pub mod process;
 
 pub use histogram::{Histogram, HistogramSnapshot};
 pub use monitor::PerfMonitor;

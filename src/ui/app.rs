@@ -118,6 +118,8 @@ pub struct RustyApp {
     /// Time spent in `show` per frame (ns), for the performance panel and the guide.
     pub ui_frame: Histogram,
     window_size: Option<[f32; 2]>,
+    pub print_stats_on_exit: bool,
+    pub perf: super::perf_view::PerfState,
 }
 
 impl RustyApp {
@@ -170,6 +172,8 @@ impl RustyApp {
             preset_name: String::new(),
             ui_frame: Histogram::new(),
             window_size: s.layout.window,
+            print_stats_on_exit: false,
+            perf: super::perf_view::PerfState::default(),
         };
         if let Some(w) = start.warning {
             app.notify(w);
@@ -570,6 +574,29 @@ impl RustyApp {
         }
     }
 
+    /// Frame time, callback time and memory, as the measurement script reads them.
+    #[must_use]
+    pub fn stats_json(&self) -> serde_json::Value {
+        let q = |h: &crate::perf::HistogramSnapshot| {
+            serde_json::json!({
+                "count": h.count,
+                "p50_us": h.quantile(0.5) as f64 / 1e3,
+                "p95_us": h.quantile(0.95) as f64 / 1e3,
+                "p99_us": h.quantile(0.99) as f64 / 1e3,
+                "max_us": h.max as f64 / 1e3,
+            })
+        };
+        let t = self.engine.telemetry();
+        let p = crate::perf::process::sample();
+        serde_json::json!({
+            "ui_frame": q(&self.ui_frame.snapshot()),
+            "callback": q(&t.perf.callback_snapshot()),
+            "underruns": t.underruns.load(std::sync::atomic::Ordering::Relaxed),
+            "rss_anon_kib": p.rss_anon_kib,
+            "rss_kib": p.rss_kib,
+        })
+    }
+
     /// Write the settings now (with the position).
     pub fn save_now(&mut self) {
         let s = self.snapshot(true);
@@ -614,6 +641,9 @@ impl RustyApp {
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let started = Instant::now();
         let ctx = ui.ctx().clone();
+        if std::env::var_os("RUSTY_AUDIO_DEBUG_REPAINT").is_some() {
+            eprintln!("repaint: {:?}", ctx.repaint_causes());
+        }
         self.handle_events();
         self.upload_cover(&ctx);
         self.keyboard(&ctx);
@@ -641,7 +671,24 @@ impl RustyApp {
         self.engine
             .set_spectrum_enabled((self.show_spectrum || self.show_spectrogram) && !minimized);
 
+        self.perf.tick(&self.ui_frame, &self.engine);
         egui::Panel::top("transport").show(ui, |ui| super::transport::show(self, ui));
+        if let Some(alert) = self.perf.history.alert() {
+            egui::Panel::top("perf_alert").show(ui, |ui| {
+                let r = ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(format!("Performance: {alert}"))
+                            .color(egui::Color32::from_rgb(240, 80, 80)),
+                    )
+                    .sense(egui::Sense::click()),
+                );
+                if r.on_hover_text("Open the performance panel (F12)")
+                    .clicked()
+                {
+                    self.show_perf = true;
+                }
+            });
+        }
         if !self.notices.is_empty() {
             egui::Panel::top("notices").show(ui, |ui| {
                 let mut dismiss = None;
@@ -678,6 +725,10 @@ impl RustyApp {
                     .on_hover_text("Show the equalizer editor");
                 ui.checkbox(&mut self.eq_overlay, "EQ curve on spectrum")
                     .on_hover_text("Draw the EQ response over the spectrum");
+                ui.toggle_value(&mut self.show_perf, "Performance")
+                    .on_hover_text(
+                        "Audio callback timing, underruns, CPU, memory, UI frame time (F12)",
+                    );
             });
             let h = ui.available_height();
             let views = [self.show_spectrum, self.show_spectrogram, self.show_eq];
@@ -727,5 +778,8 @@ impl Drop for RustyApp {
     fn drop(&mut self) {
         // Closing the window: remember where we were.
         self.save_now();
+        if self.print_stats_on_exit {
+            println!("{}", self.stats_json());
+        }
     }
 }

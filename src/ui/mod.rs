@@ -106,6 +106,9 @@ pub struct RunOptions {
     /// `--output` when given; otherwise the device saved in the settings.
     pub output: Option<crate::engine::OutputChoice>,
     pub buffer_frames: Option<u32>,
+    /// Print frame-time, callback and memory figures as JSON on stdout at exit (for the guide's
+    /// measurement script).
+    pub stats_on_exit: bool,
 }
 
 /// Run the desktop app; returns the process exit code.
@@ -190,7 +193,11 @@ pub fn run(opts: RunOptions) -> i32 {
     let result = eframe::run_native(
         "rusty-audio",
         options,
-        Box::new(move |_cc| Ok(Box::new(RustyApp::build(engine, start)))),
+        Box::new(move |_cc| {
+            let mut app = RustyApp::build(engine, start);
+            app.print_stats_on_exit = opts.stats_on_exit;
+            Ok(Box::new(app))
+        }),
     );
     match result {
         Ok(()) => 0,

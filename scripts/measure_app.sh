@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Measure the desktop app's budgets (issue 4) the way a user runs it: the release binary in a real
+# window (Xvfb + Mesa), playing a 5-minute FLAC into the PulseAudio null sink with every view
+# visible. Reports anonymous RSS (peak over the run), CPU while playing and while paused, and the
+# UI frame (`update`) time percentiles the app measured itself (--stats-on-exit).
+#
+# Usage: scripts/measure_app.sh [SECONDS_PLAYING]   (make measure-app; needs `make pulse` first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PLAY_S=${1:-30}
+BIN=${BIN:-target/release/rusty-audio}
+[ -x "$BIN" ] || cargo build --release --locked
+MEDIA=${RUSTY_AUDIO_MEDIA:-target/media}
+[ -f "$MEDIA/prog.flac" ] || bash ../shared/media/make_media.sh "$MEDIA" >/dev/null
+WORK=$(mktemp -d)
+DISPLAY_NUM=:$((90 + RANDOM % 9))
+cleanup() {
+  [ -n "${APP:-}" ] && kill "$APP" 2>/dev/null || true
+  [ -n "${XVFB:-}" ] && kill "$XVFB" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+ffmpeg -v error -y -stream_loop 15 -i "$MEDIA/prog.flac" -t 300 -c:a flac "$WORK/prog5min.flac"
+
+Xvfb "$DISPLAY_NUM" -screen 0 1400x900x24 -nolisten tcp 2>/dev/null &
+XVFB=$!
+export DISPLAY=$DISPLAY_NUM
+for _ in $(seq 100); do xdotool getdisplaygeometry >/dev/null 2>&1 && break; sleep 0.1; done
+
+RUSTY_AUDIO_CONFIG_DIR="$WORK/config" "$BIN" --stats-on-exit "$WORK/prog5min.flac" >"$WORK/stats.json" 2>"$WORK/stderr" &
+APP=$!
+for _ in $(seq 300); do WID=$(xdotool search --name "Rusty Audio" 2>/dev/null | head -1) && [ -n "$WID" ] && break; sleep 0.1; done
+
+rss_anon() { awk '/^RssAnon:/ {print $2}' "/proc/$APP/status"; }
+cpu_ticks() { sed 's/.*) //' "/proc/$APP/stat" | awk '{print $12 + $13}'; }
+TCK=$(getconf CLK_TCK)
+
+sleep 5 # warm-up: first frames, font atlas, textures
+peak=0
+t0=$(cpu_ticks); s0=$(date +%s.%N)
+for _ in $(seq "$PLAY_S"); do
+  r=$(rss_anon); [ "$r" -gt "$peak" ] && peak=$r
+  sleep 1
+done
+t1=$(cpu_ticks); s1=$(date +%s.%N)
+cpu_play=$(awk -v a="$t0" -v b="$t1" -v t="$TCK" -v w0="$s0" -v w1="$s1" 'BEGIN {printf "%.1f", 100 * (b - a) / t / (w1 - w0)}')
+
+xdotool windowfocus --sync "$WID" key space
+sleep 3 # the fade-out and the last repaints
+t2=$(cpu_ticks); s2=$(date +%s.%N)
+sleep 20
+t3=$(cpu_ticks); s3=$(date +%s.%N)
+cpu_pause=$(awk -v a="$t2" -v b="$t3" -v t="$TCK" -v w0="$s2" -v w1="$s3" 'BEGIN {printf "%.2f", 100 * (b - a) / t / (w1 - w0)}')
+
+xdotool windowfocus --sync "$WID" key ctrl+q
+wait "$APP" || true
+APP=
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); Xvfb + Mesa (software rendering)"
+echo "playing ${PLAY_S} s of a 5-min FLAC, all views: RssAnon peak $((peak / 1024)) MiB ($peak KiB), CPU ${cpu_play} % of a core"
+echo "paused 20 s, window open: CPU ${cpu_pause} % of a core"
+echo "in-app (--stats-on-exit): $(cat "$WORK/stats.json")"
