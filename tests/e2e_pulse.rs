@@ -5,70 +5,8 @@
 mod common;
 use common::*;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn pulse_running() -> bool {
-    Command::new("pactl")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn skip_without_pulse(test: &str) -> bool {
-    if pulse_running() {
-        return false;
-    }
-    eprintln!("\n*** SKIPPED {test}: no PulseAudio server (run `make test`, which starts one with a null sink) ***\n");
-    true
-}
-
-/// Start recording the null sink's monitor and wait until the recording stream exists.
-fn start_recording(out: &Path) -> Child {
-    let child = Command::new("parec")
-        .args([
-            "-d",
-            "nullsink.monitor",
-            "--latency-msec=20",
-            "--format=float32le",
-            "--rate=48000",
-            "--channels=2",
-            "--raw",
-        ])
-        .arg(out)
-        .spawn()
-        .expect("parec runs");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let o = Command::new("pactl")
-            .args(["list", "short", "source-outputs"])
-            .output()
-            .unwrap();
-        if !o.stdout.is_empty() {
-            return child;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "parec never connected to the server"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn stop_recording(mut child: Child, out: &Path) -> Vec<f32> {
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-    std::fs::read(out)
-        .unwrap()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
 
 struct ToneCheck {
     freq_hz: f64,
@@ -156,17 +94,7 @@ fn play_and_record_raw(
     args.push(tone_path.to_str().unwrap());
     let o = Command::new(bin()).args(&args).output().unwrap();
     let recorded = stop_recording(rec, &raw);
-    assert!(
-        o.status.success(),
-        "play failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(
-        summary["null_output"], false,
-        "played to a real device: {summary}"
-    );
-    (recorded, summary)
+    (recorded, play_summary(&o))
 }
 
 fn assert_clean_tone(c: &ToneCheck, summary: &serde_json::Value) {

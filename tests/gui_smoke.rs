@@ -34,11 +34,7 @@ fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
 
 #[test]
 fn real_window_plays_draws_and_closes_cleanly() {
-    let pulse = Command::new("pactl")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !(have("Xvfb") && have("import") && have("xdotool") && pulse) {
+    if !(have("Xvfb") && have("import") && have("xdotool") && pulse_running()) {
         eprintln!("\n*** SKIPPED real_window_plays_draws_and_closes_cleanly: needs Xvfb, ImageMagick, xdotool and a PulseAudio server (make test provides them) ***\n");
         return;
     }
@@ -69,21 +65,7 @@ fn real_window_plays_draws_and_closes_cleanly() {
     });
 
     let raw = dir.join("sink.raw");
-    let rec = Killer(
-        Command::new("parec")
-            .args([
-                "-d",
-                "nullsink.monitor",
-                "--latency-msec=20",
-                "--format=float32le",
-                "--rate=48000",
-                "--channels=2",
-                "--raw",
-            ])
-            .arg(&raw)
-            .spawn()
-            .unwrap(),
-    );
+    let rec = Killer(start_recording(&raw));
     // Its own settings directory: the test never reads or writes the user's.
     let config = dir.join("config");
     let _ = std::fs::remove_dir_all(&config);
@@ -94,12 +76,7 @@ fn real_window_plays_draws_and_closes_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let loud = || {
-        std::fs::read(&raw)
-            .unwrap_or_default()
-            .chunks_exact(4)
-            .any(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).abs() > 0.1)
-    };
+    let loud = || read_f32_raw(&raw).iter().any(|s| s.abs() > 0.1);
     wait_for("the app's audio at the sink", 30, loud);
     let mut wid = String::new();
     wait_for("the window", 30, || {

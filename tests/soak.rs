@@ -8,7 +8,7 @@
 mod common;
 use common::*;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 struct Busy(Vec<Child>);
 
@@ -19,15 +19,6 @@ impl Drop for Busy {
             let _ = c.wait();
         }
     }
-}
-
-fn pulse_running() -> bool {
-    Command::new("pactl")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 #[test]

@@ -427,7 +427,9 @@ fn f12_opens_the_performance_panel_with_live_figures() {
     let mut h = harness(app_with(vec![tone("ui_perf")]));
     h.step();
     h.state_mut().play(0);
-    step_until(&mut h, "playing", |a| a.position().is_some_and(|p| p.1 > 0.3));
+    step_until(&mut h, "playing", |a| {
+        a.position().is_some_and(|p| p.1 > 0.3)
+    });
     assert!(!h.state().show_perf);
     h.key_press(egui::Key::F12);
     h.step();
@@ -437,7 +439,10 @@ fn f12_opens_the_performance_panel_with_live_figures() {
     assert!(h.state().engine.telemetry().perf.callback_snapshot().count > 10);
     h.get_by_label("Reset").click();
     h.step();
-    assert!(h.state().engine.telemetry().perf.callback_snapshot().count < 10, "reset clears the statistics");
+    assert!(
+        h.state().engine.telemetry().perf.callback_snapshot().count < 10,
+        "reset clears the statistics"
+    );
     h.key_press(egui::Key::F12);
     h.step();
     assert!(!h.state().show_perf, "F12 closes it again");

@@ -255,45 +255,31 @@ impl DecoderThread {
         let info = source.info();
         let map = ChannelMap::new(&info.layout, self.device_channels);
         let rate = info.sample_rate;
-        if rate == self.device_rate {
+        // The resampler this track runs through and the stream frame where it starts: none at
+        // the device rate; the previous track's when the rates match (no dip at the join); else
+        // a fresh one.
+        let (resampler, starts_at) = if rate == self.device_rate {
             self.finish_resampler(carry.take());
-            return Ok((
-                Active {
-                    track,
-                    key,
-                    source,
-                    map,
-                    resampler: None,
-                },
-                self.produced,
-            ));
-        }
-        if carry.as_ref().is_some_and(|(r, _)| r.rate_in() == rate) {
+            (None, self.produced)
+        } else if carry.as_ref().is_some_and(|(r, _)| r.rate_in() == rate) {
             let (r, origin) = carry.take().expect("checked");
             let at = origin + r.input_boundary_frame();
-            return Ok((
-                Active {
-                    track,
-                    key,
-                    source,
-                    map,
-                    resampler: Some((r, origin)),
-                },
-                at,
-            ));
-        }
-        self.finish_resampler(carry.take());
-        let r = StreamResampler::new(rate, self.device_rate, self.device_channels)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            (Some((r, origin)), at)
+        } else {
+            self.finish_resampler(carry.take());
+            let r = StreamResampler::new(rate, self.device_rate, self.device_channels)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            (Some((r, self.produced)), self.produced)
+        };
         Ok((
             Active {
                 track,
                 key,
                 source,
                 map,
-                resampler: Some((r, self.produced)),
+                resampler,
             },
-            self.produced,
+            starts_at,
         ))
     }
 

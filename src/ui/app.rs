@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::analysis::overview::Overview;
 use crate::decode::TrackTags;
 use crate::dsp::chain::DspSettings;
-use crate::engine::{Engine, EngineConfig, EngineEvent, OutputChoice, PlayState};
+use crate::engine::{Engine, EngineConfig, EngineEvent, PlayState};
 use crate::perf::histogram::Histogram;
 
 use super::scanner::{Found, Scanner};
@@ -120,6 +120,8 @@ pub struct RustyApp {
     window_size: Option<[f32; 2]>,
     pub print_stats_on_exit: bool,
     pub perf: super::perf_view::PerfState,
+    /// `RUSTY_AUDIO_DEBUG_REPAINT`: log why each frame was drawn (checking idle repaints).
+    debug_repaint: bool,
 }
 
 impl RustyApp {
@@ -174,6 +176,7 @@ impl RustyApp {
             window_size: s.layout.window,
             print_stats_on_exit: false,
             perf: super::perf_view::PerfState::default(),
+            debug_repaint: std::env::var_os("RUSTY_AUDIO_DEBUG_REPAINT").is_some(),
         };
         if let Some(w) = start.warning {
             app.notify(w);
@@ -322,11 +325,8 @@ impl RustyApp {
 
     pub fn set_volume_db(&mut self, db: f32) {
         self.volume_db = db.clamp(-60.0, 12.0);
-        self.engine.set_volume_db(if self.volume_db <= -60.0 {
-            -120.0
-        } else {
-            self.volume_db
-        });
+        self.engine
+            .set_volume(super::settings::volume_gain(self.volume_db));
     }
 
     pub fn notify(&mut self, text: String) {
@@ -343,20 +343,11 @@ impl RustyApp {
     /// rate, carrying over the playlist, position, pause state, DSP and analyzer settings. The
     /// old engine keeps playing if the new one cannot start.
     pub fn switch_output(&mut self, device: Option<String>, buffer_frames: Option<u32>) {
-        let output = match &device {
-            None => OutputChoice::Default,
-            Some(n) if n == "null" => OutputChoice::Null,
-            Some(n) => OutputChoice::Named(n.clone()),
-        };
         let cfg = EngineConfig {
-            output,
+            output: super::settings::output_choice(device.as_deref()),
             buffer_frames,
             dsp: *self.engine.dsp(),
-            volume: if self.volume_db <= -60.0 {
-                0.0
-            } else {
-                10f32.powf(self.volume_db / 20.0)
-            },
+            volume: super::settings::volume_gain(self.volume_db),
             ..EngineConfig::default()
         };
         let mut engine = match Engine::start(&cfg) {
@@ -641,7 +632,7 @@ impl RustyApp {
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let started = Instant::now();
         let ctx = ui.ctx().clone();
-        if std::env::var_os("RUSTY_AUDIO_DEBUG_REPAINT").is_some() {
+        if self.debug_repaint {
             eprintln!("repaint: {:?}", ctx.repaint_causes());
         }
         self.handle_events();

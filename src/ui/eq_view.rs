@@ -60,15 +60,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                         .on_hover_text(path.display().to_string())
                         .clicked()
                     {
-                        match import(&path) {
-                            Ok((eq, warnings)) => {
-                                d.eq = eq;
-                                for w in warnings {
-                                    app.notify(w);
-                                }
-                            }
-                            Err(e) => app.notify(e),
-                        }
+                        load_into(app, &mut d.eq, &path);
                         ui.close();
                     }
                 }
@@ -110,15 +102,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                     .add_filter("EQ preset", &["txt"])
                     .pick_file()
                 {
-                    match import(&path) {
-                        Ok((eq, warnings)) => {
-                            d.eq = eq;
-                            for w in warnings {
-                                app.notify(w);
-                            }
-                        }
-                        Err(e) => app.notify(e),
-                    }
+                    load_into(app, &mut d.eq, &path);
                 }
                 ui.close();
             }
@@ -159,6 +143,20 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     band_list(app, ui, &mut d);
     if d != before {
         app.set_dsp(d);
+    }
+}
+
+/// Load a preset file into `eq`, telling the user about skipped lines or why it failed (the EQ
+/// is left as it was then).
+fn load_into(app: &mut RustyApp, eq: &mut crate::dsp::eq_params::EqParams, path: &Path) {
+    match import(path) {
+        Ok((loaded, warnings)) => {
+            *eq = loaded;
+            for w in warnings {
+                app.notify(w);
+            }
+        }
+        Err(e) => app.notify(e),
     }
 }
 

@@ -99,6 +99,13 @@ pub mod axis {
     }
 }
 
+/// A duration as m:ss (playlist column, transport time).
+#[must_use]
+pub fn mmss(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
 /// What the command line asks of the app.
 pub struct RunOptions {
     pub files: Vec<std::path::PathBuf>,
@@ -128,17 +135,9 @@ pub fn run(opts: RunOptions) -> i32 {
     let output = opts
         .output
         .clone()
-        .unwrap_or_else(|| match &saved.output_device {
-            None => OutputChoice::Default,
-            Some(n) if n == "null" => OutputChoice::Null,
-            Some(n) => OutputChoice::Named(n.clone()),
-        });
+        .unwrap_or_else(|| settings::output_choice(saved.output_device.as_deref()));
     if opts.output.is_some() {
-        saved.output_device = match &output {
-            OutputChoice::Default => None,
-            OutputChoice::Null => Some("null".into()),
-            OutputChoice::Named(n) => Some(n.clone()),
-        };
+        saved.output_device = settings::saved_output(&output);
     }
     if opts.buffer_frames.is_some() {
         saved.buffer_frames = opts.buffer_frames;
@@ -147,11 +146,7 @@ pub fn run(opts: RunOptions) -> i32 {
         output,
         buffer_frames: saved.buffer_frames,
         dsp: saved.dsp,
-        volume: if saved.volume_db <= -60.0 {
-            0.0
-        } else {
-            10f32.powf(saved.volume_db / 20.0)
-        },
+        volume: settings::volume_gain(saved.volume_db),
         ..EngineConfig::default()
     };
     let engine = match Engine::start(&cfg) {

@@ -3,13 +3,9 @@
 //! double-click plays, drag to reorder, context menu, Delete removes, Alt+Up/Down moves.
 
 use super::app::RustyApp;
+use super::mmss;
 
 const ROW_H: f32 = 34.0;
-
-fn mmss(d: f64) -> String {
-    let s = d.max(0.0) as u64;
-    format!("{}:{:02}", s / 60, s % 60)
-}
 
 /// Payload of a row being dragged: its index when the drag started.
 #[derive(Clone, Copy)]

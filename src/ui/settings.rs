@@ -73,6 +73,36 @@ impl Default for Settings {
     }
 }
 
+/// The output a saved device name means (`None`: the system default, `"null"`: no device).
+#[must_use]
+pub fn output_choice(saved: Option<&str>) -> crate::engine::OutputChoice {
+    saved
+        .unwrap_or("default")
+        .parse()
+        .unwrap_or(crate::engine::OutputChoice::Default)
+}
+
+/// The device name to save for `choice` (inverse of `output_choice`).
+#[must_use]
+pub fn saved_output(choice: &crate::engine::OutputChoice) -> Option<String> {
+    use crate::engine::OutputChoice;
+    match choice {
+        OutputChoice::Default => None,
+        OutputChoice::Null => Some("null".into()),
+        OutputChoice::Named(n) => Some(n.clone()),
+    }
+}
+
+/// Linear gain of the volume slider's dB value; its bottom (−60 dB) is mute.
+#[must_use]
+pub fn volume_gain(db: f32) -> f32 {
+    if db <= -60.0 {
+        0.0
+    } else {
+        10f32.powf(db / 20.0)
+    }
+}
+
 impl Settings {
     /// Everything in range, whatever the file said.
     #[must_use]
@@ -314,6 +344,20 @@ mod tests {
         assert_eq!(v.position_s, 0.0);
         assert_eq!(v.buffer_frames, Some(16));
         assert_eq!(v.spectrogram, SpectrogramSettings::default());
+    }
+
+    #[test]
+    fn output_names_round_trip() {
+        use crate::engine::OutputChoice;
+        for c in [
+            OutputChoice::Default,
+            OutputChoice::Null,
+            OutputChoice::Named("USB DAC".into()),
+        ] {
+            assert_eq!(output_choice(saved_output(&c).as_deref()), c);
+        }
+        assert_eq!(volume_gain(-60.0), 0.0);
+        assert!((volume_gain(-6.0) - 0.501).abs() < 1e-3);
     }
 
     #[test]

@@ -225,9 +225,9 @@ impl Spectrogram {
                 &self.lut,
                 &mut self.column,
             );
-            for r in 0..ROWS {
-                // Image rows go top-down; row 0 of the levels is the lowest frequency.
-                px[(ROWS - 1 - r) * COLUMNS + c] = self.column[ROWS - 1 - r];
+            // `column` is already in image order (top row first).
+            for (y, &colour) in self.column.iter().enumerate() {
+                px[y * COLUMNS + c] = colour;
             }
         }
         egui::ColorImage::new([COLUMNS, ROWS], px)

@@ -2,6 +2,7 @@
 //! overview, elapsed/total time, volume; below it the output device picker and buffer size.
 
 use super::app::RustyApp;
+use super::mmss;
 
 const BUFFER_CHOICES: [Option<u32>; 8] = [
     None,
@@ -13,11 +14,6 @@ const BUFFER_CHOICES: [Option<u32>; 8] = [
     Some(2048),
     Some(4096),
 ];
-
-fn mmss(s: f64) -> String {
-    let s = s.max(0.0) as u64;
-    format!("{}:{:02}", s / 60, s % 60)
-}
 
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {

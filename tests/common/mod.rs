@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The media made by `../shared/media/make_media.sh` (the Makefile makes it; made here if missing).
@@ -138,4 +138,89 @@ pub fn snr_db(reference: &[f32], test: &[f32]) -> f64 {
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_rusty-audio")
+}
+
+/// Whether a PulseAudio server answers (`make test` starts one with a null sink).
+pub fn pulse_running() -> bool {
+    Command::new("pactl")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// True (after saying so loudly) when there is no PulseAudio server to test against.
+pub fn skip_without_pulse(test: &str) -> bool {
+    if pulse_running() {
+        return false;
+    }
+    eprintln!("\n*** SKIPPED {test}: no PulseAudio server (run `make test`, which starts one with a null sink) ***\n");
+    true
+}
+
+/// Start recording the null sink's monitor (f32 stereo 48 kHz raw) and wait until the recording
+/// stream exists.
+pub fn start_recording(out: &Path) -> Child {
+    let child = Command::new("parec")
+        .args([
+            "-d",
+            "nullsink.monitor",
+            "--latency-msec=20",
+            "--format=float32le",
+            "--rate=48000",
+            "--channels=2",
+            "--raw",
+        ])
+        .arg(out)
+        .spawn()
+        .expect("parec runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let o = Command::new("pactl")
+            .args(["list", "short", "source-outputs"])
+            .output()
+            .unwrap();
+        if !o.stdout.is_empty() {
+            return child;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "parec never connected to the server"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Stop a recording and return its samples.
+pub fn stop_recording(mut child: Child, out: &Path) -> Vec<f32> {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    read_f32_raw(out)
+}
+
+/// Interleaved f32 samples of a raw recording (what there is so far).
+pub fn read_f32_raw(path: &Path) -> Vec<f32> {
+    std::fs::read(path)
+        .unwrap_or_default()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// The summary of a finished `rusty-audio play --json`: it succeeded and played to a real device.
+pub fn play_summary(o: &Output) -> serde_json::Value {
+    assert!(
+        o.status.success(),
+        "play failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        summary["null_output"], false,
+        "played to a real device: {summary}"
+    );
+    summary
 }
