@@ -266,3 +266,136 @@ fn losing_the_device_mid_play_falls_back_and_finishes() {
         "the whole track played, nothing lost or repeated: {v}"
     );
 }
+
+/// `Corked:` of this process's playback stream on the server (None: no stream of ours).
+fn our_stream_corked() -> Option<bool> {
+    let o = Command::new("pactl")
+        .args(["list", "sink-inputs"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    let pid = format!("application.process.id = \"{}\"", std::process::id());
+    text.split("Sink Input #")
+        .find(|block| block.contains(&pid))
+        .and_then(|block| {
+            block
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Corked: "))
+                .map(|v| v == "yes")
+        })
+}
+
+/// Poll the engine until `done` or fail after `limit` (waiting for a condition, not timing it).
+fn poll_until(
+    e: &mut rusty_audio::engine::Engine,
+    limit: Duration,
+    what: &str,
+    mut done: impl FnMut(&mut rusty_audio::engine::Engine) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    loop {
+        e.poll();
+        if done(e) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Paused with the window open the app must cost next to nothing: once the pause has faded out
+/// and the meters show silence, the engine corks its PulseAudio stream (the server sees
+/// `Corked: yes`), and resuming uncorks it and continues from the held position, with no
+/// underrun and without the pause showing up as one enormous callback interval.
+#[test]
+fn a_long_pause_suspends_the_device_stream_and_resume_continues() {
+    use rusty_audio::engine::{Engine, EngineConfig, OutputChoice};
+    if skip_without_pulse("a_long_pause_suspends_the_device_stream_and_resume_continues") {
+        return;
+    }
+    // It plays into the shared sink: not while another test records it.
+    let _sink = SINK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = scratch("e2e_suspend");
+    let tone = dir.join("tone.wav");
+    write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.3, 30.0));
+    let mut e = Engine::start(&EngineConfig {
+        output: OutputChoice::Default,
+        buffer_frames: Some(1024),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    assert!(
+        !e.output_info().is_null,
+        "a real device: {:?}",
+        e.output_info().fallback_reason
+    );
+    e.set_queue(vec![tone]);
+    e.play_track(0);
+    poll_until(&mut e, Duration::from_secs(10), "playback", |e| {
+        e.position().is_some_and(|p| p.1 > 0.5)
+    });
+    assert_eq!(our_stream_corked(), Some(false), "playing: stream running");
+    assert!(!e.is_suspended());
+
+    e.pause();
+    assert!(e.suspend_due().is_some(), "paused: the engine will suspend");
+    poll_until(
+        &mut e,
+        Duration::from_secs(20),
+        "the stream to be suspended",
+        |e| e.is_suspended(),
+    );
+    assert_eq!(
+        our_stream_corked(),
+        Some(true),
+        "the server sees the stream corked"
+    );
+    assert_eq!(e.suspend_due(), None);
+    let held = e.position().unwrap().1;
+    let m = e.meters().meters;
+    // The RMS meter averages exponentially (0.3 s): after the silence it reads far below the
+    // meter view's −60 dBFS floor.
+    assert!(
+        m.rms[0] < 1e-3 && m.rms[1] < 1e-3,
+        "meters show silence before the stream stops: {:?}",
+        &m.rms[..2]
+    );
+    assert!(
+        !(m.short_term > -70.0),
+        "short-term loudness has seen only silence: {}",
+        m.short_term
+    );
+    let intervals_before = e.telemetry().perf.interval_ns.snapshot();
+
+    e.resume();
+    assert!(!e.is_suspended());
+    assert_eq!(our_stream_corked(), Some(false), "resume uncorks at once");
+    poll_until(
+        &mut e,
+        Duration::from_secs(10),
+        "playback to continue",
+        |e| e.position().is_some_and(|p| p.1 > held + 0.5),
+    );
+    let (track, pos) = e.position().unwrap();
+    assert_eq!(track, 0);
+    assert!(
+        pos < held + 5.0,
+        "continued from {held:.2} s, not elsewhere: {pos:.2}"
+    );
+    assert_eq!(
+        e.telemetry()
+            .underruns
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "no underrun around the suspension"
+    );
+    let intervals = e.telemetry().perf.interval_ns.snapshot();
+    assert!(intervals.count > intervals_before.count, "callbacks again");
+    assert!(
+        intervals.max < 1_000_000_000,
+        "the pause is not recorded as a callback interval: max {} ns",
+        intervals.max
+    );
+}

@@ -209,6 +209,72 @@ fn pause_holds_position_and_resume_continues() {
     assert_eq!(&buf[tail..], &reference[start + tail..start + buf.len()]);
 }
 
+/// A pause longer than `DORMANT_AFTER_S` makes the renderer dormant (it says so, and the engine
+/// may then suspend the device); any command restarts the count, and resuming after a dormant
+/// stretch continues sample-exactly where the pause held.
+#[test]
+fn a_long_pause_goes_dormant_and_any_command_wakes_it() {
+    use rusty_audio::engine::render::DORMANT_AFTER_S;
+    use std::sync::atomic::Ordering::Relaxed;
+    let path = media_file("prog.flac");
+    let (reference, ch, rate) = our_decode(&path);
+    let mut e = Engine::offline(rate, ch, &transparent());
+    e.set_queue(vec![path]);
+    e.play_track(0);
+    let block = 1024;
+    let mut buf = vec![0.0f32; block * ch];
+    for _ in 0..4 {
+        e.render_offline(&mut buf);
+    }
+    let dormant = |e: &Engine| e.telemetry().dormant.load(Relaxed) != 0;
+    e.pause();
+    e.render_offline(&mut buf); // the fade-out
+    let held = e.telemetry().frames_played.load(Relaxed);
+    let held_blocks = ((rate * DORMANT_AFTER_S) as usize).div_ceil(block);
+    for _ in 0..held_blocks - 1 {
+        e.render_offline(&mut buf);
+        assert!(!dormant(&e), "not before {DORMANT_AFTER_S} s of silence");
+    }
+    e.render_offline(&mut buf);
+    assert!(
+        dormant(&e),
+        "dormant after {DORMANT_AFTER_S} s of paused silence"
+    );
+    assert!(buf.iter().all(|&x| x == 0.0), "and silent");
+
+    // A volume change (any command) restarts the count: awake at once, dormant again later.
+    e.set_volume(1.0);
+    e.render_offline(&mut buf);
+    assert!(!dormant(&e), "a command wakes the renderer");
+    for _ in 0..=held_blocks {
+        e.render_offline(&mut buf);
+    }
+    assert!(dormant(&e));
+
+    e.resume();
+    e.render_offline(&mut buf);
+    assert!(!dormant(&e), "playing is never dormant");
+    let start = held as usize * ch;
+    let tail = 800 * ch;
+    assert_eq!(
+        &buf[tail..],
+        &reference[start + tail..start + buf.len()],
+        "continues exactly where the pause held"
+    );
+    assert_eq!(e.telemetry().underruns.load(Relaxed), 0);
+
+    // Stopped (idle) silence goes dormant too.
+    e.stop();
+    for _ in 0..=held_blocks + 1 {
+        e.render_offline(&mut buf);
+    }
+    assert!(dormant(&e), "idle silence goes dormant");
+    e.play_track(0);
+    e.render_offline(&mut buf);
+    assert!(!dormant(&e), "playing again wakes it");
+    assert!(buf.iter().any(|&x| x != 0.0), "and is heard");
+}
+
 #[test]
 fn volume_ramps_without_steps() {
     let dir = scratch("volume");

@@ -1,8 +1,10 @@
 //! The real-time rule, checked: the render function (what the audio callback runs) makes no heap
-//! allocation through 10⁵ callbacks that include play, seek, pause/resume, volume changes, a track
-//! change, a stop and a new queue, EQ edits (a dragged band, type changes, on/off, bypass, a
-//! 10-band preset), the limiter working hard, monitor modes, an FFT size change and a meter reset. assert_no_alloc aborts the process on any allocation inside
-//! `assert_no_alloc(..)` on this thread; the decoder thread allocates freely and is not checked.
+//! allocation through 10⁵ callbacks that include play, seek, a pause long enough to go dormant
+//! and the resume, volume changes, a track change, a stop and a new queue, EQ edits (a dragged
+//! band, type changes, on/off, bypass, a 10-band preset), the limiter working hard, monitor
+//! modes, an FFT size change and a meter reset. assert_no_alloc aborts the process on any
+//! allocation inside `assert_no_alloc(..)` on this thread; the decoder thread allocates freely
+//! and is not checked.
 
 mod common;
 use common::*;
@@ -53,12 +55,22 @@ fn render_path_never_allocates() {
     let mut f32_buf = vec![0.0f32; frames * 2];
     let mut i16_buf = vec![0i16; frames * 2];
     let mut heard = 0usize;
+    let mut went_dormant = false;
     for i in 0..CALLBACKS {
         // Control-side actions happen between callbacks, as they would from the UI thread.
         match i {
             5_000 => e.seek(12.5),
             10_000 => e.pause(),
-            12_000 => e.resume(),
+            // 4000 callbacks of 64 frames: longer than DORMANT_AFTER_S, so the dormant path
+            // (chain and meters skipped, gaps marked) runs under the detector too.
+            13_999 => {
+                went_dormant = e
+                    .telemetry()
+                    .dormant
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    != 0;
+            }
+            14_000 => e.resume(),
             15_000 => e.set_volume_db(-12.0),
             15_100 => e.set_volume_db(3.0),
             20_000 => e.next(),
@@ -147,6 +159,7 @@ fn render_path_never_allocates() {
             assert_no_alloc(|| r.process(&mut i16_buf[..]));
         }
     }
+    assert!(went_dormant, "the long pause reached the dormant state");
     let t = e.telemetry();
     assert_eq!(
         t.perf.callbacks.load(std::sync::atomic::Ordering::Relaxed),

@@ -346,13 +346,14 @@ fn settings_survive_a_restart_and_a_corrupt_file_is_kept() {
     let b = scratch("ui_settings_b").join("b.wav");
     std::fs::copy(&a, &b).unwrap();
     let start = |files: Vec<std::path::PathBuf>| {
-        let (settings, warning) = Store::at(&dir).load();
+        let mut store = Store::at(&dir);
+        let (settings, warning) = store.load();
         RustyApp::build(
             null_engine(),
             Startup {
                 files,
                 autoplay: false,
-                store: Store::at(&dir),
+                store,
                 settings,
                 warning,
             },
@@ -399,6 +400,46 @@ fn settings_survive_a_restart_and_a_corrupt_file_is_kept() {
         std::fs::read(dir.join("settings.json.corrupt-1")).unwrap(),
         b"{\"volume_db\": -3, oops"
     );
+}
+
+/// Settings are written off the UI thread; a failure still reaches the user as a notice naming
+/// the file, the app keeps playing, and what is in the way is not touched.
+#[test]
+fn a_settings_write_failure_is_reported_not_fatal() {
+    use rusty_audio::ui::app::Startup;
+    use rusty_audio::ui::settings::Store;
+    let base = scratch("ui_settings_fail");
+    let dir = base.join("cfg");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&dir);
+    let mut store = Store::at(&dir);
+    let (settings, warning) = store.load(); // nothing there yet: defaults, no warning
+    assert_eq!(warning, None);
+    let mut h = harness(RustyApp::build(
+        null_engine(),
+        Startup {
+            files: vec![tone("ui_settings_fail")],
+            autoplay: false,
+            store,
+            settings,
+            warning,
+        },
+    ));
+    // Something else takes the config directory's name: the write cannot succeed (even as root).
+    std::fs::write(&dir, b"keep me").unwrap();
+    h.step();
+    h.state_mut().set_volume_db(-6.0);
+    h.state_mut().save_now();
+    step_until(&mut h, "a notice about the settings file", |a| {
+        a.notices()
+            .iter()
+            .any(|n| n.contains("settings.json") && n.contains("cannot save settings"))
+    });
+    h.get_by_label("Play").click();
+    step_until(&mut h, "playback despite the failure", |a| {
+        a.position().is_some_and(|p| p.1 > 0.2)
+    });
+    assert_eq!(std::fs::read(&dir).unwrap(), b"keep me");
 }
 
 #[test]

@@ -15,6 +15,9 @@ pub enum Command {
     Pause,
     /// Fade back in from where playback was held.
     Resume,
+    /// The control side sent something (numbered in order): whatever it is, the renderer starts
+    /// counting silence afresh before it reports itself dormant again (see `Telemetry::dormant`).
+    Wake(u64),
 }
 
 /// Control → decoder thread.

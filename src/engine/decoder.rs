@@ -26,9 +26,11 @@ use crate::decode::{AudioSource, FileCache};
 use crate::dsp::channel_map::ChannelMap;
 
 /// How long the decoder sleeps when the ring is full before checking again. The ring holds half a
-/// second (and at least four callbacks), so 20 ms is far inside the margin, and a paused player
-/// wakes 50 times a second rather than 200; commands wake it at once.
+/// second (and at least four callbacks), so 20 ms is far inside the margin; commands wake it at
+/// once. While nothing is being consumed (paused) the wait doubles up to `FULL_RING_POLL_MAX`, so
+/// a paused player wakes ~10 times a second instead of 50.
 const FULL_RING_POLL: Duration = Duration::from_millis(20);
+const FULL_RING_POLL_MAX: Duration = Duration::from_millis(160);
 
 struct Active {
     /// Index in `queue` (follows the key when the queue changes).
@@ -49,6 +51,10 @@ pub struct DecoderThread {
     telemetry: Arc<Telemetry>,
     device_rate: u32,
     device_channels: usize,
+    /// Longest wait on a full ring (see `FULL_RING_POLL_MAX`).
+    max_full_poll: Duration,
+    /// Consecutive waits that ended with the ring still full.
+    full_polls: u32,
     active: Option<Active>,
     /// Device-format samples waiting for room in the ring, and how many of them were pushed.
     pending: Vec<f32>,
@@ -72,6 +78,10 @@ impl DecoderThread {
         device_channels: usize,
         cache_bytes: usize,
     ) -> Self {
+        // A quarter of the ring, so even a short ring refills long before it runs dry.
+        let max_full_poll = FULL_RING_POLL_MAX.min(Duration::from_secs_f64(
+            ring.capacity_frames() as f64 / f64::from(device_rate.max(1)) / 4.0,
+        ));
         Self {
             queue: Vec::new(),
             cache: FileCache::new(cache_bytes),
@@ -81,6 +91,8 @@ impl DecoderThread {
             telemetry,
             device_rate,
             device_channels,
+            max_full_poll,
+            full_polls: 0,
             active: None,
             pending: Vec::new(),
             pending_done: 0,
@@ -102,12 +114,22 @@ impl DecoderThread {
                 self.telemetry.decoder_idle.store(true, Relaxed);
                 self.commands.recv().ok()
             } else if self.ring.vacant_frames() == 0 {
-                match self.commands.recv_timeout(FULL_RING_POLL) {
+                let wait = (FULL_RING_POLL * (1 << self.full_polls.min(3))).min(self.max_full_poll);
+                match self.commands.recv_timeout(wait) {
                     Ok(c) => Some(c),
-                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Timeout) => {
+                        // Still full after the wait: nothing was consumed, wait longer next time.
+                        if self.ring.vacant_frames() == 0 {
+                            self.full_polls = self.full_polls.saturating_add(1);
+                        } else {
+                            self.full_polls = 0;
+                        }
+                        None
+                    }
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
             } else {
+                self.full_polls = 0;
                 match self.commands.try_recv() {
                     Ok(c) => Some(c),
                     Err(TryRecvError::Empty) => None,

@@ -260,15 +260,21 @@ fn meter_loop(
     ch: usize,
 ) {
     let mut buf = vec![0.0f32; 4096 * ch];
+    let mut idle_naps = 0u32;
     while !shared.stop.load(Relaxed) {
         if shared.reset.swap(false, Relaxed) {
             meters.reset();
         }
         let avail = rx.occupied_len() / ch * ch;
         if avail == 0 {
-            std::thread::sleep(Duration::from_millis(10));
+            // 10 ms naps while audio flows; after half a second without any (paused, the
+            // renderer dormant) 100 ms ones — the ring holds half a second, so nothing is lost
+            // and the first meter update after a resume is at most 100 ms late.
+            idle_naps = idle_naps.saturating_add(1);
+            std::thread::sleep(Duration::from_millis(if idle_naps > 50 { 100 } else { 10 }));
             continue;
         }
+        idle_naps = 0;
         let take = avail.min(buf.len());
         let n = rx.pop_slice(&mut buf[..take]);
         meters.process(&buf[..n]);

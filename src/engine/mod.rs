@@ -107,6 +107,14 @@ pub struct Engine {
     sync_id: u64,
     paused: bool,
     dsp: DspControl,
+    /// Number of the latest `Command::Wake` sent.
+    wake: u64,
+    /// The device stream is corked (see `Engine::poll`).
+    suspended: bool,
+    /// False once the host refused to pause a stream (then it simply keeps playing silence).
+    can_suspend: bool,
+    /// When the latest `Command::Wake` was sent.
+    last_wake: std::time::Instant,
 }
 
 struct Parts {
@@ -127,7 +135,7 @@ fn build_parts(plan: &OutputPlan, cfg: &EngineConfig, telemetry: &Arc<Telemetry>
     let ring_frames =
         ((cfg.ring_seconds.clamp(0.05, 10.0) * f64::from(rate)) as usize).max(4 * callback);
     let (pcm_prod, pcm_cons) = ring::pcm_ring(channels, ring_frames);
-    let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(256).split();
+    let (cmd_prod, cmd_cons) = HeapRb::<Command>::new(1024).split();
     let (dtx, drx) = crossbeam_channel::unbounded();
     let (etx, erx) = crossbeam_channel::unbounded();
     let (dsp, tap) = dsp_link::link(
@@ -223,6 +231,10 @@ impl Engine {
             sync_id: 0,
             paused: false,
             dsp: parts.dsp,
+            wake: 0,
+            suspended: false,
+            can_suspend: true,
+            last_wake: std::time::Instant::now(),
         }
     }
 
@@ -239,6 +251,8 @@ impl Engine {
         self.health = Arc::new(OutputHealth::default());
         let running = output::start(&self.plan, renderer, prod, self.health.clone())?;
         self.sink = Sink::Running(running);
+        self.suspended = false;
+        self.can_suspend = true;
         Ok(())
     }
 
@@ -280,6 +294,7 @@ impl Engine {
                 reason,
             });
         }
+        self.suspend_if_dormant();
         self.dsp.collect_garbage();
         while let Ok(e) = self.events_rx.try_recv() {
             self.note(&e);
@@ -300,6 +315,74 @@ impl Engine {
             .collect()
     }
 
+    /// Paused or stopped with the window open, a running device stream still costs ~2 % of a
+    /// core on this machine (the PulseAudio client wakes for every request and zeroes a 1 MiB
+    /// read buffer each time) to play silence. Once the renderer reports itself dormant since our
+    /// latest wake, cork the stream; anything we send next uncorks it (`wake`) before the
+    /// renderer needs to hear it.
+    fn suspend_if_dormant(&mut self) {
+        if self.suspended || self.telemetry.dormant.load(Relaxed) != self.wake.wrapping_add(1) {
+            return;
+        }
+        if let Sink::Running(RunningOutput::Device(stream)) = &self.sink {
+            use cpal::traits::StreamTrait;
+            // A host that cannot pause simply keeps playing silence.
+            self.suspended = stream.pause().is_ok();
+            self.can_suspend = self.suspended;
+        }
+    }
+
+    /// When nothing is audible but the device stream still runs: how soon a `poll` could
+    /// suspend it (the UI schedules one repaint for then instead of polling). None otherwise.
+    #[must_use]
+    pub fn suspend_due(&self) -> Option<Duration> {
+        let idle =
+            self.paused || matches!(self.telemetry.state(), PlayState::Idle | PlayState::Ended);
+        if !idle
+            || self.suspended
+            || !self.can_suspend
+            || !matches!(self.sink, Sink::Running(RunningOutput::Device(_)))
+        {
+            return None;
+        }
+        // The renderer counts silence from our latest command (plus a fade and a callback).
+        let dormant_at = self.last_wake
+            + Duration::from_secs(u64::from(render::DORMANT_AFTER_S))
+            + Duration::from_millis(100);
+        Some(
+            dormant_at
+                .saturating_duration_since(std::time::Instant::now())
+                .max(Duration::from_millis(250)),
+        )
+    }
+
+    /// Whether the device stream is corked because nothing is audible (see `poll`).
+    #[must_use]
+    pub fn is_suspended(&self) -> bool {
+        self.suspended
+    }
+
+    /// Tell the renderer something was sent (restarting its silence count) and make sure the
+    /// device stream runs to hear it. Called after every command to the decoder or renderer.
+    fn wake(&mut self) {
+        self.wake = self.wake.wrapping_add(1);
+        self.last_wake = std::time::Instant::now();
+        let _ = self.commands.try_push(Command::Wake(self.wake));
+        if self.suspended {
+            self.suspended = false;
+            if let Sink::Running(RunningOutput::Device(stream)) = &self.sink {
+                use cpal::traits::StreamTrait;
+                if let Err(e) = stream.play() {
+                    // Handled like any device failure on the next poll: move to the null output.
+                    if let Ok(mut r) = self.health.reason.lock() {
+                        *r = Some(format!("resuming the stream: {e}"));
+                    }
+                    self.health.failed.store(true, Relaxed);
+                }
+            }
+        }
+    }
+
     fn note(&mut self, e: &EngineEvent) {
         if let EngineEvent::TrackOpened { key, info, .. } = e {
             self.last_opened = Some((*key, info.sample_rate));
@@ -314,6 +397,7 @@ impl Engine {
 
     fn send(&mut self, cmd: DecoderCommand) {
         let _ = self.decoder_tx.send(cmd);
+        self.wake();
         if matches!(self.sink, Sink::Offline(_)) {
             self.sync();
         }
@@ -339,9 +423,10 @@ impl Engine {
     }
 
     fn command(&mut self, c: Command) {
-        // The ring holds 256 commands; it is only full if the callback has stopped running, in
-        // which case the command has no listener anyway.
+        // The ring holds 1024 commands (each send adds a `Wake`); it is only full if the callback
+        // has stopped running, in which case the command has no listener anyway.
         let _ = self.commands.try_push(c);
+        self.wake();
     }
 
     /// Replace the playlist. Entries keep their identity by index (an append or a change after

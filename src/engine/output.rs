@@ -253,6 +253,9 @@ fn build_typed<S: DeviceSample + cpal::SizedSample>(
             if first {
                 first = false;
                 prepare_audio_thread();
+                if let Some(r) = guard.renderer.as_mut() {
+                    r.begin_stream();
+                }
             }
             if let Some(r) = guard.renderer.as_mut() {
                 r.process(out);
@@ -335,6 +338,9 @@ fn start_null(plan: &OutputPlan, mut guard: RendererGuard) -> RunningOutput {
         .name("rusty-audio-null-output".into())
         .spawn(move || {
             prepare_audio_thread();
+            if let Some(r) = guard.renderer.as_mut() {
+                r.begin_stream();
+            }
             let mut buf = vec![0.0f32; frames * channels];
             let mut next = Instant::now();
             while !stop2.load(Relaxed) {

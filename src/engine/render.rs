@@ -23,6 +23,13 @@ use crate::perf::clock::now_ns;
 /// Largest block rendered in one pass; bigger device buffers are rendered in several passes.
 pub const MAX_BLOCK_FRAMES: usize = 4096;
 
+/// Seconds of held (paused) or idle silence after which the renderer goes dormant: it stops
+/// running the chain, the meters and the spectrum over zeros and says so in
+/// `Telemetry::dormant`, so the engine may suspend the device stream. Longer than the longest
+/// meter window (3 s short-term loudness, on a 100 ms grid): by then every meter, filter tail and
+/// the limiter's lookahead show silence, and what the device has buffered is silence too.
+pub const DORMANT_AFTER_S: u32 = 4;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     /// No track (before the first, after the end or a stop). Silence is not an underrun.
@@ -49,6 +56,13 @@ pub struct Renderer {
     dither: Tpdf,
     scratch: Box<[f32]>,
     dsp: DspTap,
+    /// Consecutive frames of held or idle silence (see `DORMANT_AFTER_S`).
+    quiet_frames: u64,
+    dormant: bool,
+    /// Latest `Command::Wake` number seen.
+    wake: u64,
+    /// Callbacks of a new stream whose interval is not a period (see `begin_stream`).
+    unpaced_callbacks: u8,
 }
 
 impl Renderer {
@@ -77,6 +91,10 @@ impl Renderer {
             dither: Tpdf::default(),
             scratch: vec![0.0; MAX_BLOCK_FRAMES * channels.max(1)].into_boxed_slice(),
             dsp,
+            quiet_frames: 0,
+            dormant: false,
+            wake: 0,
+            unpaced_callbacks: 0,
         }
     }
 
@@ -84,6 +102,12 @@ impl Renderer {
     pub fn snap_volume(&mut self, gain: f32) {
         self.volume
             .snap(if gain.is_finite() { gain.max(0.0) } else { 1.0 });
+    }
+
+    /// An output is about to call `process` for the first time (a new device stream, the null
+    /// output, a switch): the intervals up to its second callback are not callback periods.
+    pub fn begin_stream(&mut self) {
+        self.unpaced_callbacks = 2;
     }
 
     /// Record the output host's callback → playback estimate (one relaxed store; RT-safe).
@@ -124,6 +148,14 @@ impl Renderer {
     /// into the performance monitor. This is the whole audio callback.
     pub fn process<S: DeviceSample>(&mut self, out: &mut [S]) {
         let start = now_ns();
+        if self.dormant || self.unpaced_callbacks > 0 {
+            // Dormant, the output may have been suspended since the last callback: that gap is a
+            // pause. A new stream's first callback prefills the device buffer and the second
+            // comes when the server starts the stream (up to 2 s later on PulseAudio's idle null
+            // sink): neither interval is a callback period, so neither is recorded.
+            self.unpaced_callbacks = self.unpaced_callbacks.saturating_sub(1);
+            self.telemetry.perf.mark_gap();
+        }
         crate::dsp::denormals::flush_to_zero();
         self.dsp.update();
         let frames = out.len() / self.channels;
@@ -172,6 +204,10 @@ impl Renderer {
                     self.paused = false;
                     self.fade.set_target(1.0);
                 }
+                Command::Wake(n) => {
+                    self.wake = n;
+                    self.set_dormant(false);
+                }
             }
         }
     }
@@ -201,6 +237,23 @@ impl Renderer {
                     PlayState::Ended
                 });
             }
+        }
+    }
+
+    fn set_dormant(&mut self, dormant: bool) {
+        if !dormant {
+            self.quiet_frames = 0;
+        }
+        if dormant != self.dormant {
+            self.dormant = dormant;
+            let v = if dormant {
+                self.wake.wrapping_add(1)
+            } else {
+                0
+            };
+            self.telemetry
+                .dormant
+                .store(v, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -263,16 +316,27 @@ impl Renderer {
             }
         }
         out[filled * ch..].fill(0.0);
-        let t = &*self.telemetry;
         use std::sync::atomic::Ordering::Relaxed;
         let starved = filled < frames && !held && self.phase == Phase::Flowing;
-        // The chain runs over the whole block, silence included: filter tails ring out and the
-        // limiter's lookahead drains instead of holding the last 1.5 ms until the next sound.
-        self.dsp.chain.pre_volume(out);
-        self.volume.apply(out, ch);
-        self.fade.apply(out, ch);
-        self.dsp.chain.post_volume(out);
-        self.dsp.measure(out);
+        if filled == 0 && (held || self.phase == Phase::Idle) {
+            self.quiet_frames = self.quiet_frames.saturating_add(frames as u64);
+            if self.quiet_frames >= u64::from(self.device_rate) * u64::from(DORMANT_AFTER_S) {
+                self.set_dormant(true);
+            }
+        } else {
+            self.set_dormant(false);
+        }
+        if !self.dormant {
+            // The chain runs over the whole block, silence included: filter tails ring out and
+            // the limiter's lookahead drains instead of holding the last 1.5 ms until the next
+            // sound. Once dormant all of that has happened and the block is plain zeros.
+            self.dsp.chain.pre_volume(out);
+            self.volume.apply(out, ch);
+            self.fade.apply(out, ch);
+            self.dsp.chain.post_volume(out);
+            self.dsp.measure(out);
+        }
+        let t = &*self.telemetry;
         if filled > 0 {
             t.frames_played.fetch_add(filled as u64, Relaxed);
         }

@@ -33,6 +33,12 @@ impl PerfMonitor {
         self.frames.fetch_add(frames, Relaxed);
     }
 
+    /// The callbacks stopped on purpose (the output was suspended while paused): the next one
+    /// starts a new interval series instead of reporting the pause as one huge late callback.
+    pub fn mark_gap(&self) {
+        self.last_start_ns.store(0, Relaxed);
+    }
+
     pub fn reset(&self) {
         self.callback_ns.reset();
         self.interval_ns.reset();

@@ -8,6 +8,7 @@ pub mod meters_view;
 pub mod now_playing;
 pub mod perf_view;
 pub mod playlist;
+pub mod saver;
 pub mod scanner;
 pub mod settings;
 pub mod spectrogram_view;
@@ -128,9 +129,8 @@ pub fn run(opts: RunOptions) -> i32 {
         );
         return 1;
     }
-    let store = settings::Store {
-        dir: settings::default_dir(),
-    };
+    let mut store = settings::Store::in_memory();
+    store.dir = settings::default_dir();
     let (mut saved, mut warning) = store.load();
     let output = opts
         .output

@@ -254,6 +254,7 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
         app.engine.telemetry().perf.reset();
         app.engine.telemetry().underruns.store(0, Relaxed);
         app.ui_frame.reset();
+        app.ui_frame_playing.reset();
         app.perf.history.reset();
     }
     app.show_perf = open;

@@ -132,6 +132,9 @@ impl Settings {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub dir: Option<PathBuf>,
+    /// Set by `load` when a settings file exists but could neither be read nor moved aside:
+    /// then `save` leaves it alone for the whole session (the user was told at start-up).
+    protected: bool,
 }
 
 /// `$RUSTY_AUDIO_CONFIG_DIR`, else `$XDG_CONFIG_HOME/rusty-audio`, else `~/.config/rusty-audio`.
@@ -150,13 +153,17 @@ pub fn default_dir() -> Option<PathBuf> {
 impl Store {
     #[must_use]
     pub fn in_memory() -> Self {
-        Self { dir: None }
+        Self {
+            dir: None,
+            protected: false,
+        }
     }
 
     #[must_use]
     pub fn at(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: Some(dir.into()),
+            protected: false,
         }
     }
 
@@ -173,7 +180,7 @@ impl Store {
     /// The saved settings, or the defaults. The second value is a message for the user when the
     /// file existed but could not be used (it has been renamed, not lost).
     #[must_use]
-    pub fn load(&self) -> (Settings, Option<String>) {
+    pub fn load(&mut self) -> (Settings, Option<String>) {
         let Some(path) = self.file() else {
             return (Settings::default(), None);
         };
@@ -183,19 +190,22 @@ impl Store {
                 return (Settings::default(), None)
             }
             Err(e) => {
+                self.protected = true;
                 return (
                     Settings::default(),
                     Some(format!(
-                        "{}: cannot read settings ({e}); using defaults",
+                        "{}: cannot read settings ({e}); using defaults, and it will not be \
+                         overwritten this session",
                         path.display()
                     )),
-                )
+                );
             }
         };
         match serde_json::from_slice::<Settings>(&text) {
             Ok(s) => (s.validated(), None),
             Err(e) => {
                 let aside = set_aside(&path);
+                self.protected = aside.is_err();
                 let where_ = aside.map_or_else(
                     |e| {
                         format!(
@@ -215,9 +225,10 @@ impl Store {
         }
     }
 
-    /// Write atomically. Returns the error text for a notification.
+    /// Write atomically (nothing, in memory or when `protected`). Returns the error text for a
+    /// notification.
     pub fn save(&self, s: &Settings) -> Result<(), String> {
-        let Some(path) = self.file() else {
+        let Some(path) = self.file().filter(|_| !self.protected) else {
             return Ok(());
         };
         let json = serde_json::to_vec_pretty(s).map_err(|e| e.to_string())?;
@@ -292,7 +303,7 @@ mod tests {
     #[test]
     fn round_trip_and_defaults_for_missing_fields() {
         let dir = tmp("rt");
-        let store = Store::at(&dir);
+        let mut store = Store::at(&dir);
         assert_eq!(store.load(), (Settings::default(), None));
         let mut s = Settings::default();
         s.volume_db = -7.5;
@@ -315,7 +326,7 @@ mod tests {
     fn corrupt_file_is_moved_aside_not_lost() {
         let dir = tmp("corrupt");
         std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::at(&dir);
+        let mut store = Store::at(&dir);
         let f = store.file().unwrap();
         std::fs::write(&f, b"{ not json").unwrap();
         let (s, warning) = store.load();
@@ -331,6 +342,35 @@ mod tests {
         );
         assert!(!f.exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_never_overwritten() {
+        let dir = tmp("unreadable");
+        let mut store = Store::at(&dir);
+        let f = store.file().unwrap();
+        // A directory where the file should be: reading fails, and so would moving it aside.
+        std::fs::create_dir_all(f.join("keep")).unwrap();
+        let (s, warning) = store.load();
+        assert_eq!(s, Settings::default());
+        let w = warning.unwrap();
+        assert!(
+            w.contains("settings.json") && w.contains("not be overwritten"),
+            "{w}"
+        );
+        let changed = Settings {
+            volume_db: -20.0,
+            ..Settings::default()
+        };
+        assert_eq!(store.save(&changed), Ok(()));
+        assert!(f.join("keep").is_dir(), "left exactly as it was");
+        // A store that loaded fine writes as usual.
+        let mut fresh = Store::at(tmp("unreadable-ok"));
+        let _ = fresh.load();
+        fresh.save(&changed).unwrap();
+        assert_eq!(fresh.load().0.volume_db, -20.0);
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(fresh.dir.unwrap()).unwrap();
     }
 
     #[test]
