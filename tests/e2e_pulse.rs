@@ -192,33 +192,7 @@ fn losing_the_device_mid_play_falls_back_and_finishes() {
     if skip_without_pulse("losing_the_device_mid_play_falls_back_and_finishes") {
         return;
     }
-    let runtime = std::path::PathBuf::from(format!("/tmp/rusty-audio-loss-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&runtime);
-    std::fs::create_dir_all(&runtime).unwrap();
-    Command::new("chmod")
-        .arg("700")
-        .arg(&runtime)
-        .status()
-        .unwrap();
-    let server = format!("unix:{}/pulse/native", runtime.display());
-    let env = |c: &mut Command| {
-        c.env("XDG_RUNTIME_DIR", &runtime)
-            .env("PULSE_SERVER", &server);
-    };
-    let mut start = Command::new("pulseaudio");
-    start.args([
-        "--daemonize=yes",
-        "--exit-idle-time=-1",
-        "--disallow-exit",
-        "-n",
-        "--load=module-native-protocol-unix",
-        "--load=module-null-sink sink_name=lost rate=48000 channels=2",
-    ]);
-    env(&mut start);
-    assert!(
-        start.stderr(Stdio::null()).status().unwrap().success(),
-        "private PulseAudio started"
-    );
+    let server = PrivatePulse::start("loss");
 
     let dir = scratch("e2e_device_loss");
     let tone = dir.join("tone.wav");
@@ -227,31 +201,21 @@ fn losing_the_device_mid_play_falls_back_and_finishes() {
     play.args(["play", "--json", tone.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    env(&mut play);
+    server.env(&mut play);
     let child = play.spawn().unwrap();
 
     // Wait until our stream is playing on the private server, then kill the server.
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let mut q = Command::new("pactl");
-        q.args(["list", "short", "sink-inputs"]);
-        env(&mut q);
-        if !q.output().unwrap().stdout.is_empty() {
-            break;
-        }
+    while !server.has_stream() {
         assert!(
             Instant::now() < deadline,
             "playback never reached the private server"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let mut kill = Command::new("pulseaudio");
-    kill.arg("-k");
-    env(&mut kill);
-    assert!(kill.status().unwrap().success());
+    server.kill();
 
     let o = child.wait_with_output().unwrap();
-    let _ = std::fs::remove_dir_all(&runtime);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");

@@ -224,3 +224,78 @@ pub fn play_summary(o: &Output) -> serde_json::Value {
     );
     summary
 }
+
+/// A throwaway PulseAudio server with one null sink, for tests that kill their sound server (the
+/// shared one must survive). Dropping it kills the server if still running and removes its
+/// runtime directory.
+pub struct PrivatePulse {
+    pub runtime: PathBuf,
+    pub server: String,
+}
+
+impl PrivatePulse {
+    pub fn start(tag: &str) -> Self {
+        let runtime = PathBuf::from(format!("/tmp/rusty-audio-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&runtime);
+        std::fs::create_dir_all(&runtime).unwrap();
+        Command::new("chmod")
+            .arg("700")
+            .arg(&runtime)
+            .status()
+            .unwrap();
+        let p = Self {
+            server: format!("unix:{}/pulse/native", runtime.display()),
+            runtime,
+        };
+        let mut start = Command::new("pulseaudio");
+        start.args([
+            "--daemonize=yes",
+            "--exit-idle-time=-1",
+            "--disallow-exit",
+            "-n",
+            "--load=module-native-protocol-unix",
+            "--load=module-null-sink sink_name=private rate=48000 channels=2",
+        ]);
+        p.env(&mut start);
+        assert!(
+            start.stderr(Stdio::null()).status().unwrap().success(),
+            "private PulseAudio started"
+        );
+        p
+    }
+
+    /// Point a command at this server.
+    pub fn env<'a>(&self, c: &'a mut Command) -> &'a mut Command {
+        c.env("XDG_RUNTIME_DIR", &self.runtime)
+            .env("PULSE_SERVER", &self.server)
+    }
+
+    /// Whether some client plays into it.
+    pub fn has_stream(&self) -> bool {
+        let mut q = Command::new("pactl");
+        q.args(["list", "short", "sink-inputs"]);
+        self.env(&mut q);
+        q.output().is_ok_and(|o| !o.stdout.is_empty())
+    }
+
+    /// Kill the server (the device "disappears").
+    pub fn kill(&self) {
+        let mut kill = Command::new("pulseaudio");
+        kill.arg("-k");
+        self.env(&mut kill);
+        assert!(
+            kill.status().unwrap().success(),
+            "private PulseAudio killed"
+        );
+    }
+}
+
+impl Drop for PrivatePulse {
+    fn drop(&mut self) {
+        let mut kill = Command::new("pulseaudio");
+        kill.arg("-k").stderr(Stdio::null());
+        self.env(&mut kill);
+        let _ = kill.status();
+        let _ = std::fs::remove_dir_all(&self.runtime);
+    }
+}
