@@ -273,7 +273,6 @@ fn poll_until(
 /// underrun and without the pause showing up as one enormous callback interval.
 #[test]
 fn a_long_pause_suspends_the_device_stream_and_resume_continues() {
-    use rusty_audio::engine::{Engine, EngineConfig, OutputChoice};
     if skip_without_pulse("a_long_pause_suspends_the_device_stream_and_resume_continues") {
         return;
     }
@@ -284,17 +283,7 @@ fn a_long_pause_suspends_the_device_stream_and_resume_continues() {
     let dir = scratch("e2e_suspend");
     let tone = dir.join("tone.wav");
     write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.3, 30.0));
-    let mut e = Engine::start(&EngineConfig {
-        output: OutputChoice::Default,
-        buffer_frames: Some(1024),
-        ..EngineConfig::default()
-    })
-    .unwrap();
-    assert!(
-        !e.output_info().is_null,
-        "a real device: {:?}",
-        e.output_info().fallback_reason
-    );
+    let mut e = device_engine();
     e.set_queue(vec![tone]);
     e.play_track(0);
     poll_until(&mut e, Duration::from_secs(10), "playback", |e| {

@@ -22,13 +22,20 @@ fn trim_tail(mut v: Vec<f32>, frames: usize, ch: usize) -> Vec<f32> {
     v
 }
 
+/// An offline engine at `path`'s own rate and channel count, transparent chain, playing it;
+/// with our reference decode of the file.
+fn playing_at_its_rate(path: &std::path::Path) -> (Engine, Vec<f32>, usize, u32) {
+    let (reference, ch, rate) = our_decode(path);
+    let mut e = Engine::offline(rate, ch, &transparent());
+    e.set_queue(vec![path.to_path_buf()]);
+    e.play_track(0);
+    (e, reference, ch, rate)
+}
+
 #[test]
 fn renders_a_file_exactly_when_rates_match() {
     let path = media_file("prog.flac");
-    let (reference, ch, rate) = our_decode(&path);
-    let mut e = Engine::offline(rate, ch, &transparent());
-    e.set_queue(vec![path]);
-    e.play_track(0);
+    let (mut e, reference, ch, _) = playing_at_its_rate(&path);
     let out = render_all(&mut e, 512, ch);
     assert!(out.len() >= reference.len());
     assert_eq!(&out[..reference.len()], &reference[..]);
@@ -49,10 +56,7 @@ fn renders_a_file_exactly_when_rates_match() {
 fn seek_renders_frame_n_first() {
     for name in ["prog.flac", "prog_s16.wav"] {
         let path = media_file(name);
-        let (reference, ch, rate) = our_decode(&path);
-        let mut e = Engine::offline(rate, ch, &transparent());
-        e.set_queue(vec![path.clone()]);
-        e.play_track(0);
+        let (mut e, reference, ch, rate) = playing_at_its_rate(&path);
         let mut buf = vec![0.0f32; 256 * ch];
         for _ in 0..10 {
             e.render_offline(&mut buf); // play a little so the ring holds stale audio
@@ -166,10 +170,7 @@ fn every_rate_from_8k_to_192k_plays_at_the_right_pitch_and_length() {
 #[test]
 fn pause_holds_position_and_resume_continues() {
     let path = media_file("prog.flac");
-    let (reference, ch, rate) = our_decode(&path);
-    let mut e = Engine::offline(rate, ch, &transparent());
-    e.set_queue(vec![path]);
-    e.play_track(0);
+    let (mut e, reference, ch, _) = playing_at_its_rate(&path);
     let mut buf = vec![0.0f32; 1024 * ch];
     for _ in 0..4 {
         e.render_offline(&mut buf);
@@ -217,10 +218,7 @@ fn a_long_pause_goes_dormant_and_any_command_wakes_it() {
     use rusty_audio::engine::render::DORMANT_AFTER_S;
     use std::sync::atomic::Ordering::Relaxed;
     let path = media_file("prog.flac");
-    let (reference, ch, rate) = our_decode(&path);
-    let mut e = Engine::offline(rate, ch, &transparent());
-    e.set_queue(vec![path]);
-    e.play_track(0);
+    let (mut e, reference, ch, rate) = playing_at_its_rate(&path);
     let block = 1024;
     let mut buf = vec![0.0f32; block * ch];
     for _ in 0..4 {

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use rusty_audio::engine::{Engine, EngineConfig, OutputChoice};
 use rusty_audio::ui::RustyApp;
 
 fn step_until(h: &mut Harness<'static, RustyApp>, what: &str, cond: impl Fn(&RustyApp) -> bool) {
@@ -34,17 +33,7 @@ fn losing_the_device_notifies_and_playback_goes_on() {
 
     let tone = scratch("ui_device_loss").join("tone.wav");
     write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.2, 20.0));
-    let engine = Engine::start(&EngineConfig {
-        output: OutputChoice::Default,
-        buffer_frames: Some(1024),
-        ..EngineConfig::default()
-    })
-    .unwrap();
-    assert!(
-        !engine.output_info().is_null,
-        "on the private server: {:?}",
-        engine.output_info().fallback_reason
-    );
+    let engine = device_engine(); // on the private server
     let mut h = Harness::builder()
         .with_size([1200.0, 800.0])
         .build_ui_state(

@@ -300,8 +300,7 @@ impl Engine {
             self.note(&e);
             self.events.push_back(e);
         }
-        let events: Vec<EngineEvent> = self.events.drain(..).collect();
-        events
+        std::mem::take(&mut self.events)
             .into_iter()
             .filter_map(|mut e| {
                 // The playlist may have changed since the decoder sent this: report today's index.
@@ -480,22 +479,19 @@ impl Engine {
 
     /// Play `track` from source frame `frame`.
     pub fn play_from(&mut self, track: usize, frame: u64) {
-        self.send(DecoderCommand::Play {
-            track,
-            frame,
-            seconds: 0.0,
-        });
-        if self.paused {
-            self.resume();
-        }
+        self.start_playing(track, frame, 0.0);
     }
 
     /// Play `track` from `seconds` in (the file's rate need not be known yet: restoring a
     /// saved position, or moving playback to another output).
     pub fn play_at(&mut self, track: usize, seconds: f64) {
+        self.start_playing(track, 0, seconds);
+    }
+
+    fn start_playing(&mut self, track: usize, frame: u64, seconds: f64) {
         self.send(DecoderCommand::Play {
             track,
-            frame: 0,
+            frame,
             seconds,
         });
         if self.paused {
@@ -626,6 +622,7 @@ impl Engine {
         };
         let want = out.len() / r.channels();
         loop {
+            r.discard_flushed();
             let idle = self.telemetry.decoder_idle.load(Relaxed);
             if r.ready_frames() >= want || idle {
                 break;

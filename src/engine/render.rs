@@ -257,9 +257,11 @@ impl Renderer {
         }
     }
 
-    /// Apply markers that are due: every marker up to a pending flush at once (what they refer to
-    /// is being discarded), then those whose position has been reached.
-    fn apply_due_markers(&mut self) {
+    /// Drop what a pending flush (seek, play, stop) made stale, applying every marker up to it at
+    /// once (what they refer to is being discarded). This frees the ring for the decoder's new
+    /// audio; the callback does it at the start of every block, the offline driver also while it
+    /// waits for the decoder (a ring full of stale audio would otherwise never make room).
+    pub fn discard_flushed(&mut self) {
         if let Some(flush_at) = self.pcm.last_flush() {
             self.pcm.discard_until(flush_at);
             while let Some(m) = self.pcm.pop_marker() {
@@ -269,6 +271,11 @@ impl Renderer {
                 }
             }
         }
+    }
+
+    /// Apply markers that are due: `discard_flushed`, then those whose position has been reached.
+    fn apply_due_markers(&mut self) {
+        self.discard_flushed();
         while let Some(m) = self.pcm.peek_marker() {
             if m.at > self.pcm.read_pos() {
                 break;

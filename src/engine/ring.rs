@@ -13,7 +13,8 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MarkerKind {
-    /// Playlist entry with key `track` (see `DecoderCommand::SetQueue`) starts here at its frame `source_frame` (nonzero after a seek).
+    /// Playlist entry with key `track` (see `DecoderCommand::SetQueue`) starts here at its frame
+    /// `source_frame` (nonzero after a seek).
     /// `flush`: everything buffered before this marker is stale and is dropped at once.
     TrackStart {
         track: u32,

@@ -230,17 +230,25 @@ impl RustyApp {
         self.sync_queue();
     }
 
+    /// The playlist as the engine's keyed queue.
+    fn queue_entries(&self) -> Vec<(u32, PathBuf)> {
+        self.playlist
+            .iter()
+            .map(|e| (e.key, e.path.clone()))
+            .collect()
+    }
+
     fn sync_queue(&mut self) {
-        self.engine.set_queue_keyed(
-            self.playlist
-                .iter()
-                .map(|e| (e.key, e.path.clone()))
-                .collect(),
-        );
+        let entries = self.queue_entries();
+        self.engine.set_queue_keyed(entries);
     }
 
     fn index_of(&self, key: u32) -> Option<usize> {
         self.playlist.iter().position(|e| e.key == key)
+    }
+
+    fn entry_mut(&mut self, key: u32) -> Option<&mut Entry> {
+        self.playlist.iter_mut().find(|e| e.key == key)
     }
 
     /// Remove entry `i`. Removing the playing entry goes on with the one that took its place;
@@ -369,12 +377,7 @@ impl RustyApp {
         let pos = self.position();
         let paused = self.engine.is_paused();
         engine.set_spectrum_config(*self.engine.spectrum_config());
-        engine.set_queue_keyed(
-            self.playlist
-                .iter()
-                .map(|e| (e.key, e.path.clone()))
-                .collect(),
-        );
+        engine.set_queue_keyed(self.queue_entries());
         if let Some((i, s)) = pos {
             engine.play_at(i, s);
             if paused {
@@ -421,18 +424,18 @@ impl RustyApp {
                     tags,
                     duration_s,
                 } => {
-                    if let Some(e) = self.playlist.iter_mut().find(|e| e.key == key) {
+                    if let Some(e) = self.entry_mut(key) {
                         e.tags = tags;
                         e.duration_s = e.duration_s.or(duration_s);
                     }
                 }
                 Found::Unplayable { key, error } => {
-                    if let Some(e) = self.playlist.iter_mut().find(|e| e.key == key) {
+                    if let Some(e) = self.entry_mut(key) {
                         e.error = Some(error);
                     }
                 }
                 Found::Overview { key, overview } => {
-                    if let Some(e) = self.playlist.iter_mut().find(|e| e.key == key) {
+                    if let Some(e) = self.entry_mut(key) {
                         // The decoded length is exact; the header's may be missing or wrong.
                         e.duration_s = Some(overview.duration_s());
                     }

@@ -129,15 +129,15 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                 .prefix("Ceiling "),
         )
         .on_hover_text("Limiter ceiling");
-        egui::ComboBox::new("monitor", "Monitor")
-            .selected_text(d.monitor.label())
-            .show_ui(ui, |ui| {
-                for m in MonitorMode::ALL {
-                    ui.selectable_value(&mut d.monitor, m, m.label());
-                }
-            })
-            .response
-            .on_hover_text("Monitor mode");
+        super::pick(
+            ui,
+            "monitor",
+            "Monitor",
+            &mut d.monitor,
+            MonitorMode::ALL,
+            |m| m.label().into(),
+            "Monitor mode",
+        );
     });
     curve(app, ui, &mut d);
     band_list(app, ui, &mut d);

@@ -107,6 +107,28 @@ pub fn mmss(seconds: f64) -> String {
     format!("{}:{:02}", s / 60, s % 60)
 }
 
+/// A labelled drop-down that sets `value` to one of `options`, each shown as `name` gives it:
+/// the one picker behind the monitor mode, FFT size, window and colour map choices.
+pub fn pick<T: PartialEq + Copy>(
+    ui: &mut egui::Ui,
+    id: &str,
+    label: &str,
+    value: &mut T,
+    options: impl IntoIterator<Item = T>,
+    name: impl Fn(T) -> String,
+    tip: &str,
+) -> egui::Response {
+    egui::ComboBox::new(id, label)
+        .selected_text(name(*value))
+        .show_ui(ui, |ui| {
+            for o in options {
+                ui.selectable_value(value, o, name(o));
+            }
+        })
+        .response
+        .on_hover_text(tip)
+}
+
 /// What the command line asks of the app.
 pub struct RunOptions {
     pub files: Vec<std::path::PathBuf>,

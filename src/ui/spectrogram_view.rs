@@ -267,15 +267,15 @@ fn colour_column(
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
     let sg = &mut app.spectrogram;
     ui.horizontal(|ui| {
-        egui::ComboBox::new("colormap", "Colours")
-            .selected_text(sg.settings.map.label())
-            .show_ui(ui, |ui| {
-                for m in ColorMap::ALL {
-                    ui.selectable_value(&mut sg.settings.map, m, m.label());
-                }
-            })
-            .response
-            .on_hover_text("Colour map");
+        super::pick(
+            ui,
+            "colormap",
+            "Colours",
+            &mut sg.settings.map,
+            ColorMap::ALL,
+            |m| m.label().into(),
+            "Colour map",
+        );
         ui.add(
             egui::DragValue::new(&mut sg.settings.floor_db)
                 .range(-140.0..=-20.0)

@@ -14,24 +14,24 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
     // Settings row.
     let mut cfg: SpectrumConfig = *app.engine.spectrum_config();
     ui.horizontal(|ui| {
-        egui::ComboBox::new("fft_size", "FFT size")
-            .selected_text(format!("{}", cfg.size))
-            .show_ui(ui, |ui| {
-                for s in [1024, 2048, 4096, 8192, 16_384] {
-                    ui.selectable_value(&mut cfg.size, s, format!("{s}"));
-                }
-            })
-            .response
-            .on_hover_text("FFT size: larger = finer frequency resolution, slower response");
-        egui::ComboBox::new("window", "Window")
-            .selected_text(cfg.window.label())
-            .show_ui(ui, |ui| {
-                for w in WindowKind::ALL {
-                    ui.selectable_value(&mut cfg.window, w, w.label());
-                }
-            })
-            .response
-            .on_hover_text("Analysis window");
+        super::pick(
+            ui,
+            "fft_size",
+            "FFT size",
+            &mut cfg.size,
+            [1024, 2048, 4096, 8192, 16_384],
+            |s| format!("{s}"),
+            "FFT size: larger = finer frequency resolution, slower response",
+        );
+        super::pick(
+            ui,
+            "window",
+            "Window",
+            &mut cfg.window,
+            WindowKind::ALL,
+            |w| w.label().into(),
+            "Analysis window",
+        );
     });
     if cfg != *app.engine.spectrum_config() {
         app.engine.set_spectrum_config(cfg);

@@ -210,6 +210,24 @@ pub fn read_f32_raw(path: &Path) -> Vec<f32> {
         .collect()
 }
 
+/// An engine on the default device (the PulseAudio server the environment names) with a
+/// 1024-frame buffer; fails the test if it fell back to the null output.
+pub fn device_engine() -> rusty_audio::engine::Engine {
+    use rusty_audio::engine::{Engine, EngineConfig, OutputChoice};
+    let e = Engine::start(&EngineConfig {
+        output: OutputChoice::Default,
+        buffer_frames: Some(1024),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    assert!(
+        !e.output_info().is_null,
+        "a real device: {:?}",
+        e.output_info().fallback_reason
+    );
+    e
+}
+
 /// The summary of a finished `rusty-audio play --json`: it succeeded and played to a real device.
 pub fn play_summary(o: &Output) -> serde_json::Value {
     assert!(
