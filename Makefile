@@ -7,16 +7,20 @@ CARGO ?= cargo
 SHARED_MEDIA := $(abspath ../shared/media/make_media.sh)
 MEDIA := $(CURDIR)/target/media
 
-# A private runtime dir: the test sound server never meets a desktop user's own. Kept short and in
-# /tmp because a unix socket path may not exceed 108 bytes.
-export XDG_RUNTIME_DIR := /tmp/rusty-audio-test-$(shell id -u)
-export PULSE_SERVER := unix:$(XDG_RUNTIME_DIR)/pulse/native
-export RUSTY_AUDIO_MEDIA := $(MEDIA)
+# The test sound server lives in a private runtime dir (kept short and in /tmp: a unix socket path
+# may not exceed 108 bytes). Only the targets that test or measure see it: `run` must reach the
+# user's own sound server, Wayland socket and session bus, which live in the caller's
+# XDG_RUNTIME_DIR, so it gets the caller's environment unchanged (tests/makefile.rs checks this).
+TEST_RUNTIME_DIR := /tmp/rusty-audio-test-$(shell id -u)
+TEST_TARGETS := test pulse soak measure-app bench peers media
+$(TEST_TARGETS): export XDG_RUNTIME_DIR := $(TEST_RUNTIME_DIR)
+$(TEST_TARGETS): export PULSE_SERVER := unix:$(TEST_RUNTIME_DIR)/pulse/native
+$(TEST_TARGETS): export RUSTY_AUDIO_MEDIA := $(MEDIA)
 
 BUILD_PKGS := pkg-config libasound2-dev gcc
 # Loaded at run time by the window (winit/wgpu via EGL on Mesa); nothing extra is needed to build.
 GUI_PKGS := libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libfontconfig1
-TEST_PKGS := sox libsox-fmt-all ffmpeg flac pulseaudio pulseaudio-utils xvfb imagemagick xdotool $(GUI_PKGS)
+TEST_PKGS := sox libsox-fmt-all ffmpeg flac pulseaudio pulseaudio-utils libasound2-plugins alsa-utils strace xvfb imagemagick xdotool $(GUI_PKGS)
 
 # Install the Debian packages in $(1) that are not installed yet.
 define apt_install

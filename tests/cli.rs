@@ -323,6 +323,23 @@ fn devices_lists_something_or_says_why() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("host "));
 }
 
+/// On a machine without a sound card (and, here, no sound server either) libasound prints a
+/// screen of `ALSA lib …` lines while devices are enumerated; we keep at most one line of it.
+#[test]
+fn devices_without_any_audio_stays_quiet() {
+    let o = Command::new(bin())
+        .arg("devices")
+        .env("PULSE_SERVER", "unix:/nonexistent/pulse")
+        .env("XDG_RUNTIME_DIR", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_no_panic(&o);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.lines().count() <= 1, "stderr: {err}");
+    assert!(!err.contains("ALSA lib"), "stderr: {err}");
+}
+
 /// Several files on a terminal: a progress bar on stderr (run under a pseudo-terminal with
 /// util-linux `script`); without a terminal, stderr stays clean for logs.
 #[test]

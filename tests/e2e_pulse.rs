@@ -121,6 +121,81 @@ fn assert_clean_tone(c: &ToneCheck, summary: &serde_json::Value) {
     assert_eq!(summary["underruns"], 0, "{summary}");
 }
 
+/// Policy field (41) of /proc/self/task/TID/stat: 0 SCHED_OTHER, 1 SCHED_FIFO, 2 SCHED_RR.
+fn kernel_policy(tid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+        .expect("the audio thread is alive");
+    stat.rsplit(')').next().unwrap().split_whitespace().nth(38).unwrap().parse().unwrap()
+}
+
+/// The thread that runs the callback is the one the callback recorded (checked in /proc, not
+/// the control thread, not ours), and `play --json` reports it. On the ALSA host it must be
+/// SCHED_FIFO; on the native PulseAudio host (today's default) it is the client's shared I/O
+/// thread, which is left as it is and reported as such.
+#[test]
+fn the_recorded_audio_thread_is_the_callbacks_and_its_policy_is_true() {
+    if skip_without_pulse("the_recorded_audio_thread_is_the_callbacks_and_its_policy_is_true") {
+        return;
+    }
+    let _sink = SINK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = scratch("e2e_rt_thread");
+    let tone = dir.join("tone.wav");
+    write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.2, 5.0));
+    let mut e = device_engine();
+    e.set_queue(vec![tone]);
+    e.play_track(0);
+    let t = e.telemetry().clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.audio_thread.get().tid == 0
+        || t.frames_played.load(std::sync::atomic::Ordering::Relaxed) == 0
+    {
+        e.poll();
+        assert!(Instant::now() < deadline, "the callback never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let info = t.audio_thread.get();
+    assert_ne!(info.tid, this_thread_id(), "not the control thread");
+    let expect = match info.policy {
+        rusty_audio::engine::audio_thread::Policy::Other => 0,
+        rusty_audio::engine::audio_thread::Policy::Fifo => 1,
+        rusty_audio::engine::audio_thread::Policy::RoundRobin => 2,
+        other => panic!("unexpected policy {other:?}"),
+    };
+    assert_eq!(kernel_policy(info.tid), expect, "recorded {info:?} vs /proc");
+    if e.output_info().host == "ALSA" && info.refused_errno.is_none() {
+        assert!(info.policy.is_realtime(), "{info:?}");
+    }
+}
+
+/// This thread's kernel id, from /proc (no libc call needed in the test).
+fn this_thread_id() -> u32 {
+    std::fs::read_link("/proc/thread-self")
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn play_json_reports_the_audio_thread_and_xruns() {
+    if skip_without_pulse("play_json_reports_the_audio_thread_and_xruns") {
+        return;
+    }
+    let (_, summary) = play_and_record("e2e_json_thread", 48_000, &[]);
+    assert_eq!(summary["audio_thread"]["host"], summary["host"], "{summary}");
+    assert!(summary["audio_thread"]["tid"].as_u64().unwrap() > 0, "{summary}");
+    assert!(summary["xruns"].is_u64(), "{summary}");
+    assert!(summary["start_ms"].as_f64().unwrap() > 0.0, "{summary}");
+    if summary["host"] == "ALSA" && summary["audio_thread"]["refused"].is_null() {
+        assert_eq!(summary["audio_thread"]["policy"], "SCHED_FIFO", "{summary}");
+    }
+}
+
 #[test]
 fn tone_reaches_the_sink_intact() {
     if skip_without_pulse("tone_reaches_the_sink_intact") {

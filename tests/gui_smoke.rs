@@ -34,8 +34,11 @@ fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
 
 #[test]
 fn real_window_plays_draws_and_closes_cleanly() {
-    if !(have("Xvfb") && have("import") && have("xdotool") && pulse_running()) {
-        eprintln!("\n*** SKIPPED real_window_plays_draws_and_closes_cleanly: needs Xvfb, ImageMagick, xdotool and a PulseAudio server (make test provides them) ***\n");
+    if skip_unless(
+        "real_window_plays_draws_and_closes_cleanly",
+        have("Xvfb") && have("import") && have("xdotool") && pulse_running(),
+        "Xvfb, ImageMagick, xdotool and a PulseAudio server",
+    ) {
         return;
     }
     let dir = scratch("gui_smoke");

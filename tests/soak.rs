@@ -23,10 +23,7 @@ impl Drop for Busy {
 
 #[test]
 fn no_underruns_with_a_small_buffer_and_a_busy_core() {
-    if !pulse_running() {
-        eprintln!(
-            "\n*** SKIPPED soak: no PulseAudio server (make test / make soak start one) ***\n"
-        );
+    if skip_without_pulse("soak") {
         return;
     }
     let seconds: f64 = std::env::var("RUSTY_AUDIO_SOAK_SECONDS")
@@ -63,6 +60,7 @@ fn no_underruns_with_a_small_buffer_and_a_busy_core() {
     );
     assert_eq!(j["buffer_frames"], 256);
     assert_eq!(j["underruns"], 0, "the decoder kept the ring fed: {j}");
+    assert_eq!(j["xruns"], 0, "the device never ran dry (callbacks on time): {j}");
     // Everything was played: 48 kHz frames for the whole file (± the resampler's edges).
     let played = j["frames_played"].as_f64().unwrap();
     assert!(

@@ -8,7 +8,6 @@
 
 use crate::dsp::biquad::{Coeffs, Df2t};
 
-pub const MAX_CHANNELS: usize = 8;
 /// Absolute gate.
 const ABS_GATE_LUFS: f64 = -70.0;
 /// Histogram range and resolution for the real-time store.
@@ -46,28 +45,45 @@ pub fn k_weighting(fs: f64) -> [Coeffs; 2] {
     [pre, rlb]
 }
 
-/// BS.1770 channel weights for WAVE channel order (L R C LFE Ls Rs …); LFE is excluded.
+/// BS.1770 channel weight of channel `ch` of a `channels`-channel stream in WAVE channel order
+/// (L R C LFE, then the surrounds, then the rest), chosen by the channel count:
+///
+/// - 1–3 channels (mono, stereo, L R C): 1.0 each;
+/// - 4 (quad: L R Ls Rs) and 5 (L R C Ls Rs): 1.0 for the fronts, 1.41 for the surrounds;
+/// - 6–8 (5.1, 6.1, 7.1: L R C LFE + surrounds): the LFE (channel 3) is excluded (0.0), the
+///   fronts weigh 1.0 and channels 4 and up, the surrounds, 1.41;
+/// - 9 and more (a 7.1 bed plus heights, e.g. 7.1.2 or 7.1.4, or discrete channels): the 7.1
+///   bed as above — LFE at channel 3 excluded, channels 4–7 surrounds at 1.41 — and every
+///   channel beyond it 1.0. BS.1770-4 (Table 3) gives 1.41 only to channels below 30° of
+///   elevation between 60° and 120° of azimuth; the channels a WAVE layout adds after 7.1 are
+///   height (top) channels, which it weighs 1.0, and a discrete channel with no known position
+///   gets the default 1.0 too.
 #[must_use]
 pub fn channel_weight(channels: usize, ch: usize) -> f64 {
     match (channels, ch) {
         (1..=3, _) => 1.0,
-        (4, _) => {
-            if ch < 2 {
+        // quad: L R Ls Rs
+        (4, c) => {
+            if c < 2 {
                 1.0
             } else {
                 1.41
             }
-        } // quad: L R Ls Rs
-        (5, _) => {
-            if ch < 3 {
+        }
+        // L R C Ls Rs
+        (5, c) => {
+            if c < 3 {
                 1.0
             } else {
                 1.41
             }
-        } // L R C Ls Rs
-        (_, 3) => 0.0, // LFE of 5.1 / 7.1
-        (_, c) if c < 3 => 1.0,
-        _ => 1.41,
+        }
+        // LFE of 5.1 / 6.1 / 7.1 and of every wider layout built on them
+        (_, 3) => 0.0,
+        // surrounds of the 5.1 / 7.1 bed
+        (_, 4..=7) => 1.41,
+        // fronts, and every channel beyond the 7.1 bed
+        _ => 1.0,
     }
 }
 
@@ -109,8 +125,10 @@ impl KWeightStereo {
     /// K-weight interleaved stereo `x` into `out` (f32; only its energy is used).
     fn run(&mut self, x: &[f32], out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if crate::dsp::simd::level() == crate::dsp::simd::Level::Avx2 {
-            // SAFETY: AVX2 and FMA were detected on this CPU.
+        if crate::dsp::simd::level().is_avx2() {
+            // SAFETY: `run_fma` is `#[target_feature(enable = "avx2,fma")]` (plain indexed Rust, no
+            // raw pointers); its only precondition is a CPU with AVX2 and FMA. `simd::Level` is
+            // unforgeable and `is_avx2()` is true only for a level detected on such a CPU.
             unsafe { self.run_fma(x, out) };
             return;
         }
@@ -289,12 +307,16 @@ impl Store {
     }
 }
 
-/// A loudness meter for one stream.
+/// A loudness meter for one stream. Any channel count: the per-channel weights and filter state
+/// are allocated by the constructors (nothing is clamped, so every channel is measured with the
+/// stream's own stride; weights per `channel_weight`).
 pub struct LoudnessMeter {
     channels: usize,
-    weights: [f64; MAX_CHANNELS],
+    /// `channel_weight` of each channel (`channels` long).
+    weights: Box<[f64]>,
     filters: [Coeffs; 2],
-    state: [[Df2t; 2]; MAX_CHANNELS],
+    /// K-weighting state (pre-filter, RLB) of each channel (`channels` long).
+    state: Box<[[Df2t; 2]]>,
     /// Samples per 100 ms sub-block, and progress through the current one.
     sub_len: usize,
     sub_pos: usize,
@@ -328,16 +350,13 @@ impl LoudnessMeter {
     }
 
     fn with_store(channels: usize, fs: u32, blocks: Store, short_terms: Store) -> Self {
-        let channels = channels.clamp(1, MAX_CHANNELS);
-        let mut weights = [0.0; MAX_CHANNELS];
-        for (c, w) in weights.iter_mut().enumerate().take(channels) {
-            *w = channel_weight(channels, c);
-        }
+        let channels = channels.max(1);
+        let weights: Box<[f64]> = (0..channels).map(|c| channel_weight(channels, c)).collect();
         LoudnessMeter {
             channels,
             weights,
             filters: k_weighting(f64::from(fs.max(1))),
-            state: [[Df2t::default(); 2]; MAX_CHANNELS],
+            state: vec![[Df2t::default(); 2]; channels].into_boxed_slice(),
             sub_len: ((fs as usize + 5) / 10).max(1),
             sub_pos: 0,
             sub_sum: 0.0,
@@ -356,7 +375,7 @@ impl LoudnessMeter {
     }
 
     pub fn reset(&mut self) {
-        self.state = [[Df2t::default(); 2]; MAX_CHANNELS];
+        self.state.fill([Df2t::default(); 2]);
         self.kweight.reset();
         self.sub_pos = 0;
         self.sub_sum = 0.0;
@@ -569,5 +588,63 @@ mod tests {
         let mut m = LoudnessMeter::offline(2, fs);
         m.add(&vec![0.0; 2 * 48_000 * 5]);
         assert_eq!(m.integrated(), None);
+    }
+
+    #[test]
+    fn channel_weights_exclude_lfe_and_weigh_channels_beyond_the_7_1_bed_one() {
+        assert_eq!(channel_weight(1, 0), 1.0);
+        assert_eq!(channel_weight(2, 1), 1.0);
+        assert_eq!(channel_weight(4, 2), 1.41);
+        assert_eq!(channel_weight(5, 2), 1.0);
+        assert_eq!(channel_weight(5, 4), 1.41);
+        assert_eq!(channel_weight(6, 3), 0.0);
+        assert_eq!(channel_weight(6, 5), 1.41);
+        assert_eq!(channel_weight(8, 7), 1.41);
+        for channels in [9, 12, 16, 32] {
+            assert_eq!(channel_weight(channels, 2), 1.0);
+            assert_eq!(channel_weight(channels, 3), 0.0, "{channels}: LFE");
+            assert_eq!(channel_weight(channels, 7), 1.41);
+            for c in 8..channels {
+                assert_eq!(channel_weight(channels, c), 1.0, "{channels}: channel {c}");
+            }
+        }
+    }
+
+    /// Issue 11: a 16-channel file (more than the old limit of 8) whose only signal is a
+    /// −20 dBFS 997 Hz sine on channel 12 (beyond the 7.1 bed: weight 1.0) reads exactly what the
+    /// same sine reads as a mono file, about −23.01 LUFS.
+    #[test]
+    fn sixteen_channels_with_one_live_channel_read_like_mono() {
+        let fs = 48_000;
+        let mono = sine(fs, 997.0, 0.1, 10.0, 1);
+        let mut wide = vec![0.0f32; 16 * mono.len()];
+        for (frame, &s) in wide.chunks_exact_mut(16).zip(&mono) {
+            frame[12] = s;
+        }
+        for realtime in [false, true] {
+            let meter = |ch: usize| {
+                if realtime {
+                    LoudnessMeter::realtime(ch, fs)
+                } else {
+                    LoudnessMeter::offline(ch, fs)
+                }
+            };
+            let mut m1 = meter(1);
+            let mut m16 = meter(16);
+            for c in mono.chunks(1000) {
+                m1.add(c);
+            }
+            for c in wide.chunks(16 * 1000) {
+                m16.add(c);
+            }
+            let (one, sixteen) = (m1.integrated().unwrap(), m16.integrated().unwrap());
+            assert!(
+                (one - sixteen).abs() < 1e-6,
+                "{realtime}: mono {one}, 16 channels {sixteen}"
+            );
+            assert!((sixteen + 23.01).abs() < 0.05, "{realtime}: {sixteen}");
+            let (a, b) = (m1.max_momentary().unwrap(), m16.max_momentary().unwrap());
+            assert!((a - b).abs() < 1e-6, "{realtime}: momentary {a} vs {b}");
+        }
     }
 }

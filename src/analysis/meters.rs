@@ -10,14 +10,22 @@ use super::loudness::LoudnessMeter;
 use super::true_peak::TruePeak;
 use crate::dsp::simd;
 
-pub const MAX_CHANNELS: usize = 8;
+/// Channels with their own peak/RMS/true-peak entries in a `MeterSnapshot` (the crate-wide
+/// limit, 32: the snapshot stays ~0.6 KB, cheap to copy through the triple buffer).
+pub use crate::dsp::MAX_CHANNELS;
 const PEAK_FALL_DB_S: f64 = 20.0 / 1.5;
 const RMS_WINDOW_S: f64 = 0.3;
 
 /// What the meters show, as of the last processed block. Levels are linear; loudness in LUFS
 /// (−∞ when not yet measurable).
+///
+/// The per-channel arrays hold channels `0 .. channels.min(MAX_CHANNELS)`. Wider streams are not
+/// supported (rejected where they enter, see `crate::dsp::MAX_CHANNELS`); should one be metered
+/// anyway, loudness, `true_peak_max` and `clipped` still cover every channel, only the per-channel
+/// entries stop at `MAX_CHANNELS`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MeterSnapshot {
+    /// The stream's channel count.
     pub channels: usize,
     /// Peak with PPM fall.
     pub peak: [f32; MAX_CHANNELS],
@@ -65,24 +73,33 @@ pub struct Meters {
     loudness: LoudnessMeter,
     true_peak: TruePeak,
     /// Exponentially averaged mean squares per channel and the L·R cross term.
-    ms: [f64; MAX_CHANNELS],
+    ms: Box<[f64]>,
     cross: f64,
+    /// Per-channel scratch for one block (allocated here: `process` never allocates).
+    peaks: Box<[f32]>,
+    sums: Box<[f64]>,
+    tp: Box<[f32]>,
     snap: MeterSnapshot,
     /// Loudness gating queries run when a 100 ms block completes, not every callback.
     frames_since_loudness: u64,
 }
 
 impl Meters {
+    /// `channels`: the stream's channel count (0 is taken as 1); every channel is measured with
+    /// the stream's stride (see `MeterSnapshot` for what is reported beyond `MAX_CHANNELS`).
     #[must_use]
     pub fn new(channels: usize, fs: u32) -> Self {
-        let channels = channels.clamp(1, MAX_CHANNELS);
+        let channels = channels.max(1);
         Meters {
             channels,
             fs: f64::from(fs.max(1)),
             loudness: LoudnessMeter::realtime(channels, fs),
             true_peak: TruePeak::new(channels, fs),
-            ms: [0.0; MAX_CHANNELS],
+            ms: vec![0.0; channels].into_boxed_slice(),
             cross: 0.0,
+            peaks: vec![0.0; channels].into_boxed_slice(),
+            sums: vec![0.0; channels].into_boxed_slice(),
+            tp: vec![0.0; channels].into_boxed_slice(),
             snap: MeterSnapshot {
                 channels,
                 ..MeterSnapshot::default()
@@ -96,7 +113,7 @@ impl Meters {
         let ch = self.channels;
         self.loudness.reset();
         self.true_peak.reset();
-        self.ms = [0.0; MAX_CHANNELS];
+        self.ms.fill(0.0);
         self.cross = 0.0;
         self.snap = MeterSnapshot {
             channels: ch,
@@ -118,23 +135,25 @@ impl Meters {
         }
         let dt = frames as f64 / self.fs;
         let fall = 10f64.powf(-PEAK_FALL_DB_S * dt / 20.0) as f32;
-        let mut peaks = [0.0f32; MAX_CHANNELS];
-        simd::peak(buf, &mut peaks[..ch]);
-        let mut sums = [0.0f64; MAX_CHANNELS];
-        simd::sum_squares(buf, &mut sums[..ch]);
+        self.peaks.fill(0.0);
+        simd::peak(buf, &mut self.peaks);
+        self.sums.fill(0.0);
+        simd::sum_squares(buf, &mut self.sums);
         let alpha = 1.0 - (-dt / RMS_WINDOW_S).exp();
         self.true_peak.add(buf);
-        let mut tp = [0.0f32; MAX_CHANNELS];
-        self.true_peak.take_peaks(&mut tp[..ch]);
+        self.true_peak.take_peaks(&mut self.tp);
         let s = &mut self.snap;
         for c in 0..ch {
-            s.peak[c] = peaks[c].max(s.peak[c] * fall);
-            s.peak_max[c] = s.peak_max[c].max(peaks[c]);
-            s.true_peak[c] = tp[c].max(s.true_peak[c] * fall);
-            s.true_peak_max = s.true_peak_max.max(tp[c]);
-            self.ms[c] += (sums[c] / frames as f64 - self.ms[c]) * alpha;
-            s.rms[c] = self.ms[c].sqrt() as f32;
-            if peaks[c] >= 1.0 {
+            let (peak, tp) = (self.peaks[c], self.tp[c]);
+            s.true_peak_max = s.true_peak_max.max(tp);
+            self.ms[c] += (self.sums[c] / frames as f64 - self.ms[c]) * alpha;
+            if c < MAX_CHANNELS {
+                s.peak[c] = peak.max(s.peak[c] * fall);
+                s.peak_max[c] = s.peak_max[c].max(peak);
+                s.true_peak[c] = tp.max(s.true_peak[c] * fall);
+                s.rms[c] = self.ms[c].sqrt() as f32;
+            }
+            if peak >= 1.0 {
                 s.clipped += buf
                     .iter()
                     .skip(c)
@@ -215,5 +234,71 @@ mod tests {
         }
         assert!((m.snapshot().correlation + 1.0).abs() < 1e-3);
         assert!(m.snapshot().clipped > 0);
+    }
+
+    /// Issue 11: 16 channels (more than the old limit of 8), a −6.02 dBFS sine on channel 15
+    /// only: channel 15 reads it on every meter, the others nothing, and the loudness is that of
+    /// the sine in one channel of weight 1.0 (beyond the 7.1 bed).
+    #[test]
+    fn sixteen_channels_report_channel_15() {
+        let fs = 48_000;
+        let mut m = Meters::new(16, fs);
+        let mut x = vec![0.0f32; 16 * 3 * fs as usize];
+        for (i, frame) in x.chunks_exact_mut(16).enumerate() {
+            frame[15] = (0.5
+                * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / f64::from(fs)).sin())
+                as f32;
+        }
+        for c in x.chunks(16 * 512) {
+            m.process(c);
+        }
+        let s = m.snapshot();
+        assert_eq!(s.channels, 16);
+        assert!((db(s.peak[15]) + 6.02).abs() < 0.01, "{}", db(s.peak[15]));
+        assert!((db(s.peak_max[15]) + 6.02).abs() < 0.01);
+        assert!((db(s.rms[15]) + 9.03).abs() < 0.05, "{}", db(s.rms[15]));
+        assert!((db(s.true_peak[15]) + 6.02).abs() < 0.05);
+        assert!((db(s.true_peak_max) + 6.02).abs() < 0.05);
+        assert!(
+            s.peak_max[..15].iter().all(|&p| p == 0.0),
+            "{:?}",
+            s.peak_max
+        );
+        assert!(s.rms[..15].iter().all(|&r| r == 0.0), "{:?}", s.rms);
+        assert!((s.integrated + 9.03).abs() < 0.05, "{}", s.integrated);
+        assert_eq!(s.clipped, 0);
+    }
+
+    /// 32 channels, the limit: every channel has its own entry, with the right stride.
+    #[test]
+    fn thirty_two_channels_each_read_their_own_level() {
+        let mut m = Meters::new(MAX_CHANNELS, 48_000);
+        let level = |c: usize| (c + 1) as f32 / 64.0;
+        let x: Vec<f32> = (0..MAX_CHANNELS * 4800)
+            .map(|i| level(i % MAX_CHANNELS))
+            .collect();
+        m.process(&x);
+        let s = m.snapshot();
+        assert_eq!(s.channels, MAX_CHANNELS);
+        for (c, &p) in s.peak_max.iter().enumerate() {
+            assert_eq!(p, level(c), "channel {c}");
+        }
+    }
+
+    /// Wider than the limit (not supported, rejected where streams enter): no panic, no wrong
+    /// stride; the per-channel entries stop at `MAX_CHANNELS`, the clip count covers all.
+    #[test]
+    fn wider_streams_are_measured_without_a_panic() {
+        let ch = MAX_CHANNELS + 8;
+        let mut m = Meters::new(ch, 48_000);
+        let mut x = vec![0.25f32; ch * 4800];
+        for frame in x.chunks_exact_mut(ch).step_by(100) {
+            frame[ch - 1] = 1.0;
+        }
+        m.process(&x);
+        let s = m.snapshot();
+        assert_eq!(s.channels, ch);
+        assert!(s.peak_max.iter().all(|&p| p == 0.25));
+        assert_eq!(s.clipped, 48);
     }
 }

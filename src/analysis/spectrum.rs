@@ -363,14 +363,6 @@ impl SpectrumAnalyzer {
         self.finish();
         was
     }
-
-    pub fn reset(&mut self) {
-        self.pending = false;
-        self.ring.fill(0.0);
-        self.since_frame = 0;
-        self.frame.db = [FLOOR_DB; MAX_BINS];
-        self.frame.peak_db = [FLOOR_DB; MAX_BINS];
-    }
 }
 
 /// 10·log10(p) via a fast log2 (exponent bits + a 5th-order polynomial on the mantissa; max error

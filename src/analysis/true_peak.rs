@@ -7,8 +7,9 @@
 //! and the inner loop vectorizes).
 
 pub const TAPS_PER_PHASE: usize = 12;
-const MAX_CHANNELS: usize = 8;
 
+/// True peak per channel of an interleaved stream. Any channel count: the per-channel history
+/// and peaks are allocated in `new` (nothing is clamped, so the stride is always the stream's).
 pub struct TruePeak {
     channels: usize,
     factor: usize,
@@ -16,7 +17,8 @@ pub struct TruePeak {
     phases: Vec<[f32; TAPS_PER_PHASE]>,
     /// Per channel: the last TAPS−1 inputs followed by the current block (de-interleaved).
     lines: Vec<Box<[f32]>>,
-    peak: [f32; MAX_CHANNELS],
+    /// Per channel (`channels` long).
+    peak: Box<[f32]>,
 }
 
 /// Frames per inner block (the de-interleaved line length).
@@ -37,6 +39,7 @@ fn bessel_i0(x: f64) -> f64 {
 }
 
 impl TruePeak {
+    /// `channels`: the stream's channel count (0 is taken as 1), every one measured.
     #[must_use]
     pub fn new(channels: usize, fs: u32) -> Self {
         let factor = if fs < 96_000 {
@@ -74,7 +77,7 @@ impl TruePeak {
                 phase[k] = (t / sum) as f32;
             }
         }
-        let channels = channels.clamp(1, MAX_CHANNELS);
+        let channels = channels.max(1);
         TruePeak {
             channels,
             factor,
@@ -82,7 +85,7 @@ impl TruePeak {
             lines: (0..channels)
                 .map(|_| vec![0.0; HIST + BLOCK].into_boxed_slice())
                 .collect(),
-            peak: [0.0; MAX_CHANNELS],
+            peak: vec![0.0; channels].into_boxed_slice(),
         }
     }
 
@@ -95,7 +98,7 @@ impl TruePeak {
         for l in &mut self.lines {
             l.fill(0.0);
         }
-        self.peak = [0.0; MAX_CHANNELS];
+        self.peak.fill(0.0);
     }
 
     /// Feed interleaved samples.
@@ -119,7 +122,7 @@ impl TruePeak {
     /// True peak per channel (linear), since creation or `reset`.
     #[must_use]
     pub fn peaks(&self) -> &[f32] {
-        &self.peak[..self.channels]
+        &self.peak
     }
 
     /// Highest true peak over all channels (linear).
@@ -140,8 +143,11 @@ impl TruePeak {
 /// Max |y| over every phase's output for the inputs after the history prefix of `x`.
 fn interpolated_peak(phases: &[[f32; TAPS_PER_PHASE]], x: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if crate::dsp::simd::level() == crate::dsp::simd::Level::Avx2 {
-        // SAFETY: AVX2 and FMA were detected on this CPU.
+    if crate::dsp::simd::level().is_avx2() {
+        // SAFETY: `peak_avx2` is `#[target_feature(enable = "avx2,fma")]`; its only precondition
+        // is a CPU with AVX2 and FMA. `simd::Level` is unforgeable and `is_avx2()` is true only
+        // for a level that `Level::detect` built after `is_x86_feature_detected!("avx2")` and
+        // `("fma")` returned true. Its memory accesses are bounds-justified inside it.
         return unsafe { peak_avx2(phases, x) };
     }
     peak_body(phases, x)
@@ -159,7 +165,11 @@ fn peak_avx2(phases: &[[f32; TAPS_PER_PHASE]], x: &[f32]) -> f32 {
     let mut m = _mm256_setzero_ps();
     let mut i = 0;
     while i < full {
-        // SAFETY: HIST + i - k ≥ 0 for k ≤ HIST and HIST + i - k + 8 ≤ HIST + full ≤ x.len().
+        // SAFETY: AVX2 and FMA are enabled on this function, whose caller checked the CPU has
+        // them. Every pointer is derived from `x` and stays inside it: the 8 floats read at
+        // HIST + i − k start at ≥ i ≥ 0 because k < TAPS_PER_PHASE, i.e. k ≤ HIST (a `phases` row
+        // holds TAPS_PER_PHASE taps), and end at HIST + i − k + 8 ≤ HIST + full ≤ HIST + n =
+        // x.len(), since i + 8 ≤ full ≤ n (full > 0 implies x.len() > HIST).
         unsafe {
             let base = x.as_ptr().add(HIST + i);
             m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(base), abs_mask));
@@ -174,7 +184,8 @@ fn peak_avx2(phases: &[[f32; TAPS_PER_PHASE]], x: &[f32]) -> f32 {
         i += 8;
     }
     let mut lanes = [0.0f32; 8];
-    // SAFETY: 8 floats into an 8-float array.
+    // SAFETY: AVX is enabled on this function (see above); `_mm256_storeu_ps` writes exactly 8
+    // f32, unaligned, into the 8-float array `lanes`.
     unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), m) };
     let peak = lanes.iter().fold(0.0f32, |a, &b| a.max(b));
     tail_peak(phases, x, full..n, peak)
@@ -274,6 +285,55 @@ mod tests {
             for p in tp.peaks() {
                 assert!((20.0 * (p / 0.8).log10()).abs() < 0.05, "{fs}: {p}");
             }
+        }
+    }
+
+    /// Issue 11: 16 channels (more than the old limit of 8), a −20 dBFS 997 Hz sine on channel
+    /// 12 only: channel 12 reads −20 dBTP, every other channel nothing.
+    #[test]
+    fn sixteen_channels_report_the_true_peak_of_channel_12() {
+        let fs = 48_000;
+        let mut x = vec![0.0f32; 16 * 48_000];
+        for (i, frame) in x.chunks_exact_mut(16).enumerate() {
+            frame[12] = (0.1
+                * (2.0 * std::f64::consts::PI * 997.0 * i as f64 / f64::from(fs)).sin())
+                as f32;
+        }
+        let mut tp = TruePeak::new(16, fs);
+        for c in x.chunks(16 * 1000) {
+            tp.add(c);
+        }
+        let peaks = tp.peaks();
+        assert_eq!(peaks.len(), 16);
+        let db = 20.0 * f64::from(peaks[12]).log10();
+        assert!((db + 20.0).abs() < 0.05, "channel 12: {db} dBTP");
+        for (c, &p) in peaks.iter().enumerate() {
+            if c != 12 {
+                assert_eq!(p, 0.0, "channel {c}");
+            }
+        }
+        assert_eq!(tp.peak(), peaks[12]);
+    }
+
+    /// 40 channels (wider than the DSP limit): still measured on every channel, right stride.
+    #[test]
+    fn any_channel_count_is_measured_per_channel() {
+        let ch = 40;
+        let amp = |c: usize| (c + 1) as f64 / 64.0;
+        let x: Vec<f32> = (0..5000)
+            .flat_map(|i| {
+                (0..ch).map(move |c| {
+                    (amp(c) * (2.0 * std::f64::consts::PI * 997.0 * i as f64 / 48_000.0).sin())
+                        as f32
+                })
+            })
+            .collect();
+        let mut tp = TruePeak::new(ch, 48_000);
+        tp.add(&x);
+        assert_eq!(tp.peaks().len(), ch);
+        for (c, &p) in tp.peaks().iter().enumerate() {
+            let db = 20.0 * (f64::from(p) / amp(c)).log10();
+            assert!(db.abs() < 0.05, "channel {c}: {db} dB off");
         }
     }
 }

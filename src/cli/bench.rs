@@ -147,7 +147,7 @@ pub fn measure(quick: bool) -> Value {
         eq.process(black_box(&mut buf));
     });
     let mut eq_scalar = Equalizer::new(&eq_params, FS, 2, BLOCK);
-    eq_scalar.set_kernel(Kernel::Scalar);
+    eq_scalar.set_kernel(Kernel::SCALAR);
     let eq10_scalar = time_each(n / 10, n, || {
         buf.copy_from_slice(block);
         eq_scalar.process(black_box(&mut buf));
@@ -189,11 +189,11 @@ pub fn measure(quick: bool) -> Value {
         let lvl = simd::level();
         json!({
             "level": format!("{lvl:?}"),
-            "peak_ns": {"scalar": time_mean(reps, || simd::peak_at(simd::Level::Scalar, black_box(big), &mut p)).round(),
+            "peak_ns": {"scalar": time_mean(reps, || simd::peak_at(simd::Level::SCALAR, black_box(big), &mut p)).round(),
                         "simd": time_mean(reps, || simd::peak_at(lvl, black_box(big), &mut p)).round()},
-            "sum_squares_ns": {"scalar": time_mean(reps, || simd::sum_squares_at(simd::Level::Scalar, black_box(big), &mut s2)).round(),
+            "sum_squares_ns": {"scalar": time_mean(reps, || simd::sum_squares_at(simd::Level::SCALAR, black_box(big), &mut s2)).round(),
                                "simd": time_mean(reps, || simd::sum_squares_at(lvl, black_box(big), &mut s2)).round()},
-            "gain_ns": {"scalar": time_mean(reps, || simd::gain_at(simd::Level::Scalar, black_box(&mut g), 0.999)).round(),
+            "gain_ns": {"scalar": time_mean(reps, || simd::gain_at(simd::Level::SCALAR, black_box(&mut g), 0.999)).round(),
                         "simd": time_mean(reps, || simd::gain_at(lvl, black_box(&mut g), 0.999)).round()},
             "samples": big.len(),
         })

@@ -3,6 +3,17 @@
 use cpal::traits::{DeviceTrait, HostTrait};
 
 pub fn run() -> i32 {
+    // libasound's diagnostics (a screen of `ALSA lib confmisc.c…` on a machine without a sound
+    // card) and plugin libraries' chatter (libjack) are captured, not printed; one line of them
+    // is shown if there were any.
+    let (code, said) = crate::engine::output::quiet_enumeration(list);
+    if let Some(said) = said {
+        eprintln!("rusty-audio: ALSA said: {said}");
+    }
+    code
+}
+
+fn list() -> i32 {
     let default_host = cpal::default_host().id();
     for id in cpal::available_hosts() {
         let Ok(host) = cpal::host_from_id(id) else {

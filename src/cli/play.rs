@@ -26,6 +26,11 @@ fn mmss(s: f64) -> String {
 }
 
 pub fn run(opts: PlayOptions) -> i32 {
+    // For `start_ms`: how long the process has run before this point, and this point's time on
+    // the renderer's clock.
+    let age_at_run = crate::perf::process::age().unwrap_or_default();
+    crate::perf::clock::init();
+    let run_ns = crate::perf::clock::now_ns();
     let files = super::files::expand(&opts.files);
     if files.is_empty() {
         eprintln!("rusty-audio: nothing to play");
@@ -92,7 +97,9 @@ pub fn run(opts: PlayOptions) -> i32 {
                     }
                     eprintln!("rusty-audio: {error}");
                 }
-                EngineEvent::OutputChanged { reason, .. } => eprintln!("rusty-audio: {reason}"),
+                EngineEvent::OutputChanged { reason, .. } | EngineEvent::Notice(reason) => {
+                    eprintln!("rusty-audio: {reason}")
+                }
                 EngineEvent::QueueEnded => queue_ended = true,
                 EngineEvent::Synced(_) => {}
             }
@@ -144,10 +151,20 @@ pub fn run(opts: PlayOptions) -> i32 {
     let interval = telemetry.perf.interval_ns.snapshot();
     let frames = telemetry.frames_played.load(Relaxed);
     let underruns = telemetry.underruns.load(Relaxed);
+    let xruns = telemetry.xruns.load(Relaxed);
+    let thread = telemetry.audio_thread.get();
     let buffer_frames = info
         .buffer_frames
         .unwrap_or(telemetry.last_callback_frames.load(Relaxed));
     let q = |x: f64| snap.quantile(x);
+    // Process start → first frame of audio handed to the device, plus the host's own estimate of
+    // how long that frame then takes to reach the DAC.
+    let first = telemetry.first_audio_ns.load(Relaxed);
+    let start_ms = (first > 0).then(|| {
+        age_at_run.as_secs_f64() * 1e3
+            + first.saturating_sub(run_ns) as f64 / 1e6
+            + telemetry.device_latency_ns.load(Relaxed) as f64 / 1e6
+    });
     if opts.json {
         println!(
             "{}",
@@ -155,7 +172,18 @@ pub fn run(opts: PlayOptions) -> i32 {
                 "frames_played": frames,
                 "duration_s": frames as f64 / f64::from(info.sample_rate),
                 "underruns": underruns,
+                "xruns": xruns,
+                "start_ms": start_ms,
+                "host": info.host,
                 "device": info.device,
+                // The thread that ran the callback, as the kernel reported it after promotion.
+                "audio_thread": {
+                    "host": info.host,
+                    "tid": thread.tid,
+                    "policy": thread.policy.name(),
+                    "priority": thread.priority,
+                    "refused": thread.refused_errno.map(|e| std::io::Error::from_raw_os_error(e).to_string()),
+                },
                 "null_output": info.is_null,
                 "fallback_reason": info.fallback_reason,
                 "sample_rate": info.sample_rate,
@@ -173,14 +201,18 @@ pub fn run(opts: PlayOptions) -> i32 {
         );
     } else {
         eprintln!(
-            "played {} track(s), {:.2} s on {} ({} Hz, {} ch, {} frames/callback); {} underrun(s); callback p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+            "played {} track(s), {:.2} s on {} {} ({} Hz, {} ch, {} frames/callback, {} priority {}); {} underrun(s), {} xrun(s); callback p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
             opened.len(),
             frames as f64 / f64::from(info.sample_rate),
+            info.host,
             info.device,
             info.sample_rate,
             info.channels,
             buffer_frames,
+            thread.policy.name(),
+            thread.priority,
             underruns,
+            xruns,
             q(0.5) as f64 / 1e3,
             q(0.99) as f64 / 1e3,
             snap.max as f64 / 1e3

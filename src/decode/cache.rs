@@ -2,7 +2,7 @@
 //!
 //! Why: replaying, going back a track and gapless transitions reopen files; keeping the bytes in
 //! memory makes those instant and immune to slow disks. The budget is in bytes so memory use is
-//! predictable; a file larger than the whole budget is streamed from disk instead.
+//! predictable; a file larger than half the budget is streamed from disk instead.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,8 +21,7 @@ pub struct FileCache {
     entries: LruCache<PathBuf, Entry>,
     budget: usize,
     used: usize,
-    pub hits: u64,
-    pub misses: u64,
+    hits: u64,
 }
 
 impl FileCache {
@@ -33,18 +32,25 @@ impl FileCache {
             budget: budget_bytes,
             used: 0,
             hits: 0,
-            misses: 0,
         }
     }
 
+    /// Bytes of the files held (never more than the budget).
     #[must_use]
     pub fn used_bytes(&self) -> usize {
         self.used
     }
 
+    /// Whether `path`'s bytes are held (does not count as a use for the LRU order).
     #[must_use]
     pub fn contains(&self, path: &Path) -> bool {
         self.entries.contains(path)
+    }
+
+    /// Opens served from memory so far.
+    #[must_use]
+    pub fn hits(&self) -> u64 {
+        self.hits
     }
 
     /// Open `path`, from memory when cached and unchanged on disk.
@@ -66,7 +72,6 @@ impl FileCache {
         if let Some(stale) = self.entries.pop(path) {
             self.used -= stale.bytes.len();
         }
-        self.misses += 1;
         // One file may take at most half the budget: a long FLAC streams from disk (the decoder
         // runs far enough ahead), so the cache keeps several typical tracks instead of one big one
         // and the app stays inside its memory budget.
@@ -95,5 +100,129 @@ impl FileCache {
             },
         );
         AudioSource::open_bytes(path, bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh scratch directory, unique per test and process.
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ra-cache-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Write `frames` stereo frames as a 32-bit float WAV (decoded bit-exactly); `seed` makes each
+    /// file's samples different. Returns the interleaved samples written.
+    fn wav(path: &Path, frames: usize, seed: u32) -> Vec<f32> {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 48_000,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let samples: Vec<f32> = (0..frames * 2)
+            .map(|i| (i as f32 * 0.013 + seed as f32).sin() * 0.5)
+            .collect();
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for &s in &samples {
+            w.write_sample(s).unwrap();
+        }
+        w.finalize().unwrap();
+        samples
+    }
+
+    fn size(path: &Path) -> usize {
+        std::fs::metadata(path).unwrap().len() as usize
+    }
+
+    /// Every sample of `src`, interleaved.
+    fn decode_all(mut src: AudioSource) -> Vec<f32> {
+        let mut all = Vec::new();
+        while src.read(&mut all).unwrap() > 0 {}
+        all
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_file_is_served_from_memory() {
+        let dir = scratch("hit");
+        let a = dir.join("a.wav");
+        let want = wav(&a, 2_000, 1);
+        let mut cache = FileCache::new(1 << 20);
+        assert_eq!(decode_all(cache.open(&a).unwrap()), want);
+        assert_eq!(cache.hits(), 0, "the first open reads the disk");
+        assert!(cache.contains(&a));
+        assert_eq!(cache.used_bytes(), size(&a));
+        assert_eq!(decode_all(cache.open(&a).unwrap()), want);
+        assert_eq!(cache.hits(), 1, "the second open is a hit");
+        assert_eq!(cache.used_bytes(), size(&a), "a hit stores nothing new");
+
+        // Changed on disk (another length): read again, never the stale bytes.
+        let want = wav(&a, 3_000, 2);
+        assert_eq!(decode_all(cache.open(&a).unwrap()), want);
+        assert_eq!(cache.hits(), 1, "a changed file is a miss");
+        assert_eq!(cache.used_bytes(), size(&a), "the stale copy's bytes are released");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_least_recently_used_file_is_evicted_when_the_bytes_run_out() {
+        let dir = scratch("evict");
+        let (a, b, c) = (dir.join("a.wav"), dir.join("b.wav"), dir.join("c.wav"));
+        let (wa, wb, wc) = (wav(&a, 4_000, 1), wav(&b, 4_000, 2), wav(&c, 4_000, 3));
+        let s = size(&a);
+        assert_eq!((size(&b), size(&c)), (s, s));
+        // Room for two files but not three; each is under half the budget, so each is cached.
+        let mut cache = FileCache::new(2 * s + s / 2);
+
+        assert_eq!(decode_all(cache.open(&a).unwrap()), wa);
+        assert_eq!(decode_all(cache.open(&b).unwrap()), wb);
+        assert!(cache.contains(&a) && cache.contains(&b));
+        assert_eq!(cache.used_bytes(), 2 * s);
+        // Use `a` again: `b` becomes the least recently used.
+        assert_eq!(decode_all(cache.open(&a).unwrap()), wa);
+        assert_eq!(cache.hits(), 1);
+
+        assert_eq!(decode_all(cache.open(&c).unwrap()), wc);
+        assert!(cache.contains(&a), "a was used after b and stays");
+        assert!(!cache.contains(&b), "b, the least recently used, is evicted");
+        assert!(cache.contains(&c));
+        assert_eq!(cache.used_bytes(), 2 * s);
+
+        // `b` comes back from disk (a miss) and pushes out `a`, now the oldest.
+        assert_eq!(decode_all(cache.open(&b).unwrap()), wb);
+        assert_eq!(cache.hits(), 1);
+        assert!(!cache.contains(&a) && cache.contains(&b) && cache.contains(&c));
+        assert_eq!(cache.used_bytes(), 2 * s);
+        assert_eq!(decode_all(cache.open(&c).unwrap()), wc);
+        assert_eq!(cache.hits(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_over_half_the_budget_is_streamed_and_decodes_the_same() {
+        let dir = scratch("large");
+        let (small, big) = (dir.join("small.wav"), dir.join("big.wav"));
+        let want_small = wav(&small, 1_000, 1);
+        let want_big = wav(&big, 20_000, 2);
+        // The big file would fit the budget whole, but it is over half of it.
+        let budget = size(&big) + size(&big) / 2;
+        assert!(size(&small) <= budget / 2 && size(&big) > budget / 2);
+        let mut cache = FileCache::new(budget);
+
+        assert_eq!(decode_all(cache.open(&small).unwrap()), want_small);
+        for _ in 0..2 {
+            let got = decode_all(cache.open(&big).unwrap());
+            assert_eq!(got.len(), want_big.len());
+            assert!(got == want_big, "the streamed file decodes to what was written");
+            assert!(!cache.contains(&big), "a file over half the budget is not cached");
+        }
+        assert_eq!(cache.hits(), 0, "both opens of the big file read the disk");
+        assert!(cache.contains(&small), "streaming the big file evicted nothing");
+        assert_eq!(cache.used_bytes(), size(&small));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

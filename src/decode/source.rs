@@ -209,10 +209,18 @@ impl AudioSource {
         }
         let mut layout = layout_of(params.channels.as_ref());
         let channels = layout.len();
-        if channels == 0 || channels > 32 {
+        if channels == 0 {
             return Err(DecodeError::BadHeader {
                 path: path.into(),
-                reason: format!("unsupported channel count {channels}"),
+                reason: "no channels in header".into(),
+            });
+        }
+        // The EQ and the meters keep per-channel state for at most `MAX_CHANNELS` channels:
+        // refuse a wider file here, with a clear message, rather than mis-process it later.
+        if channels > crate::dsp::MAX_CHANNELS {
+            return Err(DecodeError::BadHeader {
+                path: path.into(),
+                reason: crate::dsp::too_many_channels(channels),
             });
         }
         if layout.iter().all(|&s| s == Speaker::Other) {

@@ -18,33 +18,109 @@
 use super::biquad::{Coeffs, Df2t};
 use super::eq_params::MAX_BANDS;
 
-/// Which implementation runs on this CPU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kernel {
+/// A cascade implementation this CPU runs. Unforgeable: the field is private, so outside this
+/// module a `Kernel` only comes from run-time detection ([`Kernel::detect`],
+/// [`Kernel::available`]) or is [`Kernel::SCALAR`], which runs anywhere. That is what makes the
+/// safe [`FastCascade::process`] (and `Equalizer::set_kernel`) sound: holding a `Kernel` that
+/// selects an AVX kernel proves AVX and FMA were detected on this CPU.
+///
+/// ```compile_fail
+/// // Not constructible from outside: only detection hands out the AVX kernels.
+/// let forged = rusty_audio::dsp::cascade::Kernel::AvxPairs;
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Kernel(Imp);
+
+/// Which code a `Kernel` runs, in the order `Kernel::available` lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Imp {
     Scalar,
+    /// 128-bit, both channels in one vector, separate multiply and add.
     #[cfg(target_arch = "x86_64")]
     Sse2,
+    /// As `Sse2` with fused multiply-adds (needs AVX and FMA).
     #[cfg(target_arch = "x86_64")]
     Fma,
-    /// Two bands per 256-bit vector in a one-frame wavefront (see `x86::avx_pairs`).
+    /// Two bands per 256-bit vector in a one-frame wavefront (see `x86::avx_pairs`; AVX and FMA).
     #[cfg(target_arch = "x86_64")]
     AvxPairs,
 }
 
+#[cfg(target_arch = "x86_64")]
+const IMPS: [Imp; 4] = [Imp::Scalar, Imp::Sse2, Imp::Fma, Imp::AvxPairs];
+#[cfg(not(target_arch = "x86_64"))]
+const IMPS: [Imp; 1] = [Imp::Scalar];
+
+impl Imp {
+    /// Whether this CPU runs the implementation (run-time detection, cached by std).
+    fn supported(self) -> bool {
+        match self {
+            Imp::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Imp::Sse2 => std::is_x86_feature_detected!("sse2"),
+            #[cfg(target_arch = "x86_64")]
+            Imp::Fma | Imp::AvxPairs => {
+                std::is_x86_feature_detected!("avx") && std::is_x86_feature_detected!("fma")
+            }
+        }
+    }
+}
+
 impl Kernel {
+    /// The plain-Rust reference kernel (any CPU).
+    pub const SCALAR: Kernel = Kernel(Imp::Scalar);
+
     /// The fastest kernel this CPU runs.
     #[must_use]
     pub fn detect() -> Kernel {
         #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("fma") && std::is_x86_feature_detected!("avx") {
-                return Kernel::AvxPairs;
+        for imp in [Imp::AvxPairs, Imp::Sse2] {
+            if imp.supported() {
+                return Kernel(imp);
             }
-            Kernel::Sse2
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        Kernel::Scalar
+        Kernel::SCALAR
     }
+
+    /// Every kernel this CPU runs (always starts with `SCALAR`). Benches and tests compare them.
+    pub fn available() -> impl Iterator<Item = Kernel> {
+        IMPS.into_iter().filter(|i| i.supported()).map(Kernel)
+    }
+
+    /// "Scalar", "Sse2", "Fma" or "AvxPairs" (also the `Debug` form, used in bench names).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            Imp::Scalar => "Scalar",
+            #[cfg(target_arch = "x86_64")]
+            Imp::Sse2 => "Sse2",
+            #[cfg(target_arch = "x86_64")]
+            Imp::Fma => "Fma",
+            #[cfg(target_arch = "x86_64")]
+            Imp::AvxPairs => "AvxPairs",
+        }
+    }
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+// Bands are stored in pairs (`FastCascade::s1`, `pairs`).
+const _: () = assert!(MAX_BANDS.is_multiple_of(2));
+
+/// Where band `k`, channel `ch` (0 = L, 1 = R) sits in the pair-major state arrays.
+#[inline(always)]
+const fn at(k: usize, ch: usize) -> (usize, usize) {
+    (k / 2, 2 * (k % 2) + ch)
 }
 
 /// Gain-factored coefficients: b1/b0, b2/b0, a1, a2.
@@ -64,9 +140,10 @@ pub struct FastCascade {
     norm: [Norm; MAX_BANDS],
     /// Running products of b0: scale[k] = Π_{j ≤ k} b0_j.
     scale: [f64; MAX_BANDS],
-    /// Scaled states: s1[k] = (L, R).
-    s1: [[f64; 2]; MAX_BANDS],
-    s2: [[f64; 2]; MAX_BANDS],
+    /// Scaled states by band pair: `s1[k / 2]` = [L, R of band 2p, L, R of band 2p+1], so the
+    /// 256-bit kernel loads and stores a whole pair from one array (see `at`).
+    s1: [[f64; 4]; MAX_BANDS / 2],
+    s2: [[f64; 4]; MAX_BANDS / 2],
     /// Per band pair (2p, 2p+1), each coefficient as [A, A, B, B] for the 256-bit kernel.
     pairs: [[[f64; 4]; 4]; MAX_BANDS / 2],
 }
@@ -78,8 +155,8 @@ impl Default for FastCascade {
             coeffs: [Coeffs::IDENTITY; MAX_BANDS],
             norm: [Norm::default(); MAX_BANDS],
             scale: [1.0; MAX_BANDS],
-            s1: [[0.0; 2]; MAX_BANDS],
-            s2: [[0.0; 2]; MAX_BANDS],
+            s1: [[0.0; 4]; MAX_BANDS / 2],
+            s2: [[0.0; 4]; MAX_BANDS / 2],
             pairs: [[[0.0; 4]; 4]; MAX_BANDS / 2],
         }
     }
@@ -115,15 +192,19 @@ impl FastCascade {
             p *= b0;
             self.scale[k] = p;
             for ch in 0..2 {
-                self.s1[k][ch] = states[k][ch].s1 / p;
-                self.s2[k][ch] = states[k][ch].s2 / p;
+                let (q, i) = at(k, ch);
+                self.s1[q][i] = states[k][ch].s1 / p;
+                self.s2[q][i] = states[k][ch].s2 / p;
             }
         }
         // An odd band count is padded with an identity band (all-zero factored coefficients).
         if n % 2 == 1 && n < MAX_BANDS {
             self.norm[n] = Norm::default();
-            self.s1[n] = [0.0; 2];
-            self.s2[n] = [0.0; 2];
+            for ch in 0..2 {
+                let (q, i) = at(n, ch);
+                self.s1[q][i] = 0.0;
+                self.s2[q][i] = 0.0;
+            }
         }
         for (pi, pair) in self.pairs.iter_mut().enumerate().take(n.div_ceil(2)) {
             let (a, b) = (self.norm[2 * pi], self.norm[2 * pi + 1]);
@@ -141,9 +222,10 @@ impl FastCascade {
         for k in 0..self.n {
             let p = self.scale[k];
             for ch in 0..2 {
+                let (q, i) = at(k, ch);
                 states[k][ch] = Df2t {
-                    s1: self.s1[k][ch] * p,
-                    s2: self.s2[k][ch] * p,
+                    s1: self.s1[q][i] * p,
+                    s2: self.s2[q][i] * p,
                 };
             }
         }
@@ -159,22 +241,32 @@ impl FastCascade {
         self.n == 0
     }
 
-    /// Filter interleaved stereo `buf` in place.
+    /// Filter interleaved stereo `buf` in place (a trailing odd sample is left as it is).
+    ///
+    /// Safe for any `kernel`: a `Kernel` can only be obtained for a CPU that runs it.
     pub fn process(&mut self, kernel: Kernel, buf: &mut [f32]) {
         if self.n == 0 {
             return;
         }
-        match kernel {
-            Kernel::Scalar => self.process_scalar(buf),
+        match kernel.0 {
+            Imp::Scalar => self.process_scalar(buf),
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: SSE2 is part of the x86_64 baseline.
-            Kernel::Sse2 => unsafe { x86::sse2(self, buf) },
+            // SAFETY: `x86::sse2` is `#[target_feature(enable = "sse2")]`; its only precondition
+            // is a CPU with SSE2, which every x86_64 CPU has (and `Imp::Sse2` is only put in a
+            // `Kernel`, which is unforgeable outside this module, after
+            // `is_x86_feature_detected!("sse2")`). Its memory accesses are in bounds on their own
+            // (see the SAFETY comments inside `x86`).
+            Imp::Sse2 => unsafe { x86::sse2(self, buf) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::Fma` is only produced by `detect` after checking FMA and AVX.
-            Kernel::Fma => unsafe { x86::fma(self, buf) },
+            // SAFETY: `x86::fma` is `#[target_feature(enable = "avx,fma")]`; `Imp::Fma` is only
+            // put in a `Kernel` (unforgeable outside this module) by `Kernel::available` after
+            // `is_x86_feature_detected!("avx")` and `("fma")` returned true on this CPU.
+            Imp::Fma => unsafe { x86::fma(self, buf) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: as above (same CPU features).
-            Kernel::AvxPairs => unsafe { x86::avx_pairs(self, buf) },
+            // SAFETY: `x86::avx_pairs` is `#[target_feature(enable = "avx,fma")]`; `Imp::AvxPairs`
+            // is only put in a `Kernel` by `Kernel::detect`/`Kernel::available` after
+            // `is_x86_feature_detected!("avx")` and `("fma")` returned true on this CPU.
+            Imp::AvxPairs => unsafe { x86::avx_pairs(self, buf) },
         }
     }
 
@@ -186,9 +278,10 @@ impl FastCascade {
                 let mut x = f64::from(frame[ch]);
                 for k in 0..n {
                     let c = self.norm[k];
-                    let y = x + self.s1[k][ch];
-                    self.s1[k][ch] = c.b1 * x + (self.s2[k][ch] - c.a1 * y);
-                    self.s2[k][ch] = c.b2 * x - c.a2 * y;
+                    let (q, i) = at(k, ch);
+                    let y = x + self.s1[q][i];
+                    self.s1[q][i] = c.b1 * x + (self.s2[q][i] - c.a1 * y);
+                    self.s2[q][i] = c.b2 * x - c.a2 * y;
                     x = y;
                 }
                 frame[ch] = (x * g) as f32;
@@ -217,60 +310,95 @@ pub fn cascade_channel(
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    //! The SIMD kernels. They are safe `#[target_feature]` functions: their one precondition is
+    //! that the CPU has the listed features, which `FastCascade::process` establishes from the
+    //! unforgeable `Kernel`. Every raw-pointer access below is in an `unsafe` block saying why it
+    //! stays inside the object it was derived from.
+
     use std::arch::x86_64::*;
 
-    use super::FastCascade;
+    use super::{at, FastCascade};
+    use crate::dsp::eq_params::MAX_BANDS;
 
     macro_rules! body {
         ($fc:ident, $buf:ident, $fmadd:ident, $fnmadd:ident) => {{
             let n = $fc.n;
-            let mut s1 = [_mm_setzero_pd(); crate::dsp::eq_params::MAX_BANDS];
-            let mut s2 = [_mm_setzero_pd(); crate::dsp::eq_params::MAX_BANDS];
+            let mut s1 = [_mm_setzero_pd(); MAX_BANDS];
+            let mut s2 = [_mm_setzero_pd(); MAX_BANDS];
             for k in 0..n {
-                s1[k] = _mm_loadu_pd($fc.s1[k].as_ptr());
-                s2[k] = _mm_loadu_pd($fc.s2[k].as_ptr());
+                let (q, i) = at(k, 0);
+                let (a, b) = (&$fc.s1[q][i..i + 2], &$fc.s2[q][i..i + 2]);
+                // SAFETY: the enclosing function enables SSE2 (`sse2` directly, `fma` through
+                // AVX), and its caller checked the CPU has its features. `a` and `b` are
+                // bounds-checked slices of exactly 2 f64 (band k's L, R) and `_mm_loadu_pd` reads
+                // exactly 2 f64 through their pointers, with no alignment requirement.
+                unsafe {
+                    s1[k] = _mm_loadu_pd(a.as_ptr());
+                    s2[k] = _mm_loadu_pd(b.as_ptr());
+                }
             }
             let norm = &$fc.norm[..n];
             let s1 = &mut s1[..n];
             let s2 = &mut s2[..n];
             let g = _mm_set1_pd($fc.scale[n - 1]);
             for frame in $buf.chunks_exact_mut(2) {
-                let mut x = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(
-                    frame.as_ptr().cast::<__m128i>(),
-                )));
-                for k in 0..n {
-                    let c = &norm[k];
-                    let y = _mm_add_pd(x, s1[k]);
-                    s1[k] = $fmadd(_mm_set1_pd(c.b1), x, $fnmadd(_mm_set1_pd(c.a1), y, s2[k]));
-                    s2[k] = $fnmadd(_mm_set1_pd(c.a2), y, _mm_mul_pd(_mm_set1_pd(c.b2), x));
-                    x = y;
+                // SAFETY: the enclosing function enables the features of every intrinsic used here
+                // (SSE2; `fma` also AVX and FMA), and its caller checked the CPU has them.
+                // `frame` is exactly 2 f32 = 8 bytes: `_mm_loadl_epi64` reads and
+                // `_mm_storel_epi64` writes exactly those 8 bytes through its pointer, with no
+                // alignment requirement. `norm`, `s1`, `s2` have length n and are indexed with
+                // k < n (bounds-checked).
+                unsafe {
+                    let mut x = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(
+                        frame.as_ptr().cast::<__m128i>(),
+                    )));
+                    for k in 0..n {
+                        let c = &norm[k];
+                        let y = _mm_add_pd(x, s1[k]);
+                        s1[k] = $fmadd(_mm_set1_pd(c.b1), x, $fnmadd(_mm_set1_pd(c.a1), y, s2[k]));
+                        s2[k] = $fnmadd(_mm_set1_pd(c.a2), y, _mm_mul_pd(_mm_set1_pd(c.b2), x));
+                        x = y;
+                    }
+                    let out = _mm_cvtpd_ps(_mm_mul_pd(x, g));
+                    _mm_storel_epi64(frame.as_mut_ptr().cast::<__m128i>(), _mm_castps_si128(out));
                 }
-                let out = _mm_cvtpd_ps(_mm_mul_pd(x, g));
-                _mm_storel_epi64(frame.as_mut_ptr().cast::<__m128i>(), _mm_castps_si128(out));
             }
             for k in 0..n {
-                _mm_storeu_pd($fc.s1[k].as_mut_ptr(), s1[k]);
-                _mm_storeu_pd($fc.s2[k].as_mut_ptr(), s2[k]);
+                let (q, i) = at(k, 0);
+                let (a, b) = (&mut $fc.s1[q][i..i + 2], &mut $fc.s2[q][i..i + 2]);
+                // SAFETY: SSE2 as above. `a` and `b` are bounds-checked slices of exactly 2 f64
+                // and `_mm_storeu_pd` writes exactly 2 f64 through their pointers, unaligned.
+                unsafe {
+                    _mm_storeu_pd(a.as_mut_ptr(), s1[k]);
+                    _mm_storeu_pd(b.as_mut_ptr(), s2[k]);
+                }
             }
         }};
     }
 
-    #[inline(always)]
-    unsafe fn fmadd_sse(a: __m128d, b: __m128d, c: __m128d) -> __m128d {
+    /// `a·b + c` without FMA (two roundings, like the scalar kernel).
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    fn fmadd_sse(a: __m128d, b: __m128d, c: __m128d) -> __m128d {
         _mm_add_pd(_mm_mul_pd(a, b), c)
     }
-    #[inline(always)]
-    unsafe fn fnmadd_sse(a: __m128d, b: __m128d, c: __m128d) -> __m128d {
+
+    /// `c − a·b` without FMA.
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    fn fnmadd_sse(a: __m128d, b: __m128d, c: __m128d) -> __m128d {
         _mm_sub_pd(c, _mm_mul_pd(a, b))
     }
 
+    /// 128-bit kernel: both channels of a band in one vector, bands one after another.
     #[target_feature(enable = "sse2")]
-    pub unsafe fn sse2(fc: &mut FastCascade, buf: &mut [f32]) {
+    pub fn sse2(fc: &mut FastCascade, buf: &mut [f32]) {
         body!(fc, buf, fmadd_sse, fnmadd_sse);
     }
 
+    /// As `sse2` with fused multiply-adds.
     #[target_feature(enable = "avx,fma")]
-    pub unsafe fn fma(fc: &mut FastCascade, buf: &mut [f32]) {
+    pub fn fma(fc: &mut FastCascade, buf: &mut [f32]) {
         body!(fc, buf, _mm_fmadd_pd, _mm_fnmadd_pd);
     }
 
@@ -284,7 +412,7 @@ mod x86 {
     /// (their state is kept), so every band processes exactly this block's frames and no latency
     /// is added. Same operations in the same order as `fma`: the output is bit-identical to it.
     #[target_feature(enable = "avx,fma")]
-    pub unsafe fn avx_pairs(fc: &mut FastCascade, buf: &mut [f32]) {
+    pub fn avx_pairs(fc: &mut FastCascade, buf: &mut [f32]) {
         // A compile-time pair count lets the compiler unroll the pair loop and keep the states in
         // registers (a run-time count kept them on the stack: +5 cycles of store forwarding on
         // every band's recursion).
@@ -292,7 +420,7 @@ mod x86 {
             ($($p:literal)*) => {
                 match fc.n.div_ceil(2) {
                     $($p => avx_pairs_n::<$p>(fc, buf),)*
-                    _ => avx_pairs_n::<16>(fc, buf),
+                    _ => avx_pairs_n::<{ MAX_BANDS / 2 }>(fc, buf),
                 }
             };
         }
@@ -301,8 +429,8 @@ mod x86 {
 
     #[target_feature(enable = "avx,fma")]
     #[inline]
-    unsafe fn avx_pairs_n<const PAIRS: usize>(fc: &mut FastCascade, buf: &mut [f32]) {
-        const MAXP: usize = crate::dsp::eq_params::MAX_BANDS / 2;
+    fn avx_pairs_n<const PAIRS: usize>(fc: &mut FastCascade, buf: &mut [f32]) {
+        const MAXP: usize = MAX_BANDS / 2;
         let n_frames = buf.len() / 2;
         let pairs = PAIRS;
         let mut s1 = [_mm256_setzero_pd(); MAXP];
@@ -310,19 +438,32 @@ mod x86 {
         let mut prev_a = [_mm_setzero_pd(); MAXP];
         let mut prev_b = [_mm_setzero_pd(); MAXP];
         for p in 0..pairs {
-            s1[p] = _mm256_loadu_pd(fc.s1[2 * p].as_ptr());
-            s2[p] = _mm256_loadu_pd(fc.s2[2 * p].as_ptr());
+            let (a, b) = (&fc.s1[p], &fc.s2[p]);
+            // SAFETY: this function enables AVX; its caller checked the CPU has AVX and FMA.
+            // `a` and `b` are `&[f64; 4]` (bounds-checked index p) holding bands 2p and 2p+1, and
+            // `_mm256_loadu_pd` reads exactly those 4 f64, with no alignment requirement.
+            unsafe {
+                s1[p] = _mm256_loadu_pd(a.as_ptr());
+                s2[p] = _mm256_loadu_pd(b.as_ptr());
+            }
         }
         let g = _mm_set1_pd(fc.scale[fc.n - 1]);
         let coef = &fc.pairs;
+        // Input is read at frame t and output written at frame t − lag through this one pointer,
+        // so no reference to `buf` is used while it is live.
         let ptr = buf.as_mut_ptr();
         let lag = 2 * pairs - 1;
         let steps = n_frames + lag;
         for t in 0..steps {
             let xin = if t < n_frames {
-                _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(
-                    ptr.add(2 * t).cast::<__m128i>(),
-                )))
+                // SAFETY: AVX (hence SSE2) is enabled, see above. t < n_frames = buf.len() / 2, so
+                // the 2 f32 (8 bytes) at indices 2t, 2t + 1 lie inside `buf`, which `ptr` points
+                // to; `_mm_loadl_epi64` reads exactly those 8 bytes, unaligned.
+                unsafe {
+                    _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64(
+                        ptr.add(2 * t).cast::<__m128i>(),
+                    )))
+                }
             } else {
                 _mm_setzero_pd()
             };
@@ -331,43 +472,60 @@ mod x86 {
             for p in (0..pairs).rev() {
                 let c = &coef[p];
                 let x_a = if p == 0 { xin } else { prev_b[p - 1] };
-                let xv = _mm256_set_m128d(prev_a[p], x_a);
-                let y = _mm256_add_pd(xv, s1[p]);
-                let n1 = _mm256_fmadd_pd(
-                    _mm256_loadu_pd(c[0].as_ptr()),
-                    xv,
-                    _mm256_fnmadd_pd(_mm256_loadu_pd(c[2].as_ptr()), y, s2[p]),
-                );
-                let n2 = _mm256_fnmadd_pd(
-                    _mm256_loadu_pd(c[3].as_ptr()),
-                    y,
-                    _mm256_mul_pd(_mm256_loadu_pd(c[1].as_ptr()), xv),
-                );
-                if steady {
-                    s1[p] = n1;
-                    s2[p] = n2;
-                } else {
-                    let a_on = t >= 2 * p && t < n_frames + 2 * p;
-                    let b_on = t > 2 * p && t <= n_frames + 2 * p;
-                    let (ma, mb) = (-(a_on as i64), -(b_on as i64));
-                    let m = _mm256_castsi256_pd(_mm256_set_epi64x(mb, mb, ma, ma));
-                    s1[p] = _mm256_blendv_pd(s1[p], n1, m);
-                    s2[p] = _mm256_blendv_pd(s2[p], n2, m);
+                // SAFETY: AVX and FMA are enabled on this function and were detected by its
+                // caller. Each `c[j]` is a `[f64; 4]` and `_mm256_loadu_pd` reads exactly its
+                // 4 f64, unaligned; everything else is register arithmetic and bounds-checked
+                // array indexing (p < PAIRS ≤ MAX_BANDS / 2).
+                unsafe {
+                    let xv = _mm256_set_m128d(prev_a[p], x_a);
+                    let y = _mm256_add_pd(xv, s1[p]);
+                    let n1 = _mm256_fmadd_pd(
+                        _mm256_loadu_pd(c[0].as_ptr()),
+                        xv,
+                        _mm256_fnmadd_pd(_mm256_loadu_pd(c[2].as_ptr()), y, s2[p]),
+                    );
+                    let n2 = _mm256_fnmadd_pd(
+                        _mm256_loadu_pd(c[3].as_ptr()),
+                        y,
+                        _mm256_mul_pd(_mm256_loadu_pd(c[1].as_ptr()), xv),
+                    );
+                    if steady {
+                        s1[p] = n1;
+                        s2[p] = n2;
+                    } else {
+                        let a_on = t >= 2 * p && t < n_frames + 2 * p;
+                        let b_on = t > 2 * p && t <= n_frames + 2 * p;
+                        let (ma, mb) = (-(a_on as i64), -(b_on as i64));
+                        let m = _mm256_castsi256_pd(_mm256_set_epi64x(mb, mb, ma, ma));
+                        s1[p] = _mm256_blendv_pd(s1[p], n1, m);
+                        s2[p] = _mm256_blendv_pd(s2[p], n2, m);
+                    }
+                    prev_a[p] = _mm256_castpd256_pd128(y);
+                    prev_b[p] = _mm256_extractf128_pd::<1>(y);
                 }
-                prev_a[p] = _mm256_castpd256_pd128(y);
-                prev_b[p] = _mm256_extractf128_pd::<1>(y);
             }
             if t >= lag {
-                let out = _mm_cvtpd_ps(_mm_mul_pd(prev_b[pairs - 1], g));
-                _mm_storel_epi64(
-                    ptr.add(2 * (t - lag)).cast::<__m128i>(),
-                    _mm_castps_si128(out),
-                );
+                // SAFETY: AVX (hence SSE2) is enabled, see above. lag ≤ t < n_frames + lag, so
+                // frame t − lag < n_frames = buf.len() / 2 and the 2 f32 (8 bytes) at indices
+                // 2(t − lag), 2(t − lag) + 1 lie inside `buf`, which `ptr` points to;
+                // `_mm_storel_epi64` writes exactly those 8 bytes, unaligned.
+                unsafe {
+                    let out = _mm_cvtpd_ps(_mm_mul_pd(prev_b[pairs - 1], g));
+                    _mm_storel_epi64(
+                        ptr.add(2 * (t - lag)).cast::<__m128i>(),
+                        _mm_castps_si128(out),
+                    );
+                }
             }
         }
         for p in 0..pairs {
-            _mm256_storeu_pd(fc.s1[2 * p].as_mut_ptr(), s1[p]);
-            _mm256_storeu_pd(fc.s2[2 * p].as_mut_ptr(), s2[p]);
+            let (a, b) = (&mut fc.s1[p], &mut fc.s2[p]);
+            // SAFETY: AVX as above. `a` and `b` are `&mut [f64; 4]` (bounds-checked index p) and
+            // `_mm256_storeu_pd` writes exactly those 4 f64, with no alignment requirement.
+            unsafe {
+                _mm256_storeu_pd(a.as_mut_ptr(), s1[p]);
+                _mm256_storeu_pd(b.as_mut_ptr(), s2[p]);
+            }
         }
     }
 }
@@ -392,16 +550,42 @@ mod tests {
     }
 
     fn kernels() -> Vec<Kernel> {
-        let mut v = vec![Kernel::Scalar];
-        #[cfg(target_arch = "x86_64")]
-        {
-            v.push(Kernel::Sse2);
-            if Kernel::detect() == Kernel::AvxPairs {
-                v.push(Kernel::Fma);
-                v.push(Kernel::AvxPairs);
+        Kernel::available().collect()
+    }
+
+    #[test]
+    fn only_detected_kernels_are_available() {
+        let all = kernels();
+        assert_eq!(all.first(), Some(&Kernel::SCALAR));
+        assert!(all.contains(&Kernel::detect()), "{all:?}");
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "{all:?}");
+        for k in &all {
+            match k.0 {
+                Imp::Scalar => {}
+                #[cfg(target_arch = "x86_64")]
+                Imp::Sse2 => assert!(std::is_x86_feature_detected!("sse2")),
+                #[cfg(target_arch = "x86_64")]
+                Imp::Fma | Imp::AvxPairs => {
+                    assert!(std::is_x86_feature_detected!("avx"), "{k:?} without AVX");
+                    assert!(std::is_x86_feature_detected!("fma"), "{k:?} without FMA");
+                }
             }
         }
-        v
+        // Conversely every kernel this CPU runs is offered, and `detect` picks the fastest.
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx = std::is_x86_feature_detected!("avx") && std::is_x86_feature_detected!("fma");
+            let names: Vec<String> = all.iter().map(|k| format!("{k:?}")).collect();
+            if avx {
+                assert_eq!(names, ["Scalar", "Sse2", "Fma", "AvxPairs"]);
+                assert_eq!(Kernel::detect().name(), "AvxPairs");
+            } else {
+                assert_eq!(names, ["Scalar", "Sse2"]);
+                assert_eq!(Kernel::detect().name(), "Sse2");
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        assert_eq!(all, [Kernel::SCALAR]);
     }
 
     #[test]
@@ -436,17 +620,17 @@ mod tests {
                         err <= 4.0 * f32::EPSILON,
                         "{k:?}, {n} bands, blocks of {chunk_frames}: {err}"
                     );
-                    match k {
-                        Kernel::Scalar => scalar_out = Some(out),
+                    match k.0 {
+                        Imp::Scalar => scalar_out = Some(out),
                         #[cfg(target_arch = "x86_64")]
-                        Kernel::Sse2 => assert!(
+                        Imp::Sse2 => assert!(
                             Some(&out) == scalar_out.as_ref(),
                             "SSE2 is bit-identical to the scalar kernel"
                         ),
                         #[cfg(target_arch = "x86_64")]
-                        Kernel::Fma => fma_out = Some(out),
+                        Imp::Fma => fma_out = Some(out),
                         #[cfg(target_arch = "x86_64")]
-                        Kernel::AvxPairs => {
+                        Imp::AvxPairs => {
                             assert!(Some(&out) == fma_out.as_ref(), "{n} bands, blocks of {chunk_frames}: pair kernel differs from the FMA kernel")
                         }
                     }
@@ -483,5 +667,42 @@ mod tests {
             .map(|(x, y)| (x - y).abs())
             .fold(0.0f32, f32::max);
         assert!(err < 1e-6, "{err}");
+    }
+
+    /// Every kernel on odd and full band counts (the padded pair, the last pair of the
+    /// pair-major state), with a store/load round trip in the middle.
+    #[test]
+    fn every_kernel_keeps_every_band_state_up_to_the_maximum() {
+        let base = bands();
+        let input: Vec<f32> = (0..2 * 2000)
+            .map(|i| (i as f32 * 0.23).sin() * 0.1 + if i % 2 == 0 { 0.01 } else { -0.02 })
+            .collect();
+        for n in [1, 7, MAX_BANDS - 1, MAX_BANDS] {
+            let c: Vec<Coeffs> = base.iter().cycle().take(n).copied().collect();
+            let mut reference = input.clone();
+            for ch in 0..2 {
+                let mut st = vec![Df2t::default(); n];
+                cascade_channel(&c, &mut st, &mut reference, 2, ch);
+            }
+            let peak = reference.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+            for k in kernels() {
+                let mut out = input.clone();
+                let (a, b) = out.split_at_mut(2 * 777);
+                let mut fc = FastCascade::default();
+                fc.load(&c, &vec![[Df2t::default(); 2]; n]);
+                fc.process(k, a);
+                let mut st = vec![[Df2t::default(); 2]; n];
+                fc.store(&mut st);
+                let mut fc2 = FastCascade::default();
+                fc2.load(&c, &st);
+                fc2.process(k, b);
+                let err = out
+                    .iter()
+                    .zip(&reference)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(err <= 1e-5 * peak, "{k:?}, {n} bands: {err} (peak {peak})");
+            }
+        }
     }
 }

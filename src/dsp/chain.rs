@@ -80,11 +80,6 @@ impl Chain {
         self.eq.params()
     }
 
-    #[must_use]
-    pub fn equalizer(&mut self) -> &mut Equalizer {
-        &mut self.eq
-    }
-
     /// Frames of delay the chain adds (the limiter's lookahead).
     #[must_use]
     pub fn latency(&self) -> usize {
@@ -114,6 +109,76 @@ impl Chain {
         self.eq.reset_state();
         if let Some(l) = &mut self.limiter {
             l.reset();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::biquad::{BandParams, FilterKind};
+
+    /// A different tone and level on every channel, so a wrong stride or shared state shows.
+    fn tone(c: usize, i: usize) -> f32 {
+        let f = 150.0 + 500.0 * c as f64;
+        let a = 0.25 + 0.02 * c as f64;
+        (a * (2.0 * std::f64::consts::PI * f * i as f64 / 48_000.0).sin()) as f32
+    }
+
+    /// Issue 11: the playback chain at 16 channels with the renderer's largest block (4096 frames)
+    /// while the EQ bypass cross-fades out and back in: no panic, and without the limiter (which
+    /// links the channels) every channel comes out as through a mono chain.
+    #[test]
+    fn sixteen_channels_run_the_largest_blocks_through_bypass_crossfades() {
+        const CH: usize = 16;
+        const BLOCK: usize = 4096;
+        let s = DspSettings {
+            eq: EqParams::from_bands(&[BandParams::new(FilterKind::Peak, 1000.0, 6.0, 1.0)], -3.0)
+                .unwrap(),
+            ..DspSettings::default()
+        };
+        for with_limiter in [false, true] {
+            let mut wide = Chain::new(&s, 48_000, CH, BLOCK, with_limiter);
+            let mut mono: Vec<Chain> = (0..CH)
+                .map(|_| Chain::new(&s, 48_000, 1, BLOCK, with_limiter))
+                .collect();
+            let mut settings = s;
+            for block in 0..4 {
+                settings.eq.bypass = block % 2 == 1;
+                wide.set(&settings);
+                for m in &mut mono {
+                    m.set(&settings);
+                }
+                let start = block * BLOCK;
+                let mut buf: Vec<f32> = (0..BLOCK)
+                    .flat_map(|i| (0..CH).map(move |c| tone(c, start + i)))
+                    .collect();
+                wide.pre_volume(&mut buf);
+                wide.post_volume(&mut buf);
+                assert!(
+                    buf.iter().all(|x| x.is_finite() && x.abs() <= 1.0),
+                    "limiter {with_limiter}, block {block}"
+                );
+                if with_limiter {
+                    continue;
+                }
+                for (c, m) in mono.iter_mut().enumerate() {
+                    let mut want: Vec<f32> = (0..BLOCK).map(|i| tone(c, start + i)).collect();
+                    m.pre_volume(&mut want);
+                    m.post_volume(&mut want);
+                    let err = buf
+                        .iter()
+                        .skip(c)
+                        .step_by(CH)
+                        .zip(&want)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0.0f32, f32::max);
+                    assert!(
+                        err <= 1e-6,
+                        "block {block}, channel {c}: differs from mono by {err}"
+                    );
+                }
+            }
         }
     }
 }

@@ -1,4 +1,10 @@
-//! Channel mapping: any source layout (1–8 channels) onto the device's channels.
+//! Channel mapping: any source layout onto the device's channels. Sources are 1–`MAX_CHANNELS`
+//! (32) channels (wider files are refused when opened); the conventional layouts are known up to
+//! 7.1, wider ones map by the positions the file declares (see `default_layout` otherwise).
+//!
+//! The device side is not limited here: a map to any device channel count is built. A device wider
+//! than `MAX_CHANNELS` must be refused (or opened with fewer channels) when the output is planned,
+//! because the EQ and the meters after the map keep per-channel state for `MAX_CHANNELS` only.
 //!
 //! Downmix coefficients follow ITU-R BS.775 (centre and surrounds at −3 dB, LFE dropped) and each
 //! output row is then normalised so its coefficients sum to at most 1 — what ffmpeg's default
@@ -200,6 +206,21 @@ mod tests {
                 assert_eq!(m.coefficient(0, lfe), 0.0);
                 assert_eq!(m.coefficient(1, lfe), 0.0);
             }
+        }
+    }
+
+    #[test]
+    fn wide_sources_pass_through_or_downmix_without_clipping() {
+        for n in [9, 12, 16, crate::dsp::MAX_CHANNELS] {
+            let layout = default_layout(n);
+            assert_eq!(layout.len(), n);
+            let frame: Vec<f32> = (0..n).map(|c| c as f32 / n as f32).collect();
+            let mut out = Vec::new();
+            ChannelMap::new(&layout, n).map_into(&frame, &mut out);
+            assert_eq!(out, frame, "{n} channels onto {n}: passed through in order");
+            let mut out = Vec::new();
+            ChannelMap::new(&layout, 2).map_into(&vec![1.0f32; n], &mut out);
+            assert!(out.iter().all(|&x| x <= 1.0 + 1e-6), "{n} ch: {out:?}");
         }
     }
 

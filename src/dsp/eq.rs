@@ -14,12 +14,13 @@
 use super::biquad::{BandParams, Coeffs, Df2t};
 use super::cascade::{cascade_channel, FastCascade, Kernel};
 use super::eq_params::{EqParams, MAX_BANDS};
+/// Per-channel filter state is kept for this many channels (the crate-wide limit).
+pub use super::MAX_CHANNELS;
 
 /// Frames between parameter steps while a band glides.
 pub const STEP: u64 = 32;
 /// Glide time of parameter changes.
 pub const RAMP_MS: f64 = 20.0;
-pub const MAX_CHANNELS: usize = 8;
 
 #[derive(Clone, Copy, Debug)]
 struct Band {
@@ -83,7 +84,12 @@ impl Band {
 
 pub struct Equalizer {
     fs: f64,
+    /// The stream's channel count: the stride of every buffer `process` sees (never clamped).
     channels: usize,
+    /// False for a stream wider than `MAX_CHANNELS`: it passes through unfiltered (see `new`).
+    active: bool,
+    /// Most frames processed in one run: what `dry` holds per channel.
+    max_frames: usize,
     kernel: Kernel,
     bands: Box<[Band; MAX_BANDS]>,
     params: EqParams,
@@ -98,6 +104,8 @@ pub struct Equalizer {
     wet_target: f64,
     /// Absolute frame counter: parameter steps happen when it crosses a multiple of `STEP`.
     clock: u64,
+    /// The unfiltered input of the current run during a bypass cross-fade:
+    /// `max_frames × channels` samples.
     dry: Box<[f32]>,
     /// The fully-on bands in the gain-factored fast kernel. While `fast_valid`, their state lives
     /// there and the bands' own `state` is stale; `sync_states` writes it back.
@@ -110,15 +118,30 @@ pub struct Equalizer {
 }
 
 impl Equalizer {
-    /// `max_block_frames`: the largest block `process` will see (sizes the bypass cross-fade buffer).
+    /// `channels`: the stream's channel count, 1 ..= `MAX_CHANNELS` (0 is taken as 1); every
+    /// channel is filtered independently with its own state.
+    ///
+    /// A stream wider than `MAX_CHANNELS` is not supported and must be rejected before it gets
+    /// here (`crate::dsp::too_many_channels`). Should one arrive anyway, the EQ (preamp included)
+    /// passes it through unchanged — never a wrong stride, never a panic — and `is_active` is
+    /// false.
+    ///
+    /// `max_block_frames`: the largest block `process` is expected to see; it sizes the bypass
+    /// cross-fade buffer (`max_block_frames × channels` samples). Larger blocks are still fine:
+    /// they are processed in runs of at most that many frames.
     #[must_use]
     pub fn new(params: &EqParams, fs: u32, channels: usize, max_block_frames: usize) -> Self {
         let fs = f64::from(fs.max(1));
-        let channels = channels.clamp(1, MAX_CHANNELS);
+        let channels = channels.max(1);
+        let active = channels <= MAX_CHANNELS;
+        // At least one parameter step: a cross-fade run is never cut below that.
+        let max_frames = max_block_frames.max(STEP as usize);
         let ramp_frames = (RAMP_MS * 1e-3 * fs).max(1.0);
         let mut eq = Equalizer {
             fs,
             channels,
+            active,
+            max_frames,
             kernel: Kernel::detect(),
             bands: Box::new([Band::idle(); MAX_BANDS]),
             params: EqParams::default(),
@@ -130,7 +153,7 @@ impl Equalizer {
             wet: 1.0,
             wet_target: 1.0,
             clock: 0,
-            dry: vec![0.0; max_block_frames.max(1) * channels].into_boxed_slice(),
+            dry: vec![0.0; if active { max_frames * channels } else { 0 }].into_boxed_slice(),
             fast: Box::default(),
             fast_valid: false,
             fast_index: [0; MAX_BANDS],
@@ -143,7 +166,21 @@ impl Equalizer {
         eq
     }
 
-    /// Use a specific kernel (benches and tests compare them).
+    /// False when the stream is wider than `MAX_CHANNELS` and passes through unfiltered.
+    #[must_use]
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// The stream's channel count (the interleaving stride of `process`).
+    #[must_use]
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Use a specific kernel (benches and tests compare them; `Kernel::available()` lists the
+    /// ones this CPU runs). Safe for any `kernel`: a `Kernel` is unforgeable and only exists for
+    /// a CPU that runs it (see `cascade::Kernel`).
     pub fn set_kernel(&mut self, kernel: Kernel) {
         self.kernel = kernel;
     }
@@ -229,8 +266,11 @@ impl Equalizer {
             && !self.bands.iter().any(Band::is_moving)
     }
 
-    /// Filter interleaved `buf` in place.
+    /// Filter interleaved `buf` (`channels` samples per frame) in place.
     pub fn process(&mut self, buf: &mut [f32]) {
+        if !self.active {
+            return; // wider than MAX_CHANNELS: passed through unchanged (see `new`)
+        }
         let ch = self.channels;
         let mut rest = buf;
         while !rest.is_empty() {
@@ -238,13 +278,15 @@ impl Equalizer {
             if frames == 0 {
                 break;
             }
-            // Run to the next step boundary while anything moves, else to the end.
+            // Run to the next step boundary while anything moves, else to the end; never more
+            // than `dry` holds (the output does not depend on where runs are cut).
             let moving = !self.is_settled();
             let n = if moving {
                 ((STEP - self.clock % STEP) as usize).min(frames)
             } else {
                 frames
             };
+            let n = n.min(self.max_frames);
             let (head, tail) = rest.split_at_mut(n * ch);
             if moving && self.clock % STEP == 0 {
                 self.step();
@@ -519,5 +561,150 @@ mod tests {
             eq.process(c);
         }
         assert_eq!(&x[24_000..], &dry[24_000..]);
+    }
+
+    /// A different tone and level on every channel, so a wrong stride or shared state shows.
+    fn tone(c: usize, i: usize) -> f32 {
+        let f = 200.0 + 450.0 * c as f64;
+        let a = 0.3 + 0.02 * c as f64;
+        (a * (2.0 * std::f64::consts::PI * f * i as f64 / 48_000.0).sin()) as f32
+    }
+
+    /// Issue 11: 16 channels (twice the old limit of 8) in 4096-frame blocks while the bypass
+    /// cross-fades out and back in, a band glides and another changes type. Nothing may panic,
+    /// and every channel must come out as the same signal through a mono EQ (right stride,
+    /// independent state).
+    #[test]
+    fn sixteen_channels_match_mono_through_bypass_crossfades_and_glides() {
+        const CH: usize = 16;
+        const BLOCK: usize = 4096;
+        let mut p = EqParams::from_bands(
+            &[
+                BandParams::new(FilterKind::Peak, 1000.0, 6.0, 1.0),
+                BandParams::new(FilterKind::HighShelf, 8000.0, -4.0, 0.7),
+            ],
+            -2.0,
+        )
+        .unwrap();
+        let mut multi = Equalizer::new(&p, 48_000, CH, BLOCK);
+        assert!(multi.is_active());
+        assert_eq!(multi.channels(), CH);
+        let mut mono: Vec<Equalizer> = (0..CH)
+            .map(|_| Equalizer::new(&p, 48_000, 1, BLOCK))
+            .collect();
+        for block in 0..6 {
+            match block {
+                // Bypass on: the whole EQ cross-fades to dry inside this block.
+                1 => p.bypass = true,
+                // Bypass off again while band 0 glides to new settings.
+                3 => {
+                    p.bypass = false;
+                    p.set(0, BandParams::new(FilterKind::Peak, 2000.0, -3.0, 2.0));
+                }
+                // A type change: band 1 fades out and back in (the mixing path).
+                4 => p.set(1, BandParams::new(FilterKind::LowShelf, 100.0, 3.0, 0.7)),
+                _ => {}
+            }
+            multi.set_params(&p);
+            for m in &mut mono {
+                m.set_params(&p);
+            }
+            if block == 1 || block == 3 {
+                assert!(
+                    !multi.is_settled(),
+                    "block {block}: the cross-fade must run"
+                );
+            }
+            let start = block * BLOCK;
+            let input: Vec<f32> = (0..BLOCK)
+                .flat_map(|i| (0..CH).map(move |c| tone(c, start + i)))
+                .collect();
+            let mut buf = input.clone();
+            multi.process(&mut buf);
+            if block == 2 {
+                assert_eq!(buf, input, "fully bypassed: the input unchanged");
+            }
+            for (c, m) in mono.iter_mut().enumerate() {
+                let mut want: Vec<f32> = (0..BLOCK).map(|i| tone(c, start + i)).collect();
+                m.process(&mut want);
+                let err = buf
+                    .iter()
+                    .skip(c)
+                    .step_by(CH)
+                    .zip(&want)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(
+                    err <= 1e-6,
+                    "block {block}, channel {c}: differs from mono by {err}"
+                );
+            }
+        }
+        assert!(multi.is_settled());
+    }
+
+    /// 32 channels, the new limit: the last channel is filtered like a mono stream.
+    #[test]
+    fn thirty_two_channels_filter_the_last_channel_too() {
+        const CH: usize = MAX_CHANNELS;
+        let p = EqParams::from_bands(&[BandParams::new(FilterKind::Peak, 1000.0, 6.0, 1.0)], 0.0)
+            .unwrap();
+        let mut multi = Equalizer::new(&p, 48_000, CH, 4096);
+        let mut mono = Equalizer::new(&p, 48_000, 1, 4096);
+        let mut buf: Vec<f32> = (0..4096)
+            .flat_map(|i| (0..CH).map(move |c| tone(c % 16, i)))
+            .collect();
+        let mut want: Vec<f32> = (0..4096).map(|i| tone((CH - 1) % 16, i)).collect();
+        multi.process(&mut buf);
+        mono.process(&mut want);
+        let got: Vec<f32> = buf.iter().skip(CH - 1).step_by(CH).copied().collect();
+        assert_eq!(got, want);
+    }
+
+    /// Blocks larger than `max_block_frames` during a bypass cross-fade: processed in pieces,
+    /// with the same output as an EQ sized for the whole block.
+    #[test]
+    fn blocks_larger_than_announced_are_processed_in_pieces() {
+        const CH: usize = 16;
+        let mut p =
+            EqParams::from_bands(&[BandParams::new(FilterKind::Peak, 1000.0, 6.0, 1.0)], 1.0)
+                .unwrap();
+        let mut small = Equalizer::new(&p, 48_000, CH, 64);
+        let mut big = Equalizer::new(&p, 48_000, CH, 4096);
+        for bypass in [true, false, true] {
+            p.bypass = bypass;
+            small.set_params(&p);
+            big.set_params(&p);
+            let input: Vec<f32> = (0..4096)
+                .flat_map(|i| (0..CH).map(move |c| tone(c, i)))
+                .collect();
+            let mut a = input.clone();
+            let mut b = input;
+            small.process(&mut a);
+            big.process(&mut b);
+            assert_eq!(a, b, "bypass {bypass}");
+        }
+    }
+
+    /// Wider than `MAX_CHANNELS`: explicitly unsupported, passed through unchanged (no wrong
+    /// stride, no panic), even while the bypass cross-fades.
+    #[test]
+    fn wider_than_the_limit_passes_through_unchanged() {
+        const CH: usize = MAX_CHANNELS + 8;
+        let mut p =
+            EqParams::from_bands(&[BandParams::new(FilterKind::Peak, 1000.0, 6.0, 1.0)], 3.0)
+                .unwrap();
+        let mut eq = Equalizer::new(&p, 48_000, CH, 4096);
+        assert!(!eq.is_active());
+        let input: Vec<f32> = (0..4096)
+            .flat_map(|i| (0..CH).map(move |c| tone(c % 16, i)))
+            .collect();
+        for bypass in [false, true, false] {
+            p.bypass = bypass;
+            eq.set_params(&p);
+            let mut x = input.clone();
+            eq.process(&mut x);
+            assert_eq!(x, input);
+        }
     }
 }

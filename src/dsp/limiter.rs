@@ -65,6 +65,9 @@ pub struct Limiter {
     /// Lowest gain applied since `take_min_gain` (for the UI's gain-reduction meter).
     min_gain: f32,
     block_save: Box<[f32]>,
+    /// Output frames for which the final clamp still holds `prev_ceiling` (see `set_params`).
+    clamp_hold: usize,
+    prev_ceiling: f32,
 }
 
 impl Limiter {
@@ -91,8 +94,11 @@ impl Limiter {
             calm: window,
             min_gain: 1.0,
             block_save: vec![0.0; (window - 1) * channels].into_boxed_slice(),
+            clamp_hold: 0,
+            prev_ceiling: 1.0,
         };
         l.set_params(params);
+        l.clamp_hold = 0; // nothing is delayed yet
         l
     }
 
@@ -102,12 +108,26 @@ impl Limiter {
         self.window - 1
     }
 
+    /// A new ceiling applies to frames from now on; the frames already in the lookahead were given
+    /// their gain for the old one, so for the next `window − 1` output frames the final clamp holds
+    /// the higher of the two. The change therefore glides in over the lookahead (the gain ramps
+    /// as for any peak) instead of hard-clipping what is already delayed.
     pub fn set_params(&mut self, p: LimiterParams) {
-        self.ceiling = if p.enabled && p.ceiling_dbfs.is_finite() {
+        let new = if p.enabled && p.ceiling_dbfs.is_finite() {
             10f64.powf(p.ceiling_dbfs.clamp(-60.0, 0.0) / 20.0) as f32
         } else {
             f32::MAX
         };
+        if new != self.ceiling {
+            let held = if self.clamp_hold > 0 {
+                self.prev_ceiling.max(self.ceiling)
+            } else {
+                self.ceiling
+            };
+            self.prev_ceiling = held;
+            self.clamp_hold = self.window - 1;
+            self.ceiling = new;
+        }
     }
 
     /// Lowest gain applied since the last call (1.0 = no limiting), then reset.
@@ -137,6 +157,7 @@ impl Limiter {
                 buf.iter().fold(0.0f32, |a, b| a.max(b.abs()))
             };
             if peak <= self.ceiling {
+                self.clamp_hold = self.clamp_hold.saturating_sub(buf.len() / ch);
                 // All gains in the window are 1: the g and r histories are trivially so.
                 self.ext[..self.window - 1].fill(1.0);
                 self.rs_sum = self.window as f64;
@@ -247,6 +268,12 @@ impl Limiter {
         self.ext.copy_within(n..n + h, 0);
         // 4. Delay line and output.
         for (frame, &gain) in buf.chunks_exact_mut(ch).zip(self.gains.iter()) {
+            let c = if self.clamp_hold > 0 {
+                self.clamp_hold -= 1;
+                c.max(self.prev_ceiling)
+            } else {
+                c
+            };
             if self.delay.is_empty() {
                 for s in frame.iter_mut() {
                     *s = (*s * gain).clamp(-c, c);
@@ -270,6 +297,43 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lowering the ceiling while a loud signal plays: what is already in the lookahead is not
+    /// hard-clipped at the new ceiling (before: a run of samples flat at exactly the new ceiling
+    /// right after the change); the new ceiling holds from one lookahead on.
+    #[test]
+    fn a_lower_ceiling_glides_in_instead_of_clipping_the_lookahead() {
+        let fs = 48_000;
+        let mut l = Limiter::new(
+            LimiterParams {
+                enabled: true,
+                ceiling_dbfs: -1.0,
+            },
+            fs,
+            1,
+        );
+        let h = l.latency();
+        let sine: Vec<f32> = (0..fs as usize)
+            .map(|i| 0.79 * (i as f32 * 2.0 * std::f32::consts::PI * 1000.0 / fs as f32).sin())
+            .collect();
+        let (mut a, mut b) = (sine[..24_000].to_vec(), sine[24_000..].to_vec());
+        run(&mut l, &mut a, 480);
+        let new = 10f32.powf(-6.0 / 20.0);
+        l.set_params(LimiterParams {
+            enabled: true,
+            ceiling_dbfs: -6.0,
+        });
+        run(&mut l, &mut b, 480);
+        let flat = b[..h]
+            .iter()
+            .filter(|x| (x.abs() - new).abs() < 1e-6)
+            .count();
+        assert!(flat <= 2, "{flat} samples clamped flat at the new ceiling");
+        assert!(
+            b[h..].iter().all(|x| x.abs() <= new * (1.0 + 1e-6)),
+            "the new ceiling holds after one lookahead"
+        );
+    }
 
     fn run(l: &mut Limiter, x: &mut [f32], block: usize) {
         for c in x.chunks_mut(block) {

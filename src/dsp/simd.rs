@@ -10,34 +10,130 @@
 
 const LANES: usize = 16;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
+/// A kernel level this CPU runs. Unforgeable: the field is private, so outside this module a
+/// `Level` only comes from run-time detection ([`Level::detect`], [`Level::available`],
+/// [`level`]) or is one of the levels every CPU runs ([`Level::SCALAR`], [`Level::BASELINE`]).
+/// That is what makes the safe `*_at` functions sound: holding a `Level` that selects the AVX2
+/// kernels proves AVX2 and FMA were detected on this CPU.
+///
+/// ```compile_fail
+/// // Not constructible from outside: only detection hands out the AVX2 level.
+/// let forged = rusty_audio::dsp::simd::Level::Avx2;
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Level(Tier);
+
+/// Which code a `Level` runs, lowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Tier {
+    /// The naive references in `scalar`.
     Scalar,
+    /// The lane kernels compiled for the target's baseline (SSE2 on x86_64).
     Baseline,
+    /// The lane kernels compiled with AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
     Avx2,
+}
+
+#[cfg(target_arch = "x86_64")]
+const TIERS: [Tier; 3] = [Tier::Scalar, Tier::Baseline, Tier::Avx2];
+#[cfg(not(target_arch = "x86_64"))]
+const TIERS: [Tier; 2] = [Tier::Scalar, Tier::Baseline];
+
+impl Tier {
+    /// Whether this CPU runs the tier (run-time detection, cached by std).
+    #[inline]
+    fn supported(self) -> bool {
+        match self {
+            Tier::Scalar | Tier::Baseline => true,
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx2 => {
+                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+            }
+        }
+    }
+}
+
+impl Level {
+    /// The naive scalar references (any CPU).
+    pub const SCALAR: Level = Level(Tier::Scalar);
+    /// The lane kernels at the target's baseline instruction set (any CPU of the target).
+    pub const BASELINE: Level = Level(Tier::Baseline);
+
+    /// The best level this CPU supports.
+    #[must_use]
+    #[inline]
+    pub fn detect() -> Level {
+        #[cfg(target_arch = "x86_64")]
+        if Tier::Avx2.supported() {
+            return Level(Tier::Avx2);
+        }
+        Level::BASELINE
+    }
+
+    /// Every level this CPU supports, lowest first (always starts with `SCALAR`, `BASELINE`;
+    /// ends with `detect()`). Benches and tests compare them.
+    pub fn available() -> impl Iterator<Item = Level> {
+        TIERS.into_iter().filter(|t| t.supported()).map(Level)
+    }
+
+    /// Whether this level runs AVX2+FMA code. True only for a level obtained by detection on a
+    /// CPU with AVX2 and FMA, so it may gate other AVX2+FMA code (true peak, loudness).
+    #[must_use]
+    #[inline]
+    pub fn is_avx2(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if self.0 == Tier::Avx2 {
+            return true;
+        }
+        false
+    }
+
+    /// "Scalar", "Baseline" or "Avx2" (also the `Debug` form, used in bench names).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            Tier::Scalar => "Scalar",
+            Tier::Baseline => "Baseline",
+            #[cfg(target_arch = "x86_64")]
+            Tier::Avx2 => "Avx2",
+        }
+    }
+}
+
+impl std::fmt::Debug for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The best kernel level this CPU supports (cached by std's feature detection).
 #[must_use]
 #[inline]
 pub fn level() -> Level {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            return Level::Avx2;
-        }
-    }
-    Level::Baseline
+    Level::detect()
 }
 
 macro_rules! dispatch {
     ($lvl:expr, $body:ident ( $($arg:expr),* )) => {{
-        match $lvl {
-            Level::Scalar => scalar::$body($($arg),*),
+        let lvl: Level = $lvl;
+        match lvl.0 {
+            Tier::Scalar => scalar::$body($($arg),*),
+            Tier::Baseline => lanes::$body($($arg),*),
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Level::Avx2` is only used on CPUs where `level()` detected AVX2 and FMA.
-            Level::Avx2 => unsafe { avx2::$body($($arg),*) },
-            _ => lanes::$body($($arg),*),
+            // SAFETY: the callee is `#[target_feature(enable = "avx2,fma")]`; its only
+            // precondition is that the CPU has AVX2 and FMA. A `Level` is unforgeable outside this
+            // module and `Tier::Avx2` is only put in one by `Level::detect`/`Level::available`
+            // after `is_x86_feature_detected!("avx2")` and `("fma")` returned true on this CPU.
+            // The kernel bodies use only slice indexing/iterators (no raw pointers), so every
+            // memory access is bounds-checked safe Rust.
+            Tier::Avx2 => unsafe { avx2::$body($($arg),*) },
         }
     }};
 }
@@ -50,15 +146,6 @@ pub fn gain(buf: &mut [f32], g: f32) {
 
 pub fn gain_at(lvl: Level, buf: &mut [f32], g: f32) {
     dispatch!(lvl, gain(buf, g))
-}
-
-/// `dst += src * g`.
-pub fn mix_into(dst: &mut [f32], src: &[f32], g: f32) {
-    mix_into_at(level(), dst, src, g);
-}
-
-pub fn mix_into_at(lvl: Level, dst: &mut [f32], src: &[f32], g: f32) {
-    dispatch!(lvl, mix_into(dst, src, g))
 }
 
 /// Per-channel max |x| of interleaved `buf`, folded into `peaks` (len = channels).
@@ -102,12 +189,6 @@ pub mod scalar {
         }
     }
 
-    pub fn mix_into(dst: &mut [f32], src: &[f32], g: f32) {
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d += s * g;
-        }
-    }
-
     pub fn peak(buf: &[f32], peaks: &mut [f32]) {
         let ch = peaks.len().max(1);
         for frame in buf.chunks_exact(ch) {
@@ -143,14 +224,6 @@ macro_rules! lane_kernels {
         pub fn gain(buf: &mut [f32], g: f32) {
             for s in buf.iter_mut() {
                 *s *= g;
-            }
-        }
-
-        #[$($attr)?]
-        #[inline]
-        pub fn mix_into(dst: &mut [f32], src: &[f32], g: f32) {
-            for (d, s) in dst.iter_mut().zip(src) {
-                *d += s * g;
             }
         }
 
@@ -228,11 +301,43 @@ mod tests {
     use super::*;
 
     fn levels() -> Vec<Level> {
-        let mut v = vec![Level::Scalar, Level::Baseline];
-        if level() == Level::Avx2 {
-            v.push(Level::Avx2);
+        Level::available().collect()
+    }
+
+    #[test]
+    fn only_detected_levels_are_available() {
+        let all: Vec<Level> = Level::available().collect();
+        // The portable levels are always there, lowest first, and the best one is `detect()`.
+        assert_eq!(all[..2], [Level::SCALAR, Level::BASELINE]);
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "{all:?}");
+        assert_eq!(all.last(), Some(&Level::detect()));
+        assert_eq!(level(), Level::detect());
+        for lvl in &all {
+            match lvl.0 {
+                Tier::Scalar | Tier::Baseline => assert!(!lvl.is_avx2()),
+                #[cfg(target_arch = "x86_64")]
+                Tier::Avx2 => {
+                    assert!(lvl.is_avx2());
+                    assert!(
+                        std::is_x86_feature_detected!("avx2"),
+                        "{lvl:?} without AVX2"
+                    );
+                    assert!(std::is_x86_feature_detected!("fma"), "{lvl:?} without FMA");
+                }
+            }
         }
-        v
+        // Conversely every tier this CPU supports is offered (benches compare all of them).
+        #[cfg(target_arch = "x86_64")]
+        {
+            let has = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+            assert_eq!(all.iter().any(|l| l.is_avx2()), has);
+            assert_eq!(all.len(), if has { 3 } else { 2 });
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        assert_eq!(all.len(), 2);
+        // Bench names stay what they were.
+        let names: Vec<String> = all.iter().map(|l| format!("{l:?}")).collect();
+        assert_eq!(names[..2], ["Scalar", "Baseline"]);
     }
 
     fn noise(n: usize) -> Vec<f32> {
@@ -281,9 +386,6 @@ mod tests {
                 let mut b = x.clone();
                 scalar::gain(&mut b, 0.25);
                 assert_eq!(a, b);
-                let mut a = x.clone();
-                mix_into_at(lvl, &mut a, &x, 0.5);
-                assert!(a.iter().zip(&x).all(|(m, s)| (m - 1.5 * s).abs() <= 1e-6));
             }
         }
     }

@@ -66,4 +66,7 @@ pub enum EngineEvent {
         now: String,
         reason: String,
     },
+    /// Something the user should know once that changes nothing by itself (e.g. real-time
+    /// scheduling was refused for the audio thread).
+    Notice(String),
 }

@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::commands::{DecoderCommand, EngineEvent};
 use super::resample::StreamResampler;
@@ -56,6 +56,8 @@ pub struct DecoderThread {
     /// Consecutive waits that ended with the ring still full.
     full_polls: u32,
     active: Option<Active>,
+    /// The track `open` is working on (for reporting a panic there).
+    opening: Option<usize>,
     /// Device-format samples waiting for room in the ring, and how many of them were pushed.
     pending: Vec<f32>,
     pending_done: usize,
@@ -94,6 +96,7 @@ impl DecoderThread {
             max_full_poll,
             full_polls: 0,
             active: None,
+            opening: None,
             pending: Vec::new(),
             pending_done: 0,
             produced: 0,
@@ -115,9 +118,14 @@ impl DecoderThread {
                 self.commands.recv().ok()
             } else if self.ring.vacant_frames() == 0 {
                 let wait = (FULL_RING_POLL * (1 << self.full_polls.min(3))).min(self.max_full_poll);
-                match self.commands.recv_timeout(wait) {
+                match self.commands.try_recv() {
                     Ok(c) => Some(c),
-                    Err(RecvTimeoutError::Timeout) => {
+                    Err(TryRecvError::Empty) => {
+                        // Sleep, not `recv_timeout`: crossbeam spins and yields before it blocks
+                        // (~370 sched_yield calls a second at this poll rate). The engine unparks
+                        // this thread after every command it sends; a command sent between the
+                        // `try_recv` and the park leaves the park token set, so none is missed.
+                        std::thread::park_timeout(wait);
                         // Still full after the wait: nothing was consumed, wait longer next time.
                         if self.ring.vacant_frames() == 0 {
                             self.full_polls = self.full_polls.saturating_add(1);
@@ -126,7 +134,7 @@ impl DecoderThread {
                         }
                         None
                     }
-                    Err(RecvTimeoutError::Disconnected) => return,
+                    Err(TryRecvError::Disconnected) => return,
                 }
             } else {
                 self.full_polls = 0;
@@ -138,12 +146,50 @@ impl DecoderThread {
             };
             match cmd {
                 Some(DecoderCommand::Shutdown) => return,
-                Some(c) => self.handle(c),
                 None if !self.has_work() => return, // recv() failed: control side is gone
-                None => {}
+                _ => {}
             }
-            self.step();
+            self.contained(|d| {
+                if let Some(c) = cmd {
+                    d.handle(c);
+                }
+                d.step();
+            });
         }
+    }
+
+    /// Run `work`, containing a panic (a decoder bug or a hostile file that trips one in a
+    /// codec): the track being opened or decoded is reported failed with the reason, and
+    /// playback goes on with the next one. Without this the thread would die and the app play
+    /// silence with no word why.
+    fn contained(&mut self, work: impl FnOnce(&mut Self)) {
+        let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(self)))
+        else {
+            return;
+        };
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let track = self
+            .active
+            .take()
+            .map(|a| a.track)
+            .or(self.opening.take());
+        let Some(track) = track.filter(|&t| t < self.queue.len()) else {
+            self.discard_pending();
+            self.mark_now(MarkerKind::End { flush: false });
+            return;
+        };
+        let (key, path) = self.queue[track].clone();
+        let _ = self.events.send(EngineEvent::TrackFailed {
+            track,
+            key,
+            error: format!("{}: decoder failed: {why}", path.display()),
+            path,
+        });
+        self.start_track(track + 1, (0, 0.0), false, None);
     }
 
     fn handle(&mut self, cmd: DecoderCommand) {
@@ -154,9 +200,8 @@ impl DecoderThread {
                     match self.queue.iter().position(|(k, _)| *k == a.key) {
                         Some(i) => a.track = i,
                         None => {
-                            // Removed while decoding: end after what is already decoded.
-                            self.active = None;
-                            self.mark_now(MarkerKind::End { flush: false });
+                            let removed = self.active.take().expect("checked");
+                            self.end_removed(removed);
                         }
                     }
                 }
@@ -182,6 +227,34 @@ impl DecoderThread {
             }
             DecoderCommand::Shutdown => {}
         }
+    }
+
+    /// The track being decoded was removed from the queue: end the stream after what is already
+    /// decoded of it.
+    ///
+    /// If its start marker is still ahead of what has been produced (it followed a track of the
+    /// same rate, so it inherited that track's resampler and starts where the resampler's output
+    /// will reach the boundary), the removed track was never audible: its marker is dropped, the
+    /// resampler is finished so the previous track's tail is kept, output past the boundary is
+    /// cut, and the end is marked at the boundary. Leaving that marker in place (as before) wedged
+    /// the decoder: the `End` queued behind a start marker at a frame that would never be
+    /// produced, so neither could be pushed, and the decoder spun with work it could not do.
+    fn end_removed(&mut self, removed: Active) {
+        let unreached = self.markers.iter().position(|&(at, kind)| {
+            at > self.produced
+                && matches!(kind, MarkerKind::TrackStart { track, .. } if track == removed.key)
+        });
+        let boundary = unreached.and_then(|i| self.markers.remove(i)).map(|(at, _)| at);
+        self.finish_resampler(removed.resampler);
+        if let Some(at) = boundary {
+            // Frames past a pending marker are never pushed before it, so they are all in
+            // `pending`, unpushed.
+            let extra = self.produced.saturating_sub(at) as usize * self.device_channels;
+            let keep = self.pending.len().saturating_sub(extra).max(self.pending_done);
+            self.pending.truncate(keep);
+            self.produced = self.produced.min(at);
+        }
+        self.mark_now(MarkerKind::End { flush: false });
     }
 
     fn discard_pending(&mut self) {
@@ -216,7 +289,10 @@ impl DecoderThread {
         self.active = None;
         while track < self.queue.len() {
             let (key, path) = self.queue[track].clone();
-            match self.open(track, at, &mut carry) {
+            self.opening = Some(track);
+            let opened = self.open(track, at, &mut carry);
+            self.opening = None;
+            match opened {
                 Ok((active, at)) => {
                     let info = active.source.info().clone();
                     self.markers.push_back((
@@ -268,6 +344,12 @@ impl DecoderThread {
         carry: &mut Option<(StreamResampler, u64)>,
     ) -> Result<(Active, u64), String> {
         let (key, path) = self.queue[track].clone();
+        #[cfg(test)]
+        assert!(
+            !path.ends_with("injected-panic.wav"),
+            "injected panic opening {}",
+            path.display()
+        );
         let mut source = self.cache.open(&path).map_err(|e| e.to_string())?;
         let seconds = if at.1.is_finite() { at.1.max(0.0) } else { 0.0 };
         let frame = at.0 + (seconds * f64::from(source.info().sample_rate)).round() as u64;
@@ -383,5 +465,131 @@ impl DecoderThread {
             }
         }
         self.push_pending();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ring::{pcm_ring, Marker};
+
+    fn wav(path: &std::path::Path, rate: u32, frames: usize) {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..frames * 2 {
+            w.write_sample(((i as f32 * 0.01).sin() * 8000.0) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+
+    /// Issue 11: removing the next track while its start marker waits for a carried resampler
+    /// must end the stream after the current track's tail, not wedge the decoder.
+    #[test]
+    fn removing_the_next_track_while_its_start_is_pending_ends_cleanly() {
+        let dir = std::env::temp_dir().join(format!("rusty-audio-wedge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a.wav"), dir.join("b.wav"));
+        wav(&a, 44_100, 4_410);
+        wav(&b, 44_100, 44_100);
+        let (prod, mut cons) = pcm_ring(2, 48_000 * 4);
+        let (_ctx, crx) = crossbeam_channel::unbounded();
+        let (etx, _erx) = crossbeam_channel::unbounded();
+        let mut d = DecoderThread::new(prod, crx, etx, Arc::default(), 48_000, 2, 1 << 20);
+        d.handle(DecoderCommand::SetQueue(vec![(1, a.clone()), (2, b)]));
+        d.handle(DecoderCommand::Play {
+            track: 0,
+            frame: 0,
+            seconds: 0.0,
+        });
+        let pending_start = |d: &DecoderThread| {
+            d.markers.iter().any(|&(at, k)| {
+                at > d.produced && matches!(k, MarkerKind::TrackStart { track: 2, .. })
+            })
+        };
+        let mut steps = 0;
+        while !pending_start(&d) {
+            d.step();
+            steps += 1;
+            assert!(steps < 10_000, "track 2's start marker was never pending");
+        }
+        d.handle(DecoderCommand::SetQueue(vec![(1, a)]));
+        let mut steps = 0;
+        while d.has_work() {
+            d.step();
+            steps += 1;
+            assert!(steps < 10_000, "the decoder is wedged with work it cannot do");
+        }
+        let mut markers: Vec<Marker> = Vec::new();
+        while let Some(m) = cons.pop_marker() {
+            markers.push(m);
+        }
+        let end = markers.last().expect("markers");
+        assert_eq!(end.kind, MarkerKind::End { flush: false });
+        assert!(
+            !markers
+                .iter()
+                .any(|m| matches!(m.kind, MarkerKind::TrackStart { track: 2, .. })),
+            "the removed track never starts: {markers:?}"
+        );
+        // Track 1 whole, its resampler tail included: 4410 frames at 44.1 kHz = 4800 at 48 kHz.
+        assert_eq!(end.at, 4_800, "the end sits at the boundary");
+        assert_eq!(cons.available_frames(), 4_800);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A panic while opening a track is contained: that track is reported failed with the reason
+    /// and the next one plays.
+    #[test]
+    fn a_panic_in_the_decoder_fails_that_track_and_plays_the_next() {
+        let dir = std::env::temp_dir().join(format!("rusty-audio-panic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (bad, good) = (dir.join("injected-panic.wav"), dir.join("good.wav"));
+        wav(&bad, 48_000, 480);
+        wav(&good, 48_000, 4_800);
+        let (prod, mut cons) = pcm_ring(2, 48_000);
+        let (ctx, crx) = crossbeam_channel::unbounded();
+        let (etx, erx) = crossbeam_channel::unbounded();
+        let d = DecoderThread::new(prod, crx, etx, Arc::default(), 48_000, 2, 1 << 20);
+        let thread = std::thread::spawn(move || d.run());
+        ctx.send(DecoderCommand::SetQueue(vec![(7, bad.clone()), (8, good)]))
+            .unwrap();
+        ctx.send(DecoderCommand::Play {
+            track: 0,
+            frame: 0,
+            seconds: 0.0,
+        })
+        .unwrap();
+        let mut failed = None;
+        let mut opened = None;
+        while opened.is_none() {
+            match erx.recv_timeout(Duration::from_secs(20)).expect("an event") {
+                EngineEvent::TrackFailed { key, error, .. } => failed = Some((key, error)),
+                EngineEvent::TrackOpened { key, .. } => opened = Some(key),
+                _ => {}
+            }
+        }
+        let (key, error) = failed.expect("the bad track is reported");
+        assert_eq!(key, 7);
+        assert!(
+            error.contains("injected-panic.wav") && error.contains("decoder failed"),
+            "{error}"
+        );
+        assert_eq!(opened, Some(8), "the next track plays");
+        let mut frames = 0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while frames < 4_800 {
+            assert!(std::time::Instant::now() < deadline, "the next track's audio arrives");
+            let mut buf = [0.0f32; 512];
+            frames += cons.read_into(&mut buf);
+            std::thread::yield_now();
+        }
+        ctx.send(DecoderCommand::Shutdown).unwrap();
+        thread.join().expect("the decoder thread survived");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

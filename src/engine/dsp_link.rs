@@ -56,6 +56,11 @@ pub struct DspControl {
     spectrum_on: Arc<AtomicBool>,
     shared: Arc<MeterShared>,
     meter_thread: Option<JoinHandle<()>>,
+    /// An analyzer not yet handed over because the audio thread had not taken the previous ones
+    /// (e.g. while the stream is corked): handed over by `collect_garbage`, newest wins.
+    pending_analyzer: Option<Box<SpectrumAnalyzer>>,
+    /// Why the meter thread's loop panicked, each time it did (it restarts with fresh meters).
+    meter_failures: crossbeam_channel::Receiver<String>,
 }
 
 /// State shared by the callback, the meter thread and the control side (atomics only).
@@ -107,6 +112,7 @@ pub fn link(
     // Half a second of audio: the meter thread wakes every 10 ms.
     let (to_meters, from_tap) =
         HeapRb::<f32>::new((fs as usize / 2).max(8192) * channels.max(1)).split();
+    let (fail_tx, meter_failures) = crossbeam_channel::unbounded();
     let meter_thread = {
         let shared = shared.clone();
         let mut meters = Meters::new(channels, fs);
@@ -114,7 +120,28 @@ pub fn link(
         let ch = channels.max(1);
         std::thread::Builder::new()
             .name("rusty-audio-meters".into())
-            .spawn(move || meter_loop(from_tap, &mut meters, &mut out, &shared, ch))
+            .spawn(move || {
+                // A panic in the meters (a bug) is contained: reported, then the loop goes on
+                // with fresh meters. The ring and the published reading survive it.
+                let mut rx = from_tap;
+                loop {
+                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        meter_loop(&mut rx, &mut meters, &mut out, &shared, ch)
+                    }));
+                    match run {
+                        Ok(()) => return,
+                        Err(p) => {
+                            let why = p
+                                .downcast_ref::<&str>()
+                                .map(|s| (*s).to_string())
+                                .or_else(|| p.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown panic".into());
+                            let _ = fail_tx.send(why);
+                            meters = Meters::new(ch, fs);
+                        }
+                    }
+                }
+            })
             .ok()
     };
     (
@@ -130,6 +157,8 @@ pub fn link(
             spectrum_on: spectrum_on.clone(),
             shared: shared.clone(),
             meter_thread,
+            pending_analyzer: None,
+            meter_failures,
         },
         DspTap {
             chain: Chain::new(settings, fs, channels, max_block, with_limiter),
@@ -174,20 +203,32 @@ impl DspControl {
         &self.spectrum_cfg
     }
 
-    /// Change FFT size/window/…: plans a new analyzer here and hands it to the audio thread.
+    /// Change FFT size/window/…: plans a new analyzer here and hands it to the audio thread. If
+    /// the hand-over ring is full (the audio thread has not run since the last changes, e.g. the
+    /// stream is corked) the newest analyzer waits here and `collect_garbage` hands it over later:
+    /// the change is never dropped.
     pub fn set_spectrum_config(&mut self, cfg: SpectrumConfig) {
         self.collect_garbage();
         let cfg = cfg.validated();
         if cfg == self.spectrum_cfg {
             return;
         }
-        if self
-            .new_analyzers
-            .try_push(Box::new(SpectrumAnalyzer::new(cfg, self.fs)))
-            .is_ok()
-        {
-            self.spectrum_cfg = cfg;
+        self.spectrum_cfg = cfg;
+        self.pending_analyzer = Some(Box::new(SpectrumAnalyzer::new(cfg, self.fs)));
+        self.hand_over_analyzer();
+    }
+
+    fn hand_over_analyzer(&mut self) {
+        if let Some(a) = self.pending_analyzer.take() {
+            if let Err(a) = self.new_analyzers.try_push(a) {
+                self.pending_analyzer = Some(a);
+            }
         }
+    }
+
+    /// Why the meter thread failed since the last call (each failure once).
+    pub fn meter_failures(&mut self) -> Vec<String> {
+        self.meter_failures.try_iter().collect()
     }
 
     /// Compute spectra only while someone looks at them.
@@ -200,9 +241,10 @@ impl DspControl {
         self.shared.reset.store(true, Relaxed);
     }
 
-    /// Drop analyzers the audio thread has handed back.
+    /// Drop analyzers the audio thread has handed back, and hand over one that is waiting.
     pub fn collect_garbage(&mut self) {
         while self.old_analyzers.try_pop().is_some() {}
+        self.hand_over_analyzer();
     }
 }
 
@@ -253,7 +295,7 @@ impl Drop for DspControl {
 
 /// The meter thread: drain the sample ring in whole frames, measure, publish; nap when idle.
 fn meter_loop(
-    mut rx: HeapCons<f32>,
+    rx: &mut HeapCons<f32>,
     meters: &mut Meters,
     out: &mut Input<MeterReading>,
     shared: &MeterShared,
@@ -283,5 +325,32 @@ fn meter_loop(
             limiter_gain: f32::from_bits(shared.limiter_gain.load(Relaxed)),
             dropped_samples: shared.dropped.load(Relaxed),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three changes while the audio thread does not run (a corked stream): the last one must
+    /// reach it once it runs again, not be dropped because the hand-over ring was full.
+    #[test]
+    fn spectrum_changes_are_not_dropped_while_the_audio_thread_sleeps() {
+        let (mut control, mut tap) = link(&DspSettings::default(), 48_000, 2, 512, true);
+        let mut last = *control.spectrum_config();
+        for size in [1024, 2048, 8192] {
+            last = SpectrumConfig {
+                size,
+                hop: size / 2,
+                ..last
+            };
+            control.set_spectrum_config(last);
+        }
+        assert_eq!(control.spectrum_config().size, 8192);
+        for _ in 0..4 {
+            tap.update();
+            control.collect_garbage();
+        }
+        assert_eq!(tap.analyzer.config().size, 8192);
     }
 }

@@ -3,6 +3,7 @@
 //! `Engine` is the control-side handle (UI or CLI thread). It owns the threads and the output and
 //! talks to them only through rings, channels and atomics — see `docs/ARCHITECTURE.md`.
 
+pub mod audio_thread;
 pub mod bench_rig;
 pub mod commands;
 pub mod decoder;
@@ -68,6 +69,8 @@ impl Default for EngineConfig {
 /// What the engine is playing into.
 #[derive(Clone, Debug)]
 pub struct OutputInfo {
+    /// Audio host ("ALSA", or "null" for the null output).
+    pub host: &'static str,
     pub device: String,
     pub sample_rate: u32,
     pub channels: usize,
@@ -96,6 +99,12 @@ pub struct Engine {
     sink: Sink,
     home: HeapCons<Renderer>,
     health: Arc<OutputHealth>,
+    /// A failure the control side itself met (resuming a corked stream), for the next `poll`.
+    failure: Option<String>,
+    /// When the device was last reopened after an error (see `reopen_device`).
+    last_reopen: Option<std::time::Instant>,
+    /// Whether the audio thread's scheduling has been judged (a refusal is said once).
+    rt_reported: bool,
     plan: OutputPlan,
     info: OutputInfo,
     queue: Vec<PathBuf>,
@@ -204,6 +213,7 @@ impl Engine {
         let (decoder_tx, events_rx, commands, handle) = parts.engine_side;
         let (_, home) = output::renderer_home();
         let info = OutputInfo {
+            host: plan.host,
             device: plan.name.clone(),
             sample_rate: plan.sample_rate,
             channels: plan.channels,
@@ -222,6 +232,9 @@ impl Engine {
             sink: Sink::Offline(Box::new(parts.renderer)),
             home,
             health: Arc::new(OutputHealth::default()),
+            failure: None,
+            rt_reported: false,
+            last_reopen: None,
             plan,
             info,
             queue: Vec::new(),
@@ -256,6 +269,27 @@ impl Engine {
         Ok(())
     }
 
+    /// After a stream error, try the same device once more before giving up on it: a transient
+    /// error (seen here: the PulseAudio ALSA plugin answering EIO while several new streams start
+    /// on an idle server at once) should not send the user to the null output. At most once per
+    /// 10 s, so a device that keeps failing (or is gone: the reopen fails) falls back at once.
+    fn reopen_device(&mut self) -> bool {
+        if self.plan.is_null()
+            || self
+                .last_reopen
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(10))
+        {
+            return false;
+        }
+        self.last_reopen = Some(std::time::Instant::now());
+        self.sink = Sink::Detached; // drops the failed stream: the renderer comes home
+        let renderer = self
+            .home
+            .try_pop()
+            .expect("renderer returns when its output is dropped");
+        self.launch(renderer).is_ok()
+    }
+
     /// Move the renderer (home after a failure) onto the null output at the same rate/channels.
     fn fall_back_to_null(&mut self) {
         self.sink = Sink::Detached; // drops any stream: the renderer comes home
@@ -269,6 +303,7 @@ impl Engine {
             self.plan.buffer_frames,
         );
         self.info.device = "null".into();
+        self.info.host = "null";
         self.info.is_null = true;
         self.info.sample_format = "f32".into();
         self.launch(renderer).expect("the null output cannot fail");
@@ -276,15 +311,25 @@ impl Engine {
 
     /// Check the output's health and collect events. Call regularly (UI frame, CLI loop).
     pub fn poll(&mut self) -> Vec<EngineEvent> {
-        if self.health.failed.load(Relaxed) {
+        if self.health.failed.load(std::sync::atomic::Ordering::Acquire) {
+            // The error callback moved the error into the sink's slot before setting `failed`.
             let reason = self
-                .health
-                .reason
-                .lock()
-                .ok()
-                .and_then(|mut r| r.take())
+                .failure
+                .take()
+                .or_else(|| match &mut self.sink {
+                    Sink::Running(RunningOutput::Device { failures, .. }) => {
+                        failures.try_pop().map(|e| e.to_string())
+                    }
+                    _ => None,
+                })
                 .unwrap_or_else(|| "device failed".into());
             let was = self.info.device.clone();
+            if self.reopen_device() {
+                self.events.push_back(EngineEvent::Notice(format!(
+                    "output device {was:?} failed ({reason}); reopened it"
+                )));
+                return self.poll();
+            }
             self.fall_back_to_null();
             let reason =
                 format!("output device {was:?} failed: {reason}; playing to the null output");
@@ -293,6 +338,20 @@ impl Engine {
                 now: "null".into(),
                 reason,
             });
+        }
+        if !self.rt_reported {
+            let thread = self.telemetry.audio_thread.get();
+            if let Some(why) = thread.refusal() {
+                self.rt_reported = true;
+                self.events.push_back(EngineEvent::Notice(why));
+            } else if thread.policy.is_realtime() {
+                self.rt_reported = true;
+            }
+        }
+        for why in self.dsp.meter_failures() {
+            self.events.push_back(EngineEvent::Notice(format!(
+                "the meters failed ({why}) and were restarted"
+            )));
         }
         self.suspend_if_dormant();
         self.dsp.collect_garbage();
@@ -323,7 +382,7 @@ impl Engine {
         if self.suspended || self.telemetry.dormant.load(Relaxed) != self.wake.wrapping_add(1) {
             return;
         }
-        if let Sink::Running(RunningOutput::Device(stream)) = &self.sink {
+        if let Sink::Running(RunningOutput::Device { stream, .. }) = &self.sink {
             use cpal::traits::StreamTrait;
             // A host that cannot pause simply keeps playing silence.
             self.suspended = stream.pause().is_ok();
@@ -340,7 +399,7 @@ impl Engine {
         if !idle
             || self.suspended
             || !self.can_suspend
-            || !matches!(self.sink, Sink::Running(RunningOutput::Device(_)))
+            || !matches!(self.sink, Sink::Running(RunningOutput::Device { .. }))
         {
             return None;
         }
@@ -369,13 +428,11 @@ impl Engine {
         let _ = self.commands.try_push(Command::Wake(self.wake));
         if self.suspended {
             self.suspended = false;
-            if let Sink::Running(RunningOutput::Device(stream)) = &self.sink {
+            if let Sink::Running(RunningOutput::Device { stream, .. }) = &self.sink {
                 use cpal::traits::StreamTrait;
                 if let Err(e) = stream.play() {
                     // Handled like any device failure on the next poll: move to the null output.
-                    if let Ok(mut r) = self.health.reason.lock() {
-                        *r = Some(format!("resuming the stream: {e}"));
-                    }
+                    self.failure = Some(format!("resuming the stream: {e}"));
                     self.health.failed.store(true, Relaxed);
                 }
             }
@@ -395,18 +452,28 @@ impl Engine {
     }
 
     fn send(&mut self, cmd: DecoderCommand) {
-        let _ = self.decoder_tx.send(cmd);
+        self.send_to_decoder(cmd);
         self.wake();
         if matches!(self.sink, Sink::Offline(_)) {
             self.sync();
         }
     }
 
+    /// Send to the decoder and wake it if it sleeps on a full ring (it parks rather than poll the
+    /// channel; see `DecoderThread::run`). False when the decoder is gone.
+    fn send_to_decoder(&self, cmd: DecoderCommand) -> bool {
+        let sent = self.decoder_tx.send(cmd).is_ok();
+        if let Some(t) = &self.decoder {
+            t.thread().unpark();
+        }
+        sent
+    }
+
     /// Wait until the decoder has applied every command sent so far.
     pub fn sync(&mut self) {
         self.sync_id += 1;
         let id = self.sync_id;
-        if self.decoder_tx.send(DecoderCommand::Sync(id)).is_err() {
+        if !self.send_to_decoder(DecoderCommand::Sync(id)) {
             return;
         }
         while let Ok(e) = self.events_rx.recv_timeout(Duration::from_secs(30)) {
@@ -454,12 +521,6 @@ impl Engine {
         self.send(DecoderCommand::SetQueue(entries));
     }
 
-    /// Key of playlist entry `i` (as `set_queue` assigned it or the caller gave it).
-    #[must_use]
-    pub fn key_of(&self, i: usize) -> Option<u32> {
-        self.keys.get(i).copied()
-    }
-
     /// Playlist index and position (seconds) of what is audible.
     #[must_use]
     pub fn position(&self) -> Option<(usize, f64)> {
@@ -489,6 +550,9 @@ impl Engine {
     }
 
     fn start_playing(&mut self, track: usize, frame: u64, seconds: f64) {
+        self.telemetry
+            .jump_requested_ns
+            .store(crate::perf::clock::now_ns(), Relaxed);
         self.send(DecoderCommand::Play {
             track,
             frame,
@@ -656,7 +720,7 @@ impl Engine {
 impl Drop for Engine {
     fn drop(&mut self) {
         self.sink = Sink::Detached;
-        let _ = self.decoder_tx.send(DecoderCommand::Shutdown);
+        self.send_to_decoder(DecoderCommand::Shutdown);
         if let Some(h) = self.decoder.take() {
             let _ = h.join();
         }

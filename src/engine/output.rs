@@ -6,7 +6,7 @@
 //! buffered audio survive and the next output continues where the last one stopped.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use ringbuf::traits::{Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::render::Renderer;
+use super::telemetry::Telemetry;
 use crate::dsp::convert::DeviceSample;
 
 /// Which output the user asked for.
@@ -48,6 +49,8 @@ pub enum OutputError {
 /// channel count its ring and resampler must produce.
 pub struct OutputPlan {
     pub device: Option<cpal::Device>,
+    /// The audio host the device belongs to ("ALSA"; "null" for the null output).
+    pub host: &'static str,
     pub name: String,
     pub sample_rate: u32,
     pub channels: usize,
@@ -68,6 +71,7 @@ impl OutputPlan {
     pub fn null(sample_rate: u32, channels: usize, buffer_frames: Option<u32>) -> Self {
         Self {
             device: None,
+            host: "null",
             name: "null".into(),
             sample_rate,
             channels,
@@ -93,22 +97,154 @@ const SUPPORTED_FORMATS: [cpal::SampleFormat; 10] = {
     [F32, I32, I24, I16, F64, U16, I8, U8, U32, I64]
 };
 
-/// Names of the default host's output devices, as `OutputChoice::Named` accepts them (for the
-/// UI's device picker; the CLI's `devices` command prints more). Errors give an empty list.
+/// The audio host outputs are opened on. On Linux this is ALSA: its stream callback runs on a
+/// thread of its own (which we promote to real-time scheduling, see `audio_thread`), and ALSA's
+/// `default` device reaches PulseAudio and PipeWire desktops through their ALSA plugins. cpal's
+/// native PulseAudio host is not built: its callback runs on the client's shared I/O reactor
+/// thread, under the client's state mutex, next to socket reads (see docs/ARCHITECTURE.md).
+#[must_use]
+pub fn host() -> cpal::Host {
+    cpal::default_host()
+}
+
+/// Run `f` with libasound's diagnostics captured instead of printed: on a machine without a sound
+/// card, device enumeration prints a screen of `ALSA lib confmisc.c…` lines to stderr. Returns
+/// the first captured line, if any, for error messages that need it.
+pub fn quiet_alsa<T>(f: impl FnOnce() -> T) -> (T, Option<String>) {
+    #[cfg(target_os = "linux")]
+    {
+        // Thread-local in libasound: messages of this thread only, which is the one enumerating.
+        let capture = alsa::Output::local_error_handler().ok();
+        let out = f();
+        let first = capture.and_then(|c| {
+            let text = c.borrow().to_string();
+            text.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_string)
+        });
+        (out, first)
+    }
+    #[cfg(not(target_os = "linux"))]
+    (f(), None)
+}
+
+/// `quiet_alsa`, and the process's stderr captured too while `f` runs: enumerating every ALSA
+/// device opens each plugin PCM, and some plugins' libraries print on their own (libjack's
+/// "Cannot connect to server socket…" for the `jack` PCM when no JACK server runs). For device
+/// listings only (the `devices` command, the app's device picker): a line another thread prints
+/// in that moment would land in the capture, so playback paths use `quiet_alsa` alone.
+pub fn quiet_enumeration<T>(f: impl FnOnce() -> T) -> (T, Option<String>) {
+    #[cfg(target_os = "linux")]
+    {
+        let capture = stderr_capture::Capture::start();
+        let (out, alsa_said) = quiet_alsa(f);
+        let printed = capture.map(stderr_capture::Capture::finish).unwrap_or_default();
+        let first = alsa_said.or_else(|| {
+            printed
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_string)
+        });
+        (out, first)
+    }
+    #[cfg(not(target_os = "linux"))]
+    quiet_alsa(f)
+}
+
+#[cfg(target_os = "linux")]
+mod stderr_capture {
+    use std::io::{Read, Seek};
+    use std::os::fd::AsRawFd;
+
+    /// fd 2 pointed at an unlinked temporary file until `finish`.
+    pub struct Capture {
+        saved: i32,
+        file: std::fs::File,
+    }
+
+    impl Capture {
+        pub fn start() -> Option<Self> {
+            let path = std::env::temp_dir().join(format!(
+                "rusty-audio-stderr-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            let file = std::fs::File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .ok()?;
+            let _ = std::fs::remove_file(&path); // only our handle keeps it
+            // SAFETY: dup has no memory-safety preconditions; fd 2 is either open (a new fd is
+            // returned) or not (-1, handled).
+            let saved = unsafe { libc::dup(2) };
+            if saved < 0 {
+                return None;
+            }
+            // SAFETY: `file` is open for the whole call and `saved` keeps the old stderr, so
+            // replacing fd 2 loses nothing; dup2 only changes the descriptor table.
+            if unsafe { libc::dup2(file.as_raw_fd(), 2) } < 0 {
+                // SAFETY: `saved` is a descriptor we own and close once.
+                unsafe { libc::close(saved) };
+                return None;
+            }
+            Some(Self { saved, file })
+        }
+
+        /// Put stderr back and return what was printed meanwhile.
+        pub fn finish(mut self) -> String {
+            // SAFETY: `saved` is the original stderr, still open; dup2 makes fd 2 that again and
+            // close releases our extra descriptor, once.
+            unsafe {
+                libc::dup2(self.saved, 2);
+                libc::close(self.saved);
+            }
+            let mut text = String::new();
+            if self.file.rewind().is_ok() {
+                let _ = (&self.file).take(64 * 1024).read_to_string(&mut text);
+            }
+            text
+        }
+    }
+}
+
+/// Names of the host's output devices, as `OutputChoice::Named` accepts them (for the UI's
+/// device picker; the CLI's `devices` command prints more). Errors give an empty list.
 #[must_use]
 pub fn device_names() -> Vec<String> {
-    let Ok(devices) = cpal::default_host().output_devices() else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = devices.map(|d| device_name(&d)).collect();
-    names.dedup();
-    names
+    quiet_enumeration(|| {
+        let Ok(devices) = host().output_devices() else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = devices.map(|d| device_name(&d)).collect();
+        names.dedup();
+        names
+    })
+    .0
 }
 
 /// Choose a device and configuration. Errors name the device and the reason; the caller decides
 /// whether to fall back to the null output.
 pub fn plan(choice: &OutputChoice, buffer_frames: Option<u32>) -> Result<OutputPlan, OutputError> {
-    let host = cpal::default_host();
+    let (planned, alsa_said) = quiet_alsa(|| plan_quietly(choice, buffer_frames));
+    planned.map_err(|e| match (e, alsa_said) {
+        (OutputError::Device { device, reason }, Some(said)) => OutputError::Device {
+            device,
+            reason: format!("{reason} (ALSA: {said})"),
+        },
+        (e, _) => e,
+    })
+}
+
+fn plan_quietly(
+    choice: &OutputChoice,
+    buffer_frames: Option<u32>,
+) -> Result<OutputPlan, OutputError> {
+    let host = host();
     let device = match choice {
         OutputChoice::Null => return Ok(OutputPlan::null(NULL_RATE, NULL_CHANNELS, buffer_frames)),
         OutputChoice::Default => {
@@ -137,6 +273,15 @@ pub fn plan(choice: &OutputChoice, buffer_frames: Option<u32>) -> Result<OutputP
         reason: e.to_string(),
     };
     let default = device.default_output_config().map_err(err)?;
+    let device_channels = usize::from(default.channels());
+    if !crate::dsp::channels_supported(device_channels) {
+        // The chain and meters handle up to 32 channels; a wider device would get a partial
+        // figure or an unfiltered channel, so it is refused here and the engine says why.
+        return Err(OutputError::Device {
+            device: name.clone(),
+            reason: crate::dsp::too_many_channels(device_channels),
+        });
+    }
     // Prefer f32 (what the engine renders: no conversion, no quantisation) at the device's default
     // rate and channel count, then the other formats in order of precision.
     let ranges: Vec<_> = device
@@ -179,6 +324,7 @@ pub fn plan(choice: &OutputChoice, buffer_frames: Option<u32>) -> Result<OutputP
     };
     Ok(OutputPlan {
         device: Some(device),
+        host: host.id().name(),
         name,
         sample_rate: default.sample_rate(),
         channels: usize::from(default.channels()),
@@ -201,22 +347,67 @@ impl Drop for RendererGuard {
     }
 }
 
-/// Raise the calling thread to real-time priority and make denormals flush to zero. Called once,
-/// on the first callback: it is a syscall, but only once, and the escape hatch is named here.
-fn prepare_audio_thread() {
-    let _ = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Max);
+/// First call on a new output's thread: make denormals flush to zero, promote the thread to
+/// real-time scheduling (a few syscalls, once; see `audio_thread`) and tell the renderer a new
+/// stream begins.
+///
+/// `promote` is false on cpal's PulseAudio host: its callback runs on the client library's shared
+/// I/O thread, which is not ours to make real-time.
+fn first_callback(renderer: Option<&mut Renderer>, promote: bool) {
     crate::dsp::denormals::flush_to_zero();
+    if let Some(r) = renderer {
+        if promote {
+            r.telemetry().audio_thread.promote_current_thread();
+        } else {
+            r.telemetry().audio_thread.record_current_thread();
+        }
+        r.begin_stream();
+    }
 }
 
-/// Why a running output stopped on its own (set from cpal's error callback).
+/// What the host reported about a running output, written by cpal's error callback. The ALSA
+/// host calls that callback *on the audio thread* (xruns are reported from its stream loop), so
+/// it only touches atomics and moves the error into a pre-allocated one-slot ring: no lock, no
+/// allocation, no formatting there. The control side reads the error in `Engine::poll`.
 #[derive(Default)]
 pub struct OutputHealth {
+    /// Set once the stream has failed for good (device gone, server died, …).
     pub failed: AtomicBool,
-    pub reason: Mutex<Option<String>>,
+}
+
+/// The failing error, carried from the error callback to the control side.
+pub type FailureRx = HeapCons<cpal::Error>;
+
+/// Handle one error from the host (in its error callback, possibly on the audio thread).
+fn on_stream_error(
+    e: cpal::Error,
+    health: &OutputHealth,
+    telemetry: &Telemetry,
+    failures: &mut HeapProd<cpal::Error>,
+) {
+    match e.kind() {
+        // The host recovers from these by itself (ALSA re-prepares the PCM; a reroute keeps
+        // playing): count, do not fail. An xrun error carries no heap message, so dropping it
+        // here frees nothing.
+        cpal::ErrorKind::Xrun => {
+            telemetry.xruns.fetch_add(1, Relaxed);
+        }
+        cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {}
+        _ => {
+            if !health.failed.load(Relaxed) {
+                // Moved, not formatted; if the slot is taken the first failure is kept.
+                let _ = failures.try_push(e);
+            }
+            health.failed.store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
 }
 
 pub enum RunningOutput {
-    Device(cpal::Stream),
+    Device {
+        stream: cpal::Stream,
+        failures: FailureRx,
+    },
     Null {
         stop: Arc<AtomicBool>,
         thread: Option<JoinHandle<()>>,
@@ -245,17 +436,18 @@ fn build_typed<S: DeviceSample + cpal::SizedSample>(
     config: cpal::StreamConfig,
     mut guard: RendererGuard,
     health: Arc<OutputHealth>,
+    mut failures: HeapProd<cpal::Error>,
+    host: &'static str,
 ) -> Result<cpal::Stream, cpal::Error> {
     let mut first = true;
+    let promote = host != "PulseAudio";
+    let telemetry = guard.renderer.as_ref().map(|r| r.telemetry().clone());
     device.build_output_stream::<S, _, _>(
         config,
         move |out: &mut [S], info: &cpal::OutputCallbackInfo| {
             if first {
                 first = false;
-                prepare_audio_thread();
-                if let Some(r) = guard.renderer.as_mut() {
-                    r.begin_stream();
-                }
+                first_callback(guard.renderer.as_mut(), promote);
             }
             if let Some(r) = guard.renderer.as_mut() {
                 r.process(out);
@@ -266,11 +458,9 @@ fn build_typed<S: DeviceSample + cpal::SizedSample>(
             }
         },
         move |e: cpal::Error| {
-            // Error callback: not the audio thread; record for the control side.
-            if let Ok(mut r) = health.reason.lock() {
-                *r = Some(e.to_string());
+            if let Some(t) = &telemetry {
+                on_stream_error(e, &health, t, &mut failures);
             }
-            health.failed.store(true, Relaxed);
         },
         Some(Duration::from_secs(5)),
     )
@@ -298,18 +488,19 @@ pub fn start(
             .buffer_frames
             .map_or(cpal::BufferSize::Default, cpal::BufferSize::Fixed),
     };
+    let (failures, failures_rx) = HeapRb::<cpal::Error>::new(1).split();
     use cpal::SampleFormat as F;
     let stream = match plan.sample_format {
-        F::F32 => build_typed::<f32>(device, config, guard, health),
-        F::F64 => build_typed::<f64>(device, config, guard, health),
-        F::I8 => build_typed::<i8>(device, config, guard, health),
-        F::I16 => build_typed::<i16>(device, config, guard, health),
-        F::I24 => build_typed::<cpal::I24>(device, config, guard, health),
-        F::I32 => build_typed::<i32>(device, config, guard, health),
-        F::I64 => build_typed::<i64>(device, config, guard, health),
-        F::U8 => build_typed::<u8>(device, config, guard, health),
-        F::U16 => build_typed::<u16>(device, config, guard, health),
-        F::U32 => build_typed::<u32>(device, config, guard, health),
+        F::F32 => build_typed::<f32>(device, config, guard, health, failures, plan.host),
+        F::F64 => build_typed::<f64>(device, config, guard, health, failures, plan.host),
+        F::I8 => build_typed::<i8>(device, config, guard, health, failures, plan.host),
+        F::I16 => build_typed::<i16>(device, config, guard, health, failures, plan.host),
+        F::I24 => build_typed::<cpal::I24>(device, config, guard, health, failures, plan.host),
+        F::I32 => build_typed::<i32>(device, config, guard, health, failures, plan.host),
+        F::I64 => build_typed::<i64>(device, config, guard, health, failures, plan.host),
+        F::U8 => build_typed::<u8>(device, config, guard, health, failures, plan.host),
+        F::U16 => build_typed::<u16>(device, config, guard, health, failures, plan.host),
+        F::U32 => build_typed::<u32>(device, config, guard, health, failures, plan.host),
         other => {
             return Err(OutputError::Device {
                 device: plan.name.clone(),
@@ -323,7 +514,10 @@ pub fn start(
     };
     let stream = stream.map_err(err)?;
     stream.play().map_err(err)?;
-    Ok(RunningOutput::Device(stream))
+    Ok(RunningOutput::Device {
+        stream,
+        failures: failures_rx,
+    })
 }
 
 /// The null output: a thread that calls the same render function at the device's pace, so the
@@ -337,10 +531,7 @@ fn start_null(plan: &OutputPlan, mut guard: RendererGuard) -> RunningOutput {
     let thread = std::thread::Builder::new()
         .name("rusty-audio-null-output".into())
         .spawn(move || {
-            prepare_audio_thread();
-            if let Some(r) = guard.renderer.as_mut() {
-                r.begin_stream();
-            }
+            first_callback(guard.renderer.as_mut(), true);
             let mut buf = vec![0.0f32; frames * channels];
             let mut next = Instant::now();
             while !stop2.load(Relaxed) {

@@ -63,6 +63,10 @@ pub struct Renderer {
     wake: u64,
     /// Callbacks of a new stream whose interval is not a period (see `begin_stream`).
     unpaced_callbacks: u8,
+    /// A flush marker (play/seek) was applied and its first frame not yet read.
+    jumped: bool,
+    /// Some frame has been read (see `Telemetry::first_audio_ns`).
+    heard_any: bool,
 }
 
 impl Renderer {
@@ -95,6 +99,8 @@ impl Renderer {
             dormant: false,
             wake: 0,
             unpaced_callbacks: 0,
+            jumped: false,
+            heard_any: false,
         }
     }
 
@@ -223,6 +229,7 @@ impl Renderer {
                 self.track = (track, source_frame, source_rate, at);
                 if flush {
                     self.dsp.chain.reset();
+                    self.jumped = true;
                 }
                 if flush || self.phase == Phase::Idle {
                     self.phase = Phase::Starting;
@@ -273,6 +280,22 @@ impl Renderer {
         }
     }
 
+    /// Record when the first frame of the stream, and of the latest play/seek, was read (two
+    /// relaxed stores; RT-safe).
+    #[cold]
+    fn note_first_frames(&mut self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = now_ns();
+        if !self.heard_any {
+            self.heard_any = true;
+            self.telemetry.first_audio_ns.store(now, Relaxed);
+        }
+        if self.jumped {
+            self.jumped = false;
+            self.telemetry.jump_heard_ns.store(now, Relaxed);
+        }
+    }
+
     /// Apply markers that are due: `discard_flushed`, then those whose position has been reached.
     fn apply_due_markers(&mut self) {
         self.discard_flushed();
@@ -296,11 +319,9 @@ impl Renderer {
         let mut filled = 0;
         if !held {
             while filled < frames {
-                let limit = match self.pcm.peek_marker() {
-                    Some(m) => (m.at - self.pcm.read_pos()) as usize,
-                    None => usize::MAX,
-                };
-                let want = (frames - filled).min(limit);
+                // Bounded by what was in the ring *before* the next marker was looked at (see
+                // `PcmConsumer::readable_before_marker` for the ordering).
+                let want = (frames - filled).min(self.pcm.readable_before_marker());
                 let n = if want == 0 {
                     0
                 } else {
@@ -308,8 +329,13 @@ impl Renderer {
                         .read_into(&mut out[filled * ch..(filled + want) * ch])
                 };
                 filled += n;
-                if n > 0 && self.phase == Phase::Starting {
-                    self.phase = Phase::Flowing;
+                if n > 0 {
+                    if self.phase == Phase::Starting {
+                        self.phase = Phase::Flowing;
+                    }
+                    if self.jumped || !self.heard_any {
+                        self.note_first_frames();
+                    }
                 }
                 self.apply_due_markers();
                 if n == 0

@@ -159,6 +159,31 @@ impl PcmConsumer {
         }
     }
 
+    /// Frames that may be read now without passing the next marker.
+    ///
+    /// Ordering: the occupied count is loaded *before* the marker ring is peeked. The producer
+    /// pushes samples before the marker that refers to their end, so any marker pushed after that
+    /// load sits at or beyond `read + occupied`, and any marker pushed before it is seen by the
+    /// peek. Reading at most this many frames therefore never reads past a marker. Peeking first
+    /// (the old order) lets samples, a flush marker and new samples arrive in between: the new
+    /// samples would be read as part of the old stream and the marker applied a block late.
+    #[must_use]
+    pub fn readable_before_marker(&self) -> usize {
+        self.readable_before_marker_with(|| {})
+    }
+
+    /// `readable_before_marker` with `between` run between the two loads (tests use it to push
+    /// in the race window).
+    #[inline]
+    pub(crate) fn readable_before_marker_with(&self, between: impl FnOnce()) -> usize {
+        let avail = self.available_frames();
+        between();
+        match self.peek_marker() {
+            Some(m) => avail.min(m.at.saturating_sub(self.read) as usize),
+            None => avail,
+        }
+    }
+
     /// Read whole frames into `out`; returns frames read.
     pub fn read_into(&mut self, out: &mut [f32]) -> usize {
         let n = self.samples.pop_slice(out) / self.channels;
@@ -201,6 +226,79 @@ mod tests {
         assert_eq!(c.read_into(&mut out), 3);
         assert_eq!(out, [2.0; 6]);
         assert_eq!(c.read_pos(), 7);
+    }
+
+    /// The race of the marker protocol, made deterministic: samples, a flush marker and more
+    /// samples arrive between the consumer's two loads. It must not read past the marker.
+    #[test]
+    fn a_marker_pushed_in_the_race_window_is_not_read_past() {
+        let (mut p, mut c) = pcm_ring(1, 64);
+        assert_eq!(p.push(&[1.0; 4]), 4);
+        let p = std::cell::RefCell::new(p);
+        let readable = c.readable_before_marker_with(|| {
+            let mut p = p.borrow_mut();
+            p.push(&[2.0; 4]);
+            p.push_marker(MarkerKind::End { flush: true }).unwrap();
+            p.push(&[3.0; 4]);
+        });
+        assert_eq!(readable, 4, "only what was there before the window");
+        let mut out = [0.0; 12];
+        let n = c.read_into(&mut out[..readable]);
+        assert_eq!(&out[..n], &[1.0; 4]);
+        // Next round: the marker is visible now and bounds the read at its position.
+        assert_eq!(c.readable_before_marker(), 4);
+        assert_eq!(c.peek_marker().unwrap().at, 8);
+    }
+
+    /// The same race between real threads: the producer writes frames numbered by their stream
+    /// position and a marker every 97 frames; the consumer reads as the renderer does and checks
+    /// it never reads a frame at or past a marker it has not yet taken.
+    #[test]
+    fn concurrent_reads_never_pass_a_marker() {
+        const FRAMES: u64 = 200_000;
+        let (mut p, mut c) = pcm_ring(1, 256);
+        let producer = std::thread::spawn(move || {
+            let (mut next, mut marked) = (0u64, None);
+            while next < FRAMES {
+                if next % 97 == 0 && marked != Some(next) {
+                    if p.push_marker(MarkerKind::End { flush: false }).is_err() {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    marked = Some(next);
+                }
+                let upto = ((next / 97 + 1) * 97).min(FRAMES);
+                let chunk: Vec<f32> = (next..upto).map(|f| f as f32).collect();
+                let n = p.push(&chunk);
+                if n == 0 {
+                    std::hint::spin_loop();
+                }
+                next += n as u64;
+            }
+        });
+        let mut buf = [0.0f32; 64];
+        let mut markers_seen = 0u64;
+        while c.read_pos() < FRAMES {
+            while let Some(m) = c.peek_marker() {
+                if m.at > c.read_pos() {
+                    break;
+                }
+                c.pop_marker();
+                markers_seen += 1;
+            }
+            let want = c.readable_before_marker().min(buf.len());
+            let n = c.read_into(&mut buf[..want]);
+            for (i, &v) in buf[..n].iter().enumerate() {
+                let pos = c.read_pos() - n as u64 + i as u64;
+                assert_eq!(v as u64, pos, "frames in order");
+                assert!(
+                    pos < markers_seen * 97,
+                    "frame {pos} read before the marker at {} was taken",
+                    markers_seen * 97
+                );
+            }
+        }
+        producer.join().unwrap();
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed};
 
+use super::audio_thread::AudioThreadStatus;
 use crate::perf::PerfMonitor;
 
 /// Playback state as the listener hears it.
@@ -29,6 +30,18 @@ pub struct Telemetry {
     /// Frames taken from the PCM ring and played.
     pub frames_played: AtomicU64,
     pub underruns: AtomicU64,
+    /// Device-side underruns/overruns the host reported (ALSA `EPIPE`/`ESTRPIPE`): the device ran
+    /// dry whatever our ring held (a late callback). `underruns` is our ring running dry while a
+    /// track was playing. Counted over every output this engine has used.
+    pub xruns: AtomicU64,
+    /// `perf::clock::now_ns` when the first frame of audio was read for the device (0: not yet).
+    pub first_audio_ns: AtomicU64,
+    /// When the control side last asked to play from a position (play, seek, jump), and when
+    /// the renderer read the first frame of that position for the device: the seek latency.
+    pub jump_requested_ns: AtomicU64,
+    pub jump_heard_ns: AtomicU64,
+    /// The thread that runs the render function: id, scheduling policy and priority.
+    pub audio_thread: AudioThreadStatus,
     /// `frames_played` when the last underrun happened.
     pub last_underrun_at: AtomicU64,
     /// Frames per callback of the latest callback.
@@ -54,6 +67,11 @@ impl Default for Telemetry {
             track_rate: AtomicU32::new(0),
             frames_played: AtomicU64::new(0),
             underruns: AtomicU64::new(0),
+            xruns: AtomicU64::new(0),
+            audio_thread: AudioThreadStatus::default(),
+            first_audio_ns: AtomicU64::new(0),
+            jump_requested_ns: AtomicU64::new(0),
+            jump_heard_ns: AtomicU64::new(0),
             last_underrun_at: AtomicU64::new(0),
             last_callback_frames: AtomicU32::new(0),
             device_latency_ns: AtomicU64::new(0),
@@ -77,6 +95,14 @@ impl Telemetry {
 
     pub fn set_state(&self, s: PlayState) {
         self.state.store(s as u8, Relaxed);
+    }
+
+    /// Time from the last play/seek command to its first frame handed to the device, once heard.
+    #[must_use]
+    pub fn last_jump_latency(&self) -> Option<std::time::Duration> {
+        let asked = self.jump_requested_ns.load(Relaxed);
+        let heard = self.jump_heard_ns.load(Relaxed);
+        (asked > 0 && heard >= asked).then(|| std::time::Duration::from_nanos(heard - asked))
     }
 
     /// The audible track's queue key and position in seconds, if any (`Engine::position` gives

@@ -372,7 +372,13 @@ impl RustyApp {
             }
         };
         if let Some(why) = engine.output_info().fallback_reason.clone() {
-            self.notify(format!("Output: {why}. Playing to the null output."));
+            // The device exists but would not open: keep the engine that works (dropping the
+            // new one here) rather than trade it for the null output, and say so.
+            let still = self.engine.output_info().device.clone();
+            self.notify(format!(
+                "Cannot switch output: {why}. Still playing on {still:?}."
+            ));
+            return;
         }
         let pos = self.position();
         let paused = self.engine.is_paused();
@@ -413,7 +419,9 @@ impl RustyApp {
                     }
                     self.notify(error);
                 }
-                EngineEvent::OutputChanged { reason, .. } => self.notify(reason),
+                EngineEvent::OutputChanged { reason, .. } | EngineEvent::Notice(reason) => {
+                    self.notify(reason)
+                }
                 EngineEvent::QueueEnded | EngineEvent::Synced(_) => {}
             }
         }

@@ -3,9 +3,11 @@
 //! view only draws the latest snapshot.
 
 use super::app::RustyApp;
-use crate::analysis::meters::db;
+use crate::analysis::meters::{db, MAX_CHANNELS};
 
 const FLOOR: f32 = -60.0;
+/// Height of a bar plus the default item spacing.
+const BAR_PITCH: f32 = 18.0;
 
 fn bar(ui: &mut egui::Ui, label: &str, peak_db: f32, rms_db: f32) {
     let (rect, _) =
@@ -48,13 +50,25 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     ui.heading("Meters");
     let r = app.engine.meters();
     let m = &r.meters;
-    for c in 0..m.channels.min(8) {
-        let name = match (m.channels, c) {
-            (2, 0) => "L".to_string(),
-            (2, 1) => "R".to_string(),
-            _ => format!("{}", c + 1),
-        };
-        bar(ui, &name, db(m.peak[c]), db(m.rms[c]));
+    // One bar per channel (the snapshot has entries for up to MAX_CHANNELS); beyond eight they
+    // scroll, so the loudness readouts below stay in view.
+    let bars = |ui: &mut egui::Ui| {
+        for c in 0..m.channels.min(MAX_CHANNELS) {
+            let name = match (m.channels, c) {
+                (2, 0) => "L".to_string(),
+                (2, 1) => "R".to_string(),
+                _ => format!("{}", c + 1),
+            };
+            bar(ui, &name, db(m.peak[c]), db(m.rms[c]));
+        }
+    };
+    if m.channels > 8 {
+        egui::ScrollArea::vertical()
+            .id_salt("meter_bars")
+            .max_height(8.0 * BAR_PITCH)
+            .show(ui, bars);
+    } else {
+        bars(ui);
     }
     ui.add_space(6.0);
     egui::Grid::new("loudness").num_columns(2).show(ui, |ui| {

@@ -166,7 +166,35 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
                             / f64::from(info.sample_rate.max(1));
                         format!(", last {ago:.0} s of audio ago")
                     };
-                    ui.label(format!("{n}{last}"));
+                    ui.label(format!("{n}{last}"))
+                        .on_hover_text("Our ring ran dry while a track was playing");
+                    ui.end_row();
+                    ui.label("Device xruns");
+                    ui.label(format!("{}", t.xruns.load(Relaxed))).on_hover_text(
+                        "The device ran dry (the host reported an underrun): a callback came late",
+                    );
+                    ui.end_row();
+                    ui.label("Audio thread");
+                    let th = t.audio_thread.get();
+                    ui.label(if th.tid == 0 {
+                        format!("{} host, not started", info.host)
+                    } else if th.policy.is_realtime() {
+                        format!(
+                            "{} host, tid {}, {} priority {}",
+                            info.host,
+                            th.tid,
+                            th.policy.name(),
+                            th.priority
+                        )
+                    } else {
+                        format!(
+                            "{} host, tid {}, {} (real-time refused)",
+                            info.host,
+                            th.tid,
+                            th.policy.name()
+                        )
+                    })
+                    .on_hover_text(th.refusal().unwrap_or_default());
                     ui.end_row();
                     ui.label("Callback interval p50 / p99 / max");
                     ui.label(format!(
@@ -194,6 +222,15 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
                             "{:.1} ms (one buffer; host gives no timestamp)",
                             period / 1e6
                         )
+                    });
+                    ui.end_row();
+                    ui.label("Last play/seek");
+                    ui.label(match t.last_jump_latency() {
+                        Some(d) => format!(
+                            "{:.1} ms from the command to its first frame at the device (plus output latency)",
+                            d.as_secs_f64() * 1e3
+                        ),
+                        None => "–".into(),
                     });
                     ui.end_row();
                     ui.label("Process CPU / RssAnon");
@@ -253,6 +290,7 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
     if reset {
         app.engine.telemetry().perf.reset();
         app.engine.telemetry().underruns.store(0, Relaxed);
+        app.engine.telemetry().xruns.store(0, Relaxed);
         app.ui_frame.reset();
         app.ui_frame_playing.reset();
         app.perf.history.reset();

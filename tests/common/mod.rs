@@ -150,13 +150,25 @@ pub fn pulse_running() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// True (after saying so loudly) when there is no PulseAudio server to test against.
-pub fn skip_without_pulse(test: &str) -> bool {
-    if pulse_running() {
+/// Whether a test must skip because a real part it needs is missing. With the part present: false.
+/// Missing under CI (`CI` set): the test fails here, because a skipped test would show green
+/// without having tested anything. Missing elsewhere: a loud note on stderr, then true.
+pub fn skip_unless(test: &str, available: bool, needs: &str) -> bool {
+    if available {
         return false;
     }
-    eprintln!("\n*** SKIPPED {test}: no PulseAudio server (run `make test`, which starts one with a null sink) ***\n");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: {needs} is missing, and CI is set: a test may not pass by skipping"
+    );
+    eprintln!("\n*** SKIPPED {test}: needs {needs} (`make test` provides it) ***\n");
     true
+}
+
+/// True (after saying so loudly) when there is no PulseAudio server to test against; fails
+/// under CI (see `skip_unless`).
+pub fn skip_without_pulse(test: &str) -> bool {
+    skip_unless(test, pulse_running(), "a PulseAudio server with a null sink")
 }
 
 /// Start recording the null sink's monitor (f32 stereo 48 kHz raw) and wait until the recording

@@ -1,0 +1,237 @@
+//! Real-time scheduling for whichever thread runs the render function (the ALSA host's stream
+//! thread, the null output's thread), and what the world is told about it.
+//!
+//! Why here and not in cpal: cpal's `realtime` feature promotes the ALSA worker only for PCM types
+//! it trusts, and the `default` device of a desktop (the PulseAudio or PipeWire ALSA plugin, an
+//! I/O plugin) is not one of them, so it would never promote. We promote the thread ourselves on
+//! its first callback: a few syscalls, once, no allocation. The result (thread id, policy,
+//! priority, or why it was refused) goes into atomics that `play --json`, the performance panel
+//! and the tests read; the tests check it independently in `/proc/PID/task/TID/stat`.
+
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, Ordering::Relaxed};
+
+/// SCHED_FIFO priority asked for. PipeWire asks rtkit for 20 for its data threads, PulseAudio for
+/// 5; the render callback is a client of either, so it asks for as much as PipeWire and no more
+/// (rtkit's and most distributions' limits allow it). Clamped to RLIMIT_RTPRIO when not root.
+pub const RT_PRIORITY: i32 = 20;
+
+/// Scheduling policy of the audio thread, as `sched_getscheduler` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Policy {
+    /// No callback has run yet (or not Linux).
+    Unknown = 0,
+    Other = 1,
+    Fifo = 2,
+    RoundRobin = 3,
+    Batch = 4,
+    Idle = 5,
+}
+
+impl Policy {
+    /// The name `chrt` and the Linux headers use.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Other => "SCHED_OTHER",
+            Self::Fifo => "SCHED_FIFO",
+            Self::RoundRobin => "SCHED_RR",
+            Self::Batch => "SCHED_BATCH",
+            Self::Idle => "SCHED_IDLE",
+        }
+    }
+
+    #[must_use]
+    pub fn is_realtime(self) -> bool {
+        matches!(self, Self::Fifo | Self::RoundRobin)
+    }
+
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => Self::Other,
+            2 => Self::Fifo,
+            3 => Self::RoundRobin,
+            4 => Self::Batch,
+            5 => Self::Idle,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// Written once by the audio thread on its first callback, read by anyone.
+#[derive(Default)]
+pub struct AudioThreadStatus {
+    tid: AtomicU32,
+    policy: AtomicU8,
+    priority: AtomicU8,
+    /// errno of the refused promotion (0: granted or not tried).
+    refused: AtomicI32,
+}
+
+/// A snapshot of `AudioThreadStatus`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AudioThreadInfo {
+    /// Kernel thread id (0 before the first callback).
+    pub tid: u32,
+    pub policy: Policy,
+    pub priority: u8,
+    /// Why real-time scheduling was refused (errno), if it was.
+    pub refused_errno: Option<i32>,
+}
+
+impl AudioThreadInfo {
+    /// One line for a notice, when the promotion was refused.
+    #[must_use]
+    pub fn refusal(&self) -> Option<String> {
+        self.refused_errno.map(|e| {
+            format!(
+                "the audio thread runs without real-time priority ({}: {}); allow SCHED_FIFO \
+                 (RLIMIT_RTPRIO, e.g. membership of the `audio` or `pipewire` group) to protect \
+                 playback from other load",
+                self.policy.name(),
+                std::io::Error::from_raw_os_error(e)
+            )
+        })
+    }
+}
+
+impl AudioThreadStatus {
+    #[must_use]
+    pub fn get(&self) -> AudioThreadInfo {
+        let refused = self.refused.load(Relaxed);
+        AudioThreadInfo {
+            tid: self.tid.load(Relaxed),
+            policy: Policy::from_u8(self.policy.load(Relaxed)),
+            priority: self.priority.load(Relaxed),
+            refused_errno: (refused != 0).then_some(refused),
+        }
+    }
+
+    /// Record the calling thread's id and scheduling without changing it (hosts whose callback
+    /// thread is not ours).
+    pub fn record_current_thread(&self) {
+        #[cfg(target_os = "linux")]
+        linux::record(self);
+    }
+
+    /// Promote the calling thread to SCHED_FIFO and record the outcome. Called once, on the first
+    /// callback of an output: a handful of syscalls (gettid, getrlimit, sched_setscheduler,
+    /// sched_getscheduler, sched_getparam), no allocation, no lock, no I/O.
+    pub fn promote_current_thread(&self) {
+        #[cfg(target_os = "linux")]
+        linux::promote(self);
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use super::{AudioThreadStatus, Policy, RT_PRIORITY};
+    use std::sync::atomic::Ordering::Relaxed;
+
+    fn errno() -> i32 {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    }
+
+    fn set_fifo(priority: i32) -> Result<(), i32> {
+        let param = libc::sched_param {
+            sched_priority: priority,
+        };
+        // SAFETY: pid 0 is the calling thread; `param` is a valid, initialised sched_param that
+        // outlives the call. The call only changes this thread's scheduling.
+        let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(errno())
+        }
+    }
+
+    pub(super) fn promote(status: &AudioThreadStatus) {
+        // SAFETY: gettid has no preconditions and cannot fail.
+        let tid = unsafe { libc::gettid() };
+        status.tid.store(tid as u32, Relaxed);
+        let mut result = set_fifo(RT_PRIORITY);
+        if result == Err(libc::EPERM) {
+            // Not privileged: RLIMIT_RTPRIO may still allow a lower priority.
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: `lim` is a valid rlimit for the kernel to fill in.
+            let ok = unsafe { libc::getrlimit(libc::RLIMIT_RTPRIO, &mut lim) } == 0;
+            if ok && lim.rlim_cur > 0 {
+                result = set_fifo(lim.rlim_cur.min(RT_PRIORITY as libc::rlim_t) as i32);
+            }
+        }
+        status.refused.store(result.err().unwrap_or(0), Relaxed);
+        record(status);
+    }
+
+    /// Read back what the kernel says about the calling thread.
+    pub(super) fn record(status: &AudioThreadStatus) {
+        // SAFETY: gettid has no preconditions and cannot fail.
+        let tid = unsafe { libc::gettid() };
+        status.tid.store(tid as u32, Relaxed);
+        // SAFETY: pid 0 is the calling thread; no pointers are involved.
+        let policy = unsafe { libc::sched_getscheduler(0) };
+        let mut param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param to fill in.
+        let prio = if unsafe { libc::sched_getparam(0, &mut param) } == 0 {
+            param.sched_priority.clamp(0, 99) as u8
+        } else {
+            0
+        };
+        let policy = match policy {
+            libc::SCHED_OTHER => Policy::Other,
+            libc::SCHED_FIFO => Policy::Fifo,
+            libc::SCHED_RR => Policy::RoundRobin,
+            libc::SCHED_BATCH => Policy::Batch,
+            libc::SCHED_IDLE => Policy::Idle,
+            _ => Policy::Unknown,
+        };
+        status.priority.store(prio, Relaxed);
+        status.policy.store(policy as u8, Relaxed);
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The promotion reports what the kernel says about the thread (as root here it is granted;
+    /// unprivileged it is refused with EPERM and the thread stays SCHED_OTHER). Either way the
+    /// recorded policy must match /proc.
+    #[test]
+    fn promotion_is_recorded_as_the_kernel_sees_it() {
+        let status = AudioThreadStatus::default();
+        std::thread::spawn(move || {
+            status.promote_current_thread();
+            let info = status.get();
+            let stat = std::fs::read_to_string(format!("/proc/self/task/{}/stat", info.tid))
+                .expect("the thread's stat");
+            let policy: u32 = stat.rsplit(')').next().unwrap().split_whitespace().nth(38).unwrap()
+                .parse()
+                .unwrap();
+            let expect = match info.policy {
+                Policy::Other => 0,
+                Policy::Fifo => 1,
+                Policy::RoundRobin => 2,
+                other => panic!("unexpected policy {other:?}"),
+            };
+            assert_eq!(policy, expect, "/proc policy vs recorded {info:?}");
+            match info.refused_errno {
+                None => {
+                    assert_eq!(info.policy, Policy::Fifo);
+                    assert!(info.priority > 0);
+                }
+                Some(e) => {
+                    assert_eq!(e, libc::EPERM);
+                    assert!(info.refusal().unwrap().contains("real-time"));
+                }
+            }
+        })
+        .join()
+        .unwrap();
+    }
+}
