@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rt_audit.sh — what the audio thread really does while `rusty-audio play` plays: its scheduling
+# rt_audit.sh — what the audio thread really does while `rusty-audio play --host alsa` plays: its scheduling
 # policy and priority as the kernel reports them (/proc/PID/task/TID/stat), and `strace -c` of that
 # thread alone for SECONDS. Every syscall listed belongs either to the audio host's backend (ALSA and,
 # through its plugin, the PulseAudio/PipeWire client library) or to us; ours must be none after the
@@ -19,7 +19,7 @@ WORK=$(mktemp -d)
 trap 'kill "${PLAY:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # A tone long enough to outlast the trace.
 sox -n -r 48000 -c 2 -b 16 "$WORK/tone.wav" synth $((SECONDS_TRACED + 6)) sine 1000 vol 0.3
-"$BIN" play --json --buffer "$BUFFER" "$WORK/tone.wav" >"$WORK/summary.json" 2>"$WORK/stderr" &
+"$BIN" play --host alsa --json --buffer "$BUFFER" "$WORK/tone.wav" >"$WORK/summary.json" 2>"$WORK/stderr" &
 PLAY=$!
 # The ALSA host's output thread is named cpal_alsa_out.
 TID=

@@ -36,6 +36,10 @@ struct OutputArgs {
     /// Frames per audio callback (device default when omitted).
     #[arg(long, value_name = "FRAMES", global = true)]
     buffer: Option<u32>,
+    /// Audio host: `default`, `alsa` (callback on a real-time thread of its own) or `pulse`.
+    /// Also `RUSTY_AUDIO_HOST`.
+    #[arg(long, value_name = "HOST", global = true)]
+    host: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -161,6 +165,12 @@ fn main() {
         eprintln!("rusty-audio: internal error: {info}");
     }));
     let cli = Cli::parse();
+    if let Some(h) = &cli.output.host {
+        if let Err(e) = rusty_audio::engine::output::choose_host(h) {
+            eprintln!("rusty-audio: --host: {e}");
+            std::process::exit(2);
+        }
+    }
     let output: OutputChoice = cli
         .output
         .output

@@ -60,7 +60,10 @@ fn no_underruns_with_a_small_buffer_and_a_busy_core() {
     );
     assert_eq!(j["buffer_frames"], 256);
     assert_eq!(j["underruns"], 0, "the decoder kept the ring fed: {j}");
-    assert_eq!(j["xruns"], 0, "the device never ran dry (callbacks on time): {j}");
+    assert_eq!(
+        j["xruns"], 0,
+        "the device never ran dry (callbacks on time): {j}"
+    );
     // Everything was played: 48 kHz frames for the whole file (± the resampler's edges).
     let played = j["frames_played"].as_f64().unwrap();
     assert!(

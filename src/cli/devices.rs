@@ -14,7 +14,7 @@ pub fn run() -> i32 {
 }
 
 fn list() -> i32 {
-    let default_host = cpal::default_host().id();
+    let default_host = crate::engine::output::host().id();
     for id in cpal::available_hosts() {
         let Ok(host) = cpal::host_from_id(id) else {
             continue;

@@ -164,7 +164,11 @@ mod tests {
         let want = wav(&a, 3_000, 2);
         assert_eq!(decode_all(cache.open(&a).unwrap()), want);
         assert_eq!(cache.hits(), 1, "a changed file is a miss");
-        assert_eq!(cache.used_bytes(), size(&a), "the stale copy's bytes are released");
+        assert_eq!(
+            cache.used_bytes(),
+            size(&a),
+            "the stale copy's bytes are released"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -188,7 +192,10 @@ mod tests {
 
         assert_eq!(decode_all(cache.open(&c).unwrap()), wc);
         assert!(cache.contains(&a), "a was used after b and stays");
-        assert!(!cache.contains(&b), "b, the least recently used, is evicted");
+        assert!(
+            !cache.contains(&b),
+            "b, the least recently used, is evicted"
+        );
         assert!(cache.contains(&c));
         assert_eq!(cache.used_bytes(), 2 * s);
 
@@ -217,11 +224,20 @@ mod tests {
         for _ in 0..2 {
             let got = decode_all(cache.open(&big).unwrap());
             assert_eq!(got.len(), want_big.len());
-            assert!(got == want_big, "the streamed file decodes to what was written");
-            assert!(!cache.contains(&big), "a file over half the budget is not cached");
+            assert!(
+                got == want_big,
+                "the streamed file decodes to what was written"
+            );
+            assert!(
+                !cache.contains(&big),
+                "a file over half the budget is not cached"
+            );
         }
         assert_eq!(cache.hits(), 0, "both opens of the big file read the disk");
-        assert!(cache.contains(&small), "streaming the big file evicted nothing");
+        assert!(
+            cache.contains(&small),
+            "streaming the big file evicted nothing"
+        );
         assert_eq!(cache.used_bytes(), size(&small));
         let _ = std::fs::remove_dir_all(&dir);
     }

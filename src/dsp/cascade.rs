@@ -25,8 +25,8 @@ use super::eq_params::MAX_BANDS;
 /// selects an AVX kernel proves AVX and FMA were detected on this CPU.
 ///
 /// ```compile_fail
-/// // Not constructible from outside: only detection hands out the AVX kernels.
-/// let forged = rusty_audio::dsp::cascade::Kernel::AvxPairs;
+/// // Not constructible from outside (private field): only detection hands out the AVX kernels.
+/// let forged = rusty_audio::dsp::cascade::Kernel(unreachable!());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Kernel(Imp);

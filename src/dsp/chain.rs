@@ -118,12 +118,7 @@ mod tests {
     use super::*;
     use crate::dsp::biquad::{BandParams, FilterKind};
 
-    /// A different tone and level on every channel, so a wrong stride or shared state shows.
-    fn tone(c: usize, i: usize) -> f32 {
-        let f = 150.0 + 500.0 * c as f64;
-        let a = 0.25 + 0.02 * c as f64;
-        (a * (2.0 * std::f64::consts::PI * f * i as f64 / 48_000.0).sin()) as f32
-    }
+    use crate::dsp::test_tone as tone;
 
     /// Issue 11: the playback chain at 16 channels with the renderer's largest block (4096 frames)
     /// while the EQ bypass cross-fades out and back in: no panic, and without the limiter (which

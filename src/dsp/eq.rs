@@ -563,12 +563,7 @@ mod tests {
         assert_eq!(&x[24_000..], &dry[24_000..]);
     }
 
-    /// A different tone and level on every channel, so a wrong stride or shared state shows.
-    fn tone(c: usize, i: usize) -> f32 {
-        let f = 200.0 + 450.0 * c as f64;
-        let a = 0.3 + 0.02 * c as f64;
-        (a * (2.0 * std::f64::consts::PI * f * i as f64 / 48_000.0).sin()) as f32
-    }
+    use crate::dsp::test_tone as tone;
 
     /// Issue 11: 16 channels (twice the old limit of 8) in 4096-frame blocks while the bypass
     /// cross-fades out and back in, a band glides and another changes type. Nothing may panic,

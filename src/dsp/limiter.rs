@@ -119,11 +119,14 @@ impl Limiter {
             f32::MAX
         };
         if new != self.ceiling {
+            // Frames delayed while the limiter was off (ceiling f32::MAX) are held at full
+            // scale rather than not at all.
             let held = if self.clamp_hold > 0 {
                 self.prev_ceiling.max(self.ceiling)
             } else {
                 self.ceiling
-            };
+            }
+            .min(1.0);
             self.prev_ceiling = held;
             self.clamp_hold = self.window - 1;
             self.ceiling = new;
@@ -172,11 +175,8 @@ impl Limiter {
 
     /// Idle path: pure delay by `window - 1` frames, done with block copies.
     fn delay_block(&mut self, buf: &mut [f32]) {
-        let d = self.delay.len();
-        if d == 0 {
-            return;
-        }
-        // Linearise the ring so its oldest frame is first.
+        let d = self.delay.len(); // ≥ 1 frame: the window is at least 2
+                                  // Linearise the ring so its oldest frame is first.
         self.delay.rotate_left(self.pos * self.channels);
         self.pos = 0;
         let n = buf.len();
@@ -274,12 +274,6 @@ impl Limiter {
             } else {
                 c
             };
-            if self.delay.is_empty() {
-                for s in frame.iter_mut() {
-                    *s = (*s * gain).clamp(-c, c);
-                }
-                continue;
-            }
             let slot = &mut self.delay[self.pos * ch..(self.pos + 1) * ch];
             for (s, d) in frame.iter_mut().zip(slot.iter_mut()) {
                 let delayed = *d;

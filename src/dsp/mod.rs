@@ -35,3 +35,12 @@ pub fn channels_supported(channels: usize) -> bool {
 pub fn too_many_channels(channels: usize) -> String {
     format!("{channels} channels: more than {MAX_CHANNELS} are not supported")
 }
+
+/// Test signal for multichannel kernels: a different tone and level on every channel (48 kHz), so
+/// a wrong stride or state shared between channels shows.
+#[cfg(test)]
+pub(crate) fn test_tone(c: usize, i: usize) -> f32 {
+    let f = 200.0 + 450.0 * c as f64;
+    let a = 0.3 + 0.02 * c as f64;
+    (a * (2.0 * std::f64::consts::PI * f * i as f64 / 48_000.0).sin()) as f32
+}

@@ -108,6 +108,13 @@ impl AudioThreadStatus {
         }
     }
 
+    /// Put the calling thread back to SCHED_OTHER (its stream is failing; see
+    /// `output::on_stream_error`) and record it. One syscall, no allocation.
+    pub fn demote_current_thread(&self) {
+        #[cfg(target_os = "linux")]
+        linux::demote(self);
+    }
+
     /// Record the calling thread's id and scheduling without changing it (hosts whose callback
     /// thread is not ours).
     pub fn record_current_thread(&self) {
@@ -145,6 +152,14 @@ mod linux {
         } else {
             Err(errno())
         }
+    }
+
+    pub(super) fn demote(status: &AudioThreadStatus) {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread; `param` is a valid, initialised sched_param that
+        // outlives the call. Lowering one's own priority needs no privilege.
+        unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) };
+        record(status);
     }
 
     pub(super) fn promote(status: &AudioThreadStatus) {
@@ -210,7 +225,13 @@ mod tests {
             let info = status.get();
             let stat = std::fs::read_to_string(format!("/proc/self/task/{}/stat", info.tid))
                 .expect("the thread's stat");
-            let policy: u32 = stat.rsplit(')').next().unwrap().split_whitespace().nth(38).unwrap()
+            let policy: u32 = stat
+                .rsplit(')')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .nth(38)
+                .unwrap()
                 .parse()
                 .unwrap();
             let expect = match info.policy {

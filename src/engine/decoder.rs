@@ -56,8 +56,6 @@ pub struct DecoderThread {
     /// Consecutive waits that ended with the ring still full.
     full_polls: u32,
     active: Option<Active>,
-    /// The track `open` is working on (for reporting a panic there).
-    opening: Option<usize>,
     /// Device-format samples waiting for room in the ring, and how many of them were pushed.
     pending: Vec<f32>,
     pending_done: usize,
@@ -96,7 +94,6 @@ impl DecoderThread {
             max_full_poll,
             full_polls: 0,
             active: None,
-            opening: None,
             pending: Vec::new(),
             pending_done: 0,
             produced: 0,
@@ -149,47 +146,11 @@ impl DecoderThread {
                 None if !self.has_work() => return, // recv() failed: control side is gone
                 _ => {}
             }
-            self.contained(|d| {
-                if let Some(c) = cmd {
-                    d.handle(c);
-                }
-                d.step();
-            });
+            if let Some(c) = cmd {
+                self.handle(c);
+            }
+            self.step();
         }
-    }
-
-    /// Run `work`, containing a panic (a decoder bug or a hostile file that trips one in a
-    /// codec): the track being opened or decoded is reported failed with the reason, and
-    /// playback goes on with the next one. Without this the thread would die and the app play
-    /// silence with no word why.
-    fn contained(&mut self, work: impl FnOnce(&mut Self)) {
-        let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(self)))
-        else {
-            return;
-        };
-        let why = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        let track = self
-            .active
-            .take()
-            .map(|a| a.track)
-            .or(self.opening.take());
-        let Some(track) = track.filter(|&t| t < self.queue.len()) else {
-            self.discard_pending();
-            self.mark_now(MarkerKind::End { flush: false });
-            return;
-        };
-        let (key, path) = self.queue[track].clone();
-        let _ = self.events.send(EngineEvent::TrackFailed {
-            track,
-            key,
-            error: format!("{}: decoder failed: {why}", path.display()),
-            path,
-        });
-        self.start_track(track + 1, (0, 0.0), false, None);
     }
 
     fn handle(&mut self, cmd: DecoderCommand) {
@@ -232,25 +193,32 @@ impl DecoderThread {
     /// The track being decoded was removed from the queue: end the stream after what is already
     /// decoded of it.
     ///
-    /// If its start marker is still ahead of what has been produced (it followed a track of the
-    /// same rate, so it inherited that track's resampler and starts where the resampler's output
-    /// will reach the boundary), the removed track was never audible: its marker is dropped, the
-    /// resampler is finished so the previous track's tail is kept, output past the boundary is
-    /// cut, and the end is marked at the boundary. Leaving that marker in place (as before) wedged
-    /// the decoder: the `End` queued behind a start marker at a frame that would never be
-    /// produced, so neither could be pushed, and the decoder spun with work it could not do.
+    /// If its start marker has not been pushed into the ring yet (it waits for the frames before
+    /// it; after a track of the same rate it even waits for the carried resampler to reach the
+    /// boundary), the removed track was never audible: its marker is dropped, the resampler is
+    /// finished so the previous track's tail is kept, output past the boundary is cut, and the end
+    /// is marked at the boundary. Leaving that marker in place (as before) wedged the decoder:
+    /// the `End` queued behind a start marker at a frame that would never be produced, so neither
+    /// could be pushed, and the decoder spun with work it could not do.
     fn end_removed(&mut self, removed: Active) {
-        let unreached = self.markers.iter().position(|&(at, kind)| {
-            at > self.produced
-                && matches!(kind, MarkerKind::TrackStart { track, .. } if track == removed.key)
+        // Every marker still here is unpushed, and no frame past the front marker has been
+        // pushed, so the removed track's start marker can be cut whatever its position.
+        let unreached = self.markers.iter().position(|&(_, kind)| {
+            matches!(kind, MarkerKind::TrackStart { track, .. } if track == removed.key)
         });
-        let boundary = unreached.and_then(|i| self.markers.remove(i)).map(|(at, _)| at);
+        let boundary = unreached
+            .and_then(|i| self.markers.remove(i))
+            .map(|(at, _)| at);
         self.finish_resampler(removed.resampler);
         if let Some(at) = boundary {
             // Frames past a pending marker are never pushed before it, so they are all in
             // `pending`, unpushed.
             let extra = self.produced.saturating_sub(at) as usize * self.device_channels;
-            let keep = self.pending.len().saturating_sub(extra).max(self.pending_done);
+            let keep = self
+                .pending
+                .len()
+                .saturating_sub(extra)
+                .max(self.pending_done);
             self.pending.truncate(keep);
             self.produced = self.produced.min(at);
         }
@@ -289,9 +257,10 @@ impl DecoderThread {
         self.active = None;
         while track < self.queue.len() {
             let (key, path) = self.queue[track].clone();
-            self.opening = Some(track);
-            let opened = self.open(track, at, &mut carry);
-            self.opening = None;
+            // A panic in a codec or demuxer (a bug, or a hostile file that trips one) fails this
+            // track with the reason, like any open error, and the loop goes on to the next.
+            let opened = super::contain(|| self.open(track, at, &mut carry))
+                .unwrap_or_else(|why| Err(format!("{}: decoder failed: {why}", path.display())));
             match opened {
                 Ok((active, at)) => {
                     let info = active.source.info().clone();
@@ -346,7 +315,7 @@ impl DecoderThread {
         let (key, path) = self.queue[track].clone();
         #[cfg(test)]
         assert!(
-            !path.ends_with("injected-panic.wav"),
+            !path.to_string_lossy().contains("injected-panic"),
             "injected panic opening {}",
             path.display()
         );
@@ -432,7 +401,17 @@ impl DecoderThread {
         };
         self.decoded.clear();
         let start = self.pending.len();
-        match active.source.read(&mut self.decoded) {
+        let read = super::contain(|| active.source.read(&mut self.decoded)).unwrap_or_else(|why| {
+            Err(crate::decode::DecodeError::Decode {
+                path: self
+                    .queue
+                    .get(active.track)
+                    .map(|q| q.1.clone())
+                    .unwrap_or_default(),
+                reason: format!("decoder failed: {why}"),
+            })
+        });
+        match read {
             Ok(n) if n > 0 => {
                 self.mapped.clear();
                 active.map.map_into(&self.decoded, &mut self.mapped);
@@ -482,7 +461,8 @@ mod tests {
         };
         let mut w = hound::WavWriter::create(path, spec).unwrap();
         for i in 0..frames * 2 {
-            w.write_sample(((i as f32 * 0.01).sin() * 8000.0) as i16).unwrap();
+            w.write_sample(((i as f32 * 0.01).sin() * 8000.0) as i16)
+                .unwrap();
         }
         w.finalize().unwrap();
     }
@@ -522,7 +502,10 @@ mod tests {
         while d.has_work() {
             d.step();
             steps += 1;
-            assert!(steps < 10_000, "the decoder is wedged with work it cannot do");
+            assert!(
+                steps < 10_000,
+                "the decoder is wedged with work it cannot do"
+            );
         }
         let mut markers: Vec<Marker> = Vec::new();
         while let Some(m) = cons.pop_marker() {
@@ -542,52 +525,75 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// A panic while opening a track is contained: that track is reported failed with the reason
-    /// and the next one plays.
+    /// Panics while opening tracks are contained, however many in a row: each such track is
+    /// reported failed with the reason, the next one plays, and the play command's flush is kept
+    /// (nothing of the old position is heard after it).
     #[test]
-    fn a_panic_in_the_decoder_fails_that_track_and_plays_the_next() {
+    fn panics_in_the_decoder_fail_those_tracks_and_the_next_plays_flushed() {
         let dir = std::env::temp_dir().join(format!("rusty-audio-panic-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (bad, good) = (dir.join("injected-panic.wav"), dir.join("good.wav"));
-        wav(&bad, 48_000, 480);
+        let bad1 = dir.join("a-injected-panic.wav");
+        let bad2 = dir.join("b-injected-panic.wav");
+        let good = dir.join("good.wav");
+        wav(&bad1, 48_000, 480);
+        wav(&bad2, 48_000, 480);
         wav(&good, 48_000, 4_800);
         let (prod, mut cons) = pcm_ring(2, 48_000);
         let (ctx, crx) = crossbeam_channel::unbounded();
         let (etx, erx) = crossbeam_channel::unbounded();
         let d = DecoderThread::new(prod, crx, etx, Arc::default(), 48_000, 2, 1 << 20);
         let thread = std::thread::spawn(move || d.run());
-        ctx.send(DecoderCommand::SetQueue(vec![(7, bad.clone()), (8, good)]))
-            .unwrap();
+        ctx.send(DecoderCommand::SetQueue(vec![
+            (6, bad1),
+            (7, bad2),
+            (8, good),
+        ]))
+        .unwrap();
         ctx.send(DecoderCommand::Play {
             track: 0,
             frame: 0,
             seconds: 0.0,
         })
         .unwrap();
-        let mut failed = None;
-        let mut opened = None;
-        while opened.is_none() {
+        let mut failed = Vec::new();
+        let opened = loop {
             match erx.recv_timeout(Duration::from_secs(20)).expect("an event") {
-                EngineEvent::TrackFailed { key, error, .. } => failed = Some((key, error)),
-                EngineEvent::TrackOpened { key, .. } => opened = Some(key),
+                EngineEvent::TrackFailed { key, error, .. } => failed.push((key, error)),
+                EngineEvent::TrackOpened { key, .. } => break key,
                 _ => {}
             }
+        };
+        assert_eq!(failed.iter().map(|f| f.0).collect::<Vec<_>>(), [6, 7]);
+        for (_, error) in &failed {
+            assert!(
+                error.contains("injected-panic.wav") && error.contains("decoder failed"),
+                "{error}"
+            );
         }
-        let (key, error) = failed.expect("the bad track is reported");
-        assert_eq!(key, 7);
-        assert!(
-            error.contains("injected-panic.wav") && error.contains("decoder failed"),
-            "{error}"
-        );
-        assert_eq!(opened, Some(8), "the next track plays");
+        assert_eq!(opened, 8, "the next track plays");
         let mut frames = 0;
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while frames < 4_800 {
-            assert!(std::time::Instant::now() < deadline, "the next track's audio arrives");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the next track's audio arrives"
+            );
             let mut buf = [0.0f32; 512];
             frames += cons.read_into(&mut buf);
             std::thread::yield_now();
         }
+        let start = cons.pop_marker().expect("the start marker");
+        assert!(
+            matches!(
+                start.kind,
+                MarkerKind::TrackStart {
+                    track: 8,
+                    flush: true,
+                    ..
+                }
+            ),
+            "{start:?}"
+        );
         ctx.send(DecoderCommand::Shutdown).unwrap();
         thread.join().expect("the decoder thread survived");
         let _ = std::fs::remove_dir_all(&dir);

@@ -63,6 +63,9 @@ pub struct DspControl {
     meter_failures: crossbeam_channel::Receiver<String>,
 }
 
+/// Panics of the meter loop after which the meters stop (see `link`).
+const MAX_METER_RESTARTS: u32 = 3;
+
 /// State shared by the callback, the meter thread and the control side (atomics only).
 #[derive(Default)]
 struct MeterShared {
@@ -122,21 +125,21 @@ pub fn link(
             .name("rusty-audio-meters".into())
             .spawn(move || {
                 // A panic in the meters (a bug) is contained: reported, then the loop goes on
-                // with fresh meters. The ring and the published reading survive it.
+                // with fresh meters; after `MAX_METER_RESTARTS` the meters stop (a panic on every
+                // block would otherwise flood the user with notices). The ring and the
+                // published reading survive it.
                 let mut rx = from_tap;
-                loop {
-                    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        meter_loop(&mut rx, &mut meters, &mut out, &shared, ch)
-                    }));
-                    match run {
+                for restart in 0..=MAX_METER_RESTARTS {
+                    match super::contain(|| meter_loop(&mut rx, &mut meters, &mut out, &shared, ch))
+                    {
                         Ok(()) => return,
-                        Err(p) => {
-                            let why = p
-                                .downcast_ref::<&str>()
-                                .map(|s| (*s).to_string())
-                                .or_else(|| p.downcast_ref::<String>().cloned())
-                                .unwrap_or_else(|| "unknown panic".into());
-                            let _ = fail_tx.send(why);
+                        Err(why) => {
+                            let last = restart == MAX_METER_RESTARTS;
+                            let _ = fail_tx.send(if last {
+                                format!("{why}; meters stopped")
+                            } else {
+                                why
+                            });
                             meters = Meters::new(ch, fs);
                         }
                     }

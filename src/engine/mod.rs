@@ -34,6 +34,18 @@ use output::{OutputHealth, OutputPlan, RunningOutput};
 use render::Renderer;
 pub use telemetry::{PlayState, Telemetry};
 
+/// Run `f`, turning a panic into its message: worker threads (decoder, meters) contain a bug or a
+/// hostile file that trips one in a codec instead of dying silently. The panic hook has already
+/// printed its one line.
+pub(crate) fn contain<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        p.downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into())
+    })
+}
+
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
     pub output: OutputChoice,
@@ -101,6 +113,8 @@ pub struct Engine {
     health: Arc<OutputHealth>,
     /// A failure the control side itself met (resuming a corked stream), for the next `poll`.
     failure: Option<String>,
+    /// Whether a transient stream error has been reported (once per engine).
+    transient_reported: bool,
     /// When the device was last reopened after an error (see `reopen_device`).
     last_reopen: Option<std::time::Instant>,
     /// Whether the audio thread's scheduling has been judged (a refusal is said once).
@@ -235,6 +249,7 @@ impl Engine {
             failure: None,
             rt_reported: false,
             last_reopen: None,
+            transient_reported: false,
             plan,
             info,
             queue: Vec::new(),
@@ -311,17 +326,32 @@ impl Engine {
 
     /// Check the output's health and collect events. Call regularly (UI frame, CLI loop).
     pub fn poll(&mut self) -> Vec<EngineEvent> {
-        if self.health.failed.load(std::sync::atomic::Ordering::Acquire) {
-            // The error callback moved the error into the sink's slot before setting `failed`.
+        // Drain what the error callback sent (transient errors and, last, a failing one).
+        let mut last_error = None;
+        let mut transient = 0u32;
+        if let Sink::Running(RunningOutput::Device { errors, .. }) = &mut self.sink {
+            while let Some(e) = errors.try_pop() {
+                transient += 1;
+                last_error = Some(e.to_string());
+            }
+        }
+        if self
+            .health
+            .failed
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            // The error callback pushed the error before setting `failed` (Release), so the
+            // drain above saw it unless the ring was full; then it is in the ring now.
             let reason = self
                 .failure
                 .take()
                 .or_else(|| match &mut self.sink {
-                    Sink::Running(RunningOutput::Device { failures, .. }) => {
-                        failures.try_pop().map(|e| e.to_string())
+                    Sink::Running(RunningOutput::Device { errors, .. }) => {
+                        errors.try_pop().map(|e| e.to_string())
                     }
                     _ => None,
                 })
+                .or(last_error)
                 .unwrap_or_else(|| "device failed".into());
             let was = self.info.device.clone();
             if self.reopen_device() {
@@ -338,6 +368,13 @@ impl Engine {
                 now: "null".into(),
                 reason,
             });
+        } else if transient > 0 && !self.transient_reported {
+            self.transient_reported = true;
+            self.events.push_back(EngineEvent::Notice(format!(
+                "output device {:?} reported an error and played on: {}",
+                self.info.device,
+                last_error.unwrap_or_default()
+            )));
         }
         if !self.rt_reported {
             let thread = self.telemetry.audio_thread.get();

@@ -97,14 +97,54 @@ const SUPPORTED_FORMATS: [cpal::SampleFormat; 10] = {
     [F32, I32, I24, I16, F64, U16, I8, U8, U32, I64]
 };
 
-/// The audio host outputs are opened on. On Linux this is ALSA: its stream callback runs on a
-/// thread of its own (which we promote to real-time scheduling, see `audio_thread`), and ALSA's
-/// `default` device reaches PulseAudio and PipeWire desktops through their ALSA plugins. cpal's
-/// native PulseAudio host is not built: its callback runs on the client's shared I/O reactor
-/// thread, under the client's state mutex, next to socket reads (see docs/ARCHITECTURE.md).
+/// The audio host chosen for this process (`--host`, or `RUSTY_AUDIO_HOST`); unset: cpal's
+/// default host (on Linux with the `pulseaudio` feature: the native PulseAudio client).
+static HOST: std::sync::OnceLock<cpal::HostId> = std::sync::OnceLock::new();
+
+/// Choose the audio host by name (`alsa`, `pulse`/`pulseaudio`, `default`), before the first
+/// output is planned. The choice is process-wide: the app's device picker, `devices` and every
+/// engine use the same host. Errors name the hosts that are available.
+pub fn choose_host(name: &str) -> Result<(), String> {
+    let want = name.trim().to_ascii_lowercase();
+    if want == "default" || want.is_empty() {
+        return Ok(());
+    }
+    let hosts = cpal::available_hosts();
+    let id = hosts
+        .iter()
+        .copied()
+        .find(|h| {
+            let n = h.name().to_ascii_lowercase();
+            n == want || (want == "pulse" && n == "pulseaudio")
+        })
+        .ok_or_else(|| {
+            let names: Vec<&str> = hosts.iter().map(|h| h.name()).collect();
+            format!("no audio host {name:?} (available: {})", names.join(", "))
+        })?;
+    match HOST.set(id) {
+        Ok(()) => Ok(()),
+        Err(_) if HOST.get() == Some(&id) => Ok(()),
+        Err(_) => Err(format!("the audio host is already {:?}", HOST.get())),
+    }
+}
+
+/// The audio host outputs are opened on: the chosen one (`choose_host`, or the
+/// `RUSTY_AUDIO_HOST` environment variable read on first use), else cpal's default. On Linux the
+/// default is still cpal's native PulseAudio client, whose callback runs on the client's shared
+/// I/O thread; `alsa` runs it on a thread of its own (see docs/ARCHITECTURE.md for why it is not
+/// the default yet).
 #[must_use]
 pub fn host() -> cpal::Host {
-    cpal::default_host()
+    if HOST.get().is_none() {
+        if let Ok(name) = std::env::var("RUSTY_AUDIO_HOST") {
+            if let Err(e) = choose_host(&name) {
+                eprintln!("rusty-audio: RUSTY_AUDIO_HOST: {e}; using the default host");
+            }
+        }
+    }
+    HOST.get()
+        .and_then(|id| cpal::host_from_id(*id).ok())
+        .unwrap_or_else(cpal::default_host)
 }
 
 /// Run `f` with libasound's diagnostics captured instead of printed: on a machine without a sound
@@ -139,7 +179,9 @@ pub fn quiet_enumeration<T>(f: impl FnOnce() -> T) -> (T, Option<String>) {
     {
         let capture = stderr_capture::Capture::start();
         let (out, alsa_said) = quiet_alsa(f);
-        let printed = capture.map(stderr_capture::Capture::finish).unwrap_or_default();
+        let printed = capture
+            .map(stderr_capture::Capture::finish)
+            .unwrap_or_default();
         let first = alsa_said.or_else(|| {
             printed
                 .lines()
@@ -156,58 +198,67 @@ pub fn quiet_enumeration<T>(f: impl FnOnce() -> T) -> (T, Option<String>) {
 #[cfg(target_os = "linux")]
 mod stderr_capture {
     use std::io::{Read, Seek};
-    use std::os::fd::AsRawFd;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-    /// fd 2 pointed at an unlinked temporary file until `finish`.
+    /// fd 2 pointed at an anonymous memory file (memfd: no path another user could plant a
+    /// symlink at) until `finish` or drop — drop restores stderr even if the enumeration panics.
     pub struct Capture {
-        saved: i32,
+        saved: Option<OwnedFd>,
         file: std::fs::File,
     }
 
     impl Capture {
         pub fn start() -> Option<Self> {
-            let path = std::env::temp_dir().join(format!(
-                "rusty-audio-stderr-{}-{:?}",
-                std::process::id(),
-                std::thread::current().id()
-            ));
-            let file = std::fs::File::options()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&path)
-                .ok()?;
-            let _ = std::fs::remove_file(&path); // only our handle keeps it
+            // SAFETY: the name is a valid NUL-terminated C string; memfd_create only returns a
+            // new descriptor (or -1, handled).
+            let fd =
+                unsafe { libc::memfd_create(c"rusty-audio-stderr".as_ptr(), libc::MFD_CLOEXEC) };
+            if fd < 0 {
+                return None;
+            }
+            // SAFETY: `fd` was just returned by memfd_create and is owned by nothing else.
+            let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
             // SAFETY: dup has no memory-safety preconditions; fd 2 is either open (a new fd is
             // returned) or not (-1, handled).
             let saved = unsafe { libc::dup(2) };
             if saved < 0 {
                 return None;
             }
+            // SAFETY: `saved` was just returned by dup and is owned by nothing else.
+            let saved = unsafe { OwnedFd::from_raw_fd(saved) };
             // SAFETY: `file` is open for the whole call and `saved` keeps the old stderr, so
             // replacing fd 2 loses nothing; dup2 only changes the descriptor table.
             if unsafe { libc::dup2(file.as_raw_fd(), 2) } < 0 {
-                // SAFETY: `saved` is a descriptor we own and close once.
-                unsafe { libc::close(saved) };
                 return None;
             }
-            Some(Self { saved, file })
+            Some(Self {
+                saved: Some(saved),
+                file,
+            })
         }
 
-        /// Put stderr back and return what was printed meanwhile.
-        pub fn finish(mut self) -> String {
-            // SAFETY: `saved` is the original stderr, still open; dup2 makes fd 2 that again and
-            // close releases our extra descriptor, once.
-            unsafe {
-                libc::dup2(self.saved, 2);
-                libc::close(self.saved);
+        fn restore(&mut self) {
+            if let Some(saved) = self.saved.take() {
+                // SAFETY: `saved` is the original stderr, still open; dup2 makes fd 2 that again
+                // (dropping `saved` afterwards closes only our duplicate).
+                unsafe { libc::dup2(saved.as_raw_fd(), 2) };
             }
+        }
+
+        /// Put stderr back and return what was printed meanwhile (at most 64 KiB).
+        pub fn finish(mut self) -> String {
+            self.restore();
             let mut text = String::new();
             if self.file.rewind().is_ok() {
                 let _ = (&self.file).take(64 * 1024).read_to_string(&mut text);
             }
             text
+        }
+    }
+
+    impl Drop for Capture {
+        fn drop(&mut self) {
+            self.restore();
         }
     }
 }
@@ -347,14 +398,13 @@ impl Drop for RendererGuard {
     }
 }
 
-/// First call on a new output's thread: make denormals flush to zero, promote the thread to
-/// real-time scheduling (a few syscalls, once; see `audio_thread`) and tell the renderer a new
-/// stream begins.
+/// First call on a new output's thread: promote the thread to real-time scheduling (a few
+/// syscalls, once; see `audio_thread`) and tell the renderer a new stream begins.
+/// (`Renderer::process` sets flush-to-zero itself on every call.)
 ///
 /// `promote` is false on cpal's PulseAudio host: its callback runs on the client library's shared
 /// I/O thread, which is not ours to make real-time.
 fn first_callback(renderer: Option<&mut Renderer>, promote: bool) {
-    crate::dsp::denormals::flush_to_zero();
     if let Some(r) = renderer {
         if promote {
             r.telemetry().audio_thread.promote_current_thread();
@@ -366,25 +416,73 @@ fn first_callback(renderer: Option<&mut Renderer>, promote: bool) {
 }
 
 /// What the host reported about a running output, written by cpal's error callback. The ALSA
-/// host calls that callback *on the audio thread* (xruns are reported from its stream loop), so
-/// it only touches atomics and moves the error into a pre-allocated one-slot ring: no lock, no
-/// allocation, no formatting there. The control side reads the error in `Engine::poll`.
+/// host calls that callback *on the audio thread* (xruns and other stream errors are reported
+/// from its stream loop), so it only touches atomics and moves the error into a pre-allocated
+/// ring: no lock, no allocation, no formatting there. The control side reads the errors in
+/// `Engine::poll`.
 #[derive(Default)]
 pub struct OutputHealth {
-    /// Set once the stream has failed for good (device gone, server died, …).
+    /// Set once the stream has failed for good (device gone, server died, …). Release-stored
+    /// after the error that caused it was pushed, so a reader that Acquire-loads `true` finds it.
     pub failed: AtomicBool,
+    /// `perf::clock::now_ns` of the first error since the last data callback, 0 if none (see
+    /// `TRANSIENT_GRACE_NS`).
+    errors_since_ns: std::sync::atomic::AtomicU64,
 }
 
-/// The failing error, carried from the error callback to the control side.
-pub type FailureRx = HeapCons<cpal::Error>;
+/// How long errors the stream survives may go on with no data callback before the output counts
+/// as failed. The ALSA host keeps its stream loop running after any error except a vanished
+/// device, and some are harmless: the PulseAudio ALSA plugin (alsa-plugins 1.2.7, and upstream
+/// still) compares `pa_stream_get_latency`'s negative error code with the positive
+/// `PA_ERR_NODATA`, so `snd_pcm_avail_delay` answers EIO until the server's first timing update
+/// (tens of ms, up to ~1.5 s when several streams start on an idle server at once). A dead
+/// server, by contrast, fails every poll for good.
+pub const TRANSIENT_GRACE_NS: u64 = 3_000_000_000;
+
+impl OutputHealth {
+    /// A data callback ran: the errors before it were survived (one relaxed load, a store only
+    /// after an error; RT-safe). Returns true when this ended a streak of errors.
+    #[inline]
+    fn data_flowed(&self) -> bool {
+        let streak = self.errors_since_ns.load(Relaxed) != 0;
+        if streak {
+            self.errors_since_ns.store(0, Relaxed);
+        }
+        streak
+    }
+}
+
+/// Errors carried from the error callback to the control side: the failing one, and transient
+/// ones the stream survived (for a notice).
+pub type ErrorRx = HeapCons<cpal::Error>;
+
+/// Room for errors between two `Engine::poll`s; more are dropped.
+const ERROR_RING: usize = 8;
+
+/// Whether the stream cannot go on after `kind`.
+fn is_fatal(kind: cpal::ErrorKind) -> bool {
+    use cpal::ErrorKind as K;
+    matches!(
+        kind,
+        K::DeviceNotAvailable | K::StreamInvalidated | K::HostUnavailable | K::PermissionDenied
+    )
+}
 
 /// Handle one error from the host (in its error callback, possibly on the audio thread).
+///
+/// While errors come with no data callback between them, cpal's ALSA loop calls this back to
+/// back; so the first error of a streak drops a promoted thread to SCHED_OTHER (one syscall) and
+/// the next data callback promotes it again: a real-time thread must not spin on a failing device
+/// next to the UI. An error that is dropped here (the ring full) frees cpal's message on this
+/// thread: cpal allocated it here too, and only while the stream is failing.
 fn on_stream_error(
     e: cpal::Error,
     health: &OutputHealth,
     telemetry: &Telemetry,
-    failures: &mut HeapProd<cpal::Error>,
+    errors: &mut HeapProd<cpal::Error>,
+    promoted: bool,
 ) {
+    use std::sync::atomic::Ordering::Release;
     match e.kind() {
         // The host recovers from these by itself (ALSA re-prepares the PCM; a reroute keeps
         // playing): count, do not fail. An xrun error carries no heap message, so dropping it
@@ -393,12 +491,25 @@ fn on_stream_error(
             telemetry.xruns.fetch_add(1, Relaxed);
         }
         cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {}
-        _ => {
-            if !health.failed.load(Relaxed) {
-                // Moved, not formatted; if the slot is taken the first failure is kept.
-                let _ = failures.try_push(e);
+        kind => {
+            let now = crate::perf::clock::now_ns();
+            let since = match health.errors_since_ns.load(Relaxed) {
+                0 => {
+                    health.errors_since_ns.store(now, Relaxed);
+                    if promoted {
+                        telemetry.audio_thread.demote_current_thread();
+                    }
+                    now
+                }
+                t => t,
+            };
+            let fatal = is_fatal(kind) || now.saturating_sub(since) > TRANSIENT_GRACE_NS;
+            // Moved, not formatted. A full ring drops the error here (cpal allocated its message
+            // on this thread already; the ring is drained every UI frame or CLI poll).
+            let _ = errors.try_push(e);
+            if fatal {
+                health.failed.store(true, Release);
             }
-            health.failed.store(true, std::sync::atomic::Ordering::Release);
         }
     }
 }
@@ -406,7 +517,7 @@ fn on_stream_error(
 pub enum RunningOutput {
     Device {
         stream: cpal::Stream,
-        failures: FailureRx,
+        errors: ErrorRx,
     },
     Null {
         stop: Arc<AtomicBool>,
@@ -436,12 +547,16 @@ fn build_typed<S: DeviceSample + cpal::SizedSample>(
     config: cpal::StreamConfig,
     mut guard: RendererGuard,
     health: Arc<OutputHealth>,
-    mut failures: HeapProd<cpal::Error>,
-    host: &'static str,
+    mut errors: HeapProd<cpal::Error>,
+    promote: bool,
 ) -> Result<cpal::Stream, cpal::Error> {
     let mut first = true;
-    let promote = host != "PulseAudio";
-    let telemetry = guard.renderer.as_ref().map(|r| r.telemetry().clone());
+    let flowing = health.clone();
+    let telemetry = guard
+        .renderer
+        .as_ref()
+        .map(|r| r.telemetry().clone())
+        .unwrap_or_default();
     device.build_output_stream::<S, _, _>(
         config,
         move |out: &mut [S], info: &cpal::OutputCallbackInfo| {
@@ -450,6 +565,10 @@ fn build_typed<S: DeviceSample + cpal::SizedSample>(
                 first_callback(guard.renderer.as_mut(), promote);
             }
             if let Some(r) = guard.renderer.as_mut() {
+                if flowing.data_flowed() && promote {
+                    // Back from an error streak (see `on_stream_error`): real-time again.
+                    r.telemetry().audio_thread.promote_current_thread();
+                }
                 r.process(out);
                 // How far ahead of the DAC this block was written (the host's own estimate).
                 let ts = info.timestamp();
@@ -457,11 +576,7 @@ fn build_typed<S: DeviceSample + cpal::SizedSample>(
                 r.report_device_latency(ahead.as_nanos().min(u128::from(u64::MAX)) as u64);
             }
         },
-        move |e: cpal::Error| {
-            if let Some(t) = &telemetry {
-                on_stream_error(e, &health, t, &mut failures);
-            }
-        },
+        move |e: cpal::Error| on_stream_error(e, &health, &telemetry, &mut errors, promote),
         Some(Duration::from_secs(5)),
     )
 }
@@ -488,19 +603,22 @@ pub fn start(
             .buffer_frames
             .map_or(cpal::BufferSize::Default, cpal::BufferSize::Fixed),
     };
-    let (failures, failures_rx) = HeapRb::<cpal::Error>::new(1).split();
+    let (errors, errors_rx) = HeapRb::<cpal::Error>::new(ERROR_RING).split();
+    // cpal's PulseAudio host runs the callback on the client library's shared I/O thread: not
+    // ours to make real-time.
+    let promote = plan.host != "PulseAudio";
     use cpal::SampleFormat as F;
     let stream = match plan.sample_format {
-        F::F32 => build_typed::<f32>(device, config, guard, health, failures, plan.host),
-        F::F64 => build_typed::<f64>(device, config, guard, health, failures, plan.host),
-        F::I8 => build_typed::<i8>(device, config, guard, health, failures, plan.host),
-        F::I16 => build_typed::<i16>(device, config, guard, health, failures, plan.host),
-        F::I24 => build_typed::<cpal::I24>(device, config, guard, health, failures, plan.host),
-        F::I32 => build_typed::<i32>(device, config, guard, health, failures, plan.host),
-        F::I64 => build_typed::<i64>(device, config, guard, health, failures, plan.host),
-        F::U8 => build_typed::<u8>(device, config, guard, health, failures, plan.host),
-        F::U16 => build_typed::<u16>(device, config, guard, health, failures, plan.host),
-        F::U32 => build_typed::<u32>(device, config, guard, health, failures, plan.host),
+        F::F32 => build_typed::<f32>(device, config, guard, health, errors, promote),
+        F::F64 => build_typed::<f64>(device, config, guard, health, errors, promote),
+        F::I8 => build_typed::<i8>(device, config, guard, health, errors, promote),
+        F::I16 => build_typed::<i16>(device, config, guard, health, errors, promote),
+        F::I24 => build_typed::<cpal::I24>(device, config, guard, health, errors, promote),
+        F::I32 => build_typed::<i32>(device, config, guard, health, errors, promote),
+        F::I64 => build_typed::<i64>(device, config, guard, health, errors, promote),
+        F::U8 => build_typed::<u8>(device, config, guard, health, errors, promote),
+        F::U16 => build_typed::<u16>(device, config, guard, health, errors, promote),
+        F::U32 => build_typed::<u32>(device, config, guard, health, errors, promote),
         other => {
             return Err(OutputError::Device {
                 device: plan.name.clone(),
@@ -516,7 +634,7 @@ pub fn start(
     stream.play().map_err(err)?;
     Ok(RunningOutput::Device {
         stream,
-        failures: failures_rx,
+        errors: errors_rx,
     })
 }
 

@@ -278,7 +278,12 @@ mod tests {
         });
         let mut buf = [0.0f32; 64];
         let mut markers_seen = 0u64;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while c.read_pos() < FRAMES {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no progress: the producer stopped early"
+            );
             while let Some(m) = c.peek_marker() {
                 if m.at > c.read_pos() {
                     break;

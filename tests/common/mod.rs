@@ -168,7 +168,11 @@ pub fn skip_unless(test: &str, available: bool, needs: &str) -> bool {
 /// True (after saying so loudly) when there is no PulseAudio server to test against; fails
 /// under CI (see `skip_unless`).
 pub fn skip_without_pulse(test: &str) -> bool {
-    skip_unless(test, pulse_running(), "a PulseAudio server with a null sink")
+    skip_unless(
+        test,
+        pulse_running(),
+        "a PulseAudio server with a null sink",
+    )
 }
 
 /// Start recording the null sink's monitor (f32 stereo 48 kHz raw) and wait until the recording
