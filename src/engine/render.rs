@@ -30,6 +30,10 @@ pub const MAX_BLOCK_FRAMES: usize = 4096;
 /// the limiter's lookahead show silence, and what the device has buffered is silence too.
 pub const DORMANT_AFTER_S: u32 = 4;
 
+/// Callbacks of a new stream after which its intervals are recorded even if none looked like a
+/// period (see `Renderer::process`).
+const UNPACED_LIMIT: u8 = 64;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     /// No track (before the first, after the end or a stop). Silence is not an underrun.
@@ -63,6 +67,8 @@ pub struct Renderer {
     wake: u64,
     /// Callbacks of a new stream whose interval is not a period (see `begin_stream`).
     unpaced_callbacks: u8,
+    /// `now_ns` at the start of the previous callback (0: none yet on this stream).
+    last_start: u64,
     /// A flush marker (play/seek) was applied and its first frame not yet read.
     jumped: bool,
     /// Some frame has been read (see `Telemetry::first_audio_ns`).
@@ -99,6 +105,7 @@ impl Renderer {
             dormant: false,
             wake: 0,
             unpaced_callbacks: 0,
+            last_start: 0,
             jumped: false,
             heard_any: false,
         }
@@ -111,9 +118,10 @@ impl Renderer {
     }
 
     /// An output is about to call `process` for the first time (a new device stream, the null
-    /// output, a switch): the intervals up to its second callback are not callback periods.
+    /// output, a switch): its intervals until it is paced are not callback periods.
     pub fn begin_stream(&mut self) {
-        self.unpaced_callbacks = 2;
+        self.unpaced_callbacks = UNPACED_LIMIT;
+        self.last_start = 0;
     }
 
     /// Record the output host's callback → playback estimate (one relaxed store; RT-safe).
@@ -154,17 +162,25 @@ impl Renderer {
     /// into the performance monitor. This is the whole audio callback.
     pub fn process<S: DeviceSample>(&mut self, out: &mut [S]) {
         let start = now_ns();
+        let frames = out.len() / self.channels;
+        if self.unpaced_callbacks > 0 {
+            // A new stream prefills the device buffer with callbacks back to back (one on
+            // PulseAudio, two on ALSA) and then waits for the server to start it (up to 2 s on
+            // PulseAudio's idle null sink): none of those intervals is a callback period. The
+            // stream counts as paced from its first interval within half a period of one.
+            let period = frames as u64 * 1_000_000_000 / u64::from(self.device_rate.max(1));
+            let interval = start.saturating_sub(self.last_start);
+            let paced = self.last_start != 0 && interval.abs_diff(period) <= period / 2;
+            self.unpaced_callbacks = if paced { 0 } else { self.unpaced_callbacks - 1 };
+        }
+        self.last_start = start;
         if self.dormant || self.unpaced_callbacks > 0 {
             // Dormant, the output may have been suspended since the last callback: that gap is a
-            // pause. A new stream's first callback prefills the device buffer and the second
-            // comes when the server starts the stream (up to 2 s later on PulseAudio's idle null
-            // sink): neither interval is a callback period, so neither is recorded.
-            self.unpaced_callbacks = self.unpaced_callbacks.saturating_sub(1);
+            // pause, not a late callback. Unpaced: see above. Neither is recorded.
             self.telemetry.perf.mark_gap();
         }
         crate::dsp::denormals::flush_to_zero();
         self.dsp.update();
-        let frames = out.len() / self.channels;
         let mut starved = false;
         if let Some(f) = S::as_f32_mut(out) {
             for chunk in f.chunks_mut(MAX_BLOCK_FRAMES * self.channels) {
