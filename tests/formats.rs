@@ -250,3 +250,78 @@ fn assert_downmix_matches_ffmpeg(ours: &[f32], file: &std::path::Path, what: &st
         "{what}: max difference from ffmpeg's downmix {max_err}"
     );
 }
+
+/// Find the first box of `kind` anywhere under `data` (depth-first through the container boxes
+/// the path to a track's tables goes through); returns the body's range.
+fn find_box(data: &[u8], kind: &[u8; 4]) -> Option<std::ops::Range<usize>> {
+    const CONTAINERS: [&[u8; 4]; 6] = [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"];
+    let mut pos = 0;
+    while pos + 8 <= data.len() {
+        let size = u32::from_be_bytes(data[pos..pos + 4].try_into().unwrap()) as usize;
+        let k: [u8; 4] = data[pos + 4..pos + 8].try_into().unwrap();
+        if size < 8 || pos + size > data.len() {
+            return None;
+        }
+        let body = pos + 8..pos + size;
+        if &k == kind {
+            return Some(body);
+        }
+        if CONTAINERS.contains(&&k) {
+            if let Some(r) = find_box(&data[body.clone()], kind) {
+                return Some(r.start + body.start..r.end + body.start);
+            }
+        }
+        pos += size;
+    }
+    None
+}
+
+fn put_u32(data: &mut [u8], at: usize, v: u32) {
+    data[at..at + 4].copy_from_slice(&v.to_be_bytes());
+}
+
+fn get_u32(data: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes(data[at..at + 4].try_into().unwrap())
+}
+
+/// Issue 11: an M4A whose media timescale is not its sample rate (here 2× the rate: the track's
+/// `mdhd` timescale and duration, the `stts` sample deltas and the edit list's media time all
+/// doubled — the same file described in finer units). Its priming is 1024 frames whatever the
+/// units, so it must decode to exactly the samples of the original. Before, the edit list's
+/// media time was taken as frames and 2048 were trimmed.
+#[test]
+fn mp4_priming_in_a_media_timescale_other_than_the_rate() {
+    let original = media_file("prog_aac.m4a");
+    let mut bytes = std::fs::read(&original).unwrap();
+    let mdhd = find_box(&bytes, b"mdhd").expect("mdhd");
+    assert_eq!(bytes[mdhd.start], 0, "version 0 mdhd from ffmpeg");
+    let rate = get_u32(&bytes, mdhd.start + 12);
+    put_u32(&mut bytes, mdhd.start + 12, rate * 2);
+    let duration = get_u32(&bytes, mdhd.start + 16);
+    put_u32(&mut bytes, mdhd.start + 16, duration * 2);
+    let stts = find_box(&bytes, b"stts").expect("stts");
+    let entries = get_u32(&bytes, stts.start + 4) as usize;
+    for e in 0..entries {
+        let at = stts.start + 8 + e * 8 + 4;
+        let delta = get_u32(&bytes, at);
+        put_u32(&mut bytes, at, delta * 2);
+    }
+    let elst = find_box(&bytes, b"elst").expect("elst");
+    assert_eq!(bytes[elst.start], 0, "version 0 elst from ffmpeg");
+    let media_time = get_u32(&bytes, elst.start + 12);
+    assert!(media_time > 0, "the original declares priming");
+    put_u32(&mut bytes, elst.start + 12, media_time * 2);
+    let dir = scratch("mp4_timescale");
+    let patched = dir.join("timescale_x2.m4a");
+    std::fs::write(&patched, &bytes).unwrap();
+
+    let (want, ch, want_rate) = our_decode(&original);
+    let (got, got_ch, got_rate) = our_decode(&patched);
+    assert_eq!((got_ch, got_rate), (ch, want_rate));
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "same length: priming trimmed once, in frames"
+    );
+    assert_eq!(got, want, "the same samples");
+}

@@ -76,12 +76,36 @@ fn priming_in_moov(moov: &[u8]) -> Option<(u64, u32)> {
     None
 }
 
-/// Priming frames at `sample_rate` declared by an MP4 file's edit list; None for other files.
-/// Leaves `media` at its start.
-pub fn mp4_priming_frames<R: Read + Seek>(
-    media: &mut R,
-    sample_rate_hint: Option<u32>,
-) -> Option<u64> {
+/// Priming declared by an MP4 edit list, in the track's media timescale: the timescale is
+/// independent of the sample rate (an encoder may write 90 kHz or 2× the rate), so it is only
+/// turned into frames once the decoder knows the rate (`frames_at`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Priming {
+    pub media_time: u64,
+    pub timescale: u32,
+}
+
+/// Longest priming taken at its word: real encoders prime by 1024–2112 frames; a larger value is
+/// a damaged or crafted edit list and is ignored (the audio then starts with whatever is there).
+const MAX_PRIMING_S: u64 = 1;
+
+impl Priming {
+    /// The priming in frames at `sample_rate` (rounded down), or None when it is implausible. No
+    /// overflow for any 64-bit media time (computed in 128 bits).
+    #[must_use]
+    pub fn frames_at(&self, sample_rate: u32) -> Option<u64> {
+        if self.timescale == 0 || sample_rate == 0 {
+            return None;
+        }
+        let frames =
+            u128::from(self.media_time) * u128::from(sample_rate) / u128::from(self.timescale);
+        (frames <= u128::from(MAX_PRIMING_S * u64::from(sample_rate))).then_some(frames as u64)
+    }
+}
+
+/// The priming an MP4 file's edit list declares; None for other files. Leaves `media` at its
+/// start.
+pub fn mp4_priming<R: Read + Seek>(media: &mut R) -> Option<Priming> {
     let result = (|| {
         let mut head = [0u8; 8];
         media.seek(SeekFrom::Start(0)).ok()?;
@@ -108,9 +132,11 @@ pub fn mp4_priming_frames<R: Read + Seek>(
                 }
                 let mut moov = vec![0u8; (size - header) as usize];
                 media.read_exact(&mut moov).ok()?;
-                let (frames, timescale) = priming_in_moov(&moov)?;
-                let rate = sample_rate_hint.unwrap_or(timescale);
-                return Some(frames * u64::from(rate) / u64::from(timescale.max(1)));
+                let (media_time, timescale) = priming_in_moov(&moov)?;
+                return Some(Priming {
+                    media_time,
+                    timescale,
+                });
             }
             if size < header {
                 return None;
@@ -120,4 +146,39 @@ pub fn mp4_priming_frames<R: Read + Seek>(
     })();
     let _ = media.seek(SeekFrom::Start(0));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priming_converts_from_the_media_timescale_to_the_rate() {
+        let p = Priming {
+            media_time: 2048,
+            timescale: 96_000,
+        };
+        assert_eq!(p.frames_at(48_000), Some(1024));
+        let p = Priming {
+            media_time: 1024,
+            timescale: 44_100,
+        };
+        assert_eq!(p.frames_at(44_100), Some(1024));
+    }
+
+    /// A crafted version-1 edit list: a 64-bit media time that overflowed `frames * rate` in
+    /// 64 bits (a panic in debug builds, a wrong trim in release). Now it is simply implausible.
+    #[test]
+    fn a_huge_media_time_is_ignored_not_overflowed() {
+        let p = Priming {
+            media_time: u64::MAX / 3,
+            timescale: 1,
+        };
+        assert_eq!(p.frames_at(192_000), None);
+        let p = Priming {
+            media_time: 3 * 48_000,
+            timescale: 48_000,
+        };
+        assert_eq!(p.frames_at(48_000), None, "3 s of priming is not priming");
+    }
 }

@@ -156,7 +156,8 @@ impl AudioSource {
     }
 
     fn from_media(path: &Path, mut media: Box<dyn MediaSource>) -> Result<Self, DecodeError> {
-        let priming = super::mp4_priming::mp4_priming_frames(&mut media, None);
+        // Read before symphonia takes the stream; converted to frames once the rate is known.
+        let edit_list = super::mp4_priming::mp4_priming(&mut media);
         let mss = MediaSourceStream::new(media, Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -183,6 +184,7 @@ impl AudioSource {
             .clone();
         let track_id = track.id;
         let declared_frames = track.num_frames;
+        let declared_duration = track.duration.map(|d| d.get());
         let time_base = track
             .time_base
             .map(|tb| (u64::from(tb.numer.get()), u64::from(tb.denom.get())));
@@ -207,6 +209,7 @@ impl AudioSource {
                 reason: format!("implausible sample rate {sample_rate} Hz"),
             });
         }
+        let priming = edit_list.and_then(|p| p.frames_at(sample_rate));
         let mut layout = layout_of(params.channels.as_ref());
         let channels = layout.len();
         if channels == 0 {
@@ -227,6 +230,15 @@ impl AudioSource {
             layout = default_layout(channels);
         }
         let time_base = time_base.unwrap_or((1, u64::from(sample_rate)));
+        // symphonia gives a frame count only when the media timescale is the sample rate (MP4);
+        // otherwise the duration, in time-base units, says the same.
+        let declared_frames = declared_frames.or_else(|| {
+            let (numer, denom) = time_base;
+            declared_duration.map(|d| {
+                (u128::from(d) * u128::from(numer) * u128::from(sample_rate)
+                    / u128::from(denom.max(1))) as u64
+            })
+        });
         Ok(Self {
             info: SourceInfo {
                 path: path.into(),
@@ -347,7 +359,10 @@ impl AudioSource {
             );
             // A packet with no trim fields but fewer valid frames than decoded (an MP4 track's
             // last packet) carries end padding.
-            let dur = packet.dur.get() as usize;
+            // `dur` is in the track's time base (an MP4 media timescale need not be the rate).
+            let dur = self
+                .ts_to_frames(i64::try_from(packet.dur.get()).unwrap_or(i64::MAX))
+                .max(0) as usize;
             let (mut start, end) = if ts + te > 0 && total == dur + ts + te {
                 (ts, total - te)
             } else if ts + te == 0 && dur > 0 && dur < total {
