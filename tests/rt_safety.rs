@@ -284,9 +284,11 @@ fn every_channel_count_format_and_oversized_block_never_allocates() {
     use rusty_audio::engine::render::MAX_BLOCK_FRAMES;
     let frames = MAX_BLOCK_FRAMES + 904; // two passes, the second partial
     for channels in [1usize, 6, 16] {
-        let mut d = DspSettings::default();
-        d.eq = EqParams::from_bands(&[BandParams::new(FilterKind::Peak, 1000.0, 6.0, 1.0)], -3.0)
-            .unwrap();
+        let d = DspSettings {
+            eq: EqParams::from_bands(&[BandParams::new(FilterKind::Peak, 1000.0, 6.0, 1.0)], -3.0)
+                .unwrap(),
+            ..DspSettings::default()
+        };
         let mut e = Engine::offline(
             48_000,
             channels,

@@ -51,6 +51,25 @@ pub fn cpu_percent(a: &ProcessSample, b: &ProcessSample, wall_s: f64) -> Option<
     Some(100.0 * (b.cpu_s? - a.cpu_s?) / wall_s.max(1e-9))
 }
 
+/// How long ago this process started (for `play --json`'s `start_ms`): system uptime minus the
+/// process start time, both from /proc, at their 10 ms (clock tick) resolution.
+#[must_use]
+pub fn age() -> Option<std::time::Duration> {
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // After ")": state is field 3, starttime field 22 → index 19.
+    let start_ticks: f64 = rest.split_whitespace().nth(19)?.parse().ok()?;
+    Some(std::time::Duration::from_secs_f64(
+        (uptime - start_ticks / TICKS_PER_S).max(0.0),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,23 +96,4 @@ mod tests {
         }
         std::hint::black_box(x);
     }
-}
-
-/// How long ago this process started (for `play --json`'s `start_ms`): system uptime minus the
-/// process start time, both from /proc, at their 10 ms (clock tick) resolution.
-#[must_use]
-pub fn age() -> Option<std::time::Duration> {
-    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // After ")": state is field 3, starttime field 22 → index 19.
-    let start_ticks: f64 = rest.split_whitespace().nth(19)?.parse().ok()?;
-    Some(std::time::Duration::from_secs_f64(
-        (uptime - start_ticks / TICKS_PER_S).max(0.0),
-    ))
 }

@@ -1,0 +1,130 @@
+//! What the app does with its engine beyond the transport buttons: moving playback to another
+//! output, and applying what the engine and the scanner report (track opened/failed, device
+//! changes, notices, tags and overviews). Split from `app.rs`, which keeps state and layout.
+
+use std::time::Duration;
+
+use crate::engine::{Engine, EngineConfig, EngineEvent};
+
+use super::{OverviewCache, RustyApp};
+use crate::ui::scanner::Found;
+
+impl RustyApp {
+    /// Move playback to another output (device or buffer size): a new engine at that device's
+    /// rate, carrying over the playlist, position, pause state, DSP and analyzer settings. The
+    /// old engine keeps playing if the new one cannot start.
+    pub fn switch_output(&mut self, device: Option<String>, buffer_frames: Option<u32>) {
+        let cfg = EngineConfig {
+            output: crate::ui::settings::output_choice(device.as_deref()),
+            buffer_frames,
+            dsp: *self.engine.dsp(),
+            volume: crate::ui::settings::volume_gain(self.volume_db),
+            ..EngineConfig::default()
+        };
+        let mut engine = match Engine::start(&cfg) {
+            Ok(e) => e,
+            Err(e) => {
+                self.notify(format!("Cannot switch output: {e}"));
+                return;
+            }
+        };
+        if let Some(why) = engine.output_info().fallback_reason.clone() {
+            // The device exists but would not open: keep the engine that works (dropping the
+            // new one here) rather than trade it for the null output, and say so.
+            let still = self.engine.output_info().device.clone();
+            self.notify(format!(
+                "Cannot switch output: {why}. Still playing on {still:?}."
+            ));
+            return;
+        }
+        let pos = self.position();
+        let paused = self.engine.is_paused();
+        engine.set_spectrum_config(*self.engine.spectrum_config());
+        engine.set_queue_keyed(self.queue_entries());
+        if let Some((i, s)) = pos {
+            engine.play_at(i, s);
+            if paused {
+                engine.pause();
+            }
+        }
+        self.engine = engine; // the old one stops and joins its threads here
+        self.output_device = device;
+        self.buffer_frames = buffer_frames;
+        self.kick();
+    }
+
+    pub(super) fn handle_events(&mut self) {
+        for ev in self.engine.poll() {
+            match ev {
+                EngineEvent::TrackOpened { track, info, .. } => {
+                    if let Some(e) = self.playlist.get_mut(track) {
+                        if let Some(d) = info.duration_s() {
+                            e.duration_s = Some(d);
+                        }
+                        e.format = Some(format!(
+                            "{} · {} Hz · {} ch",
+                            info.codec.to_uppercase(),
+                            info.sample_rate,
+                            info.channels
+                        ));
+                        e.error = None;
+                    }
+                }
+                EngineEvent::TrackFailed { track, error, .. } => {
+                    if let Some(e) = self.playlist.get_mut(track) {
+                        e.error = Some(error.clone());
+                    }
+                    self.notify(error);
+                }
+                EngineEvent::OutputChanged { reason, .. } | EngineEvent::Notice(reason) => {
+                    self.notify(reason)
+                }
+                EngineEvent::QueueEnded | EngineEvent::Synced(_) => {}
+            }
+        }
+        for f in self.scanner.poll() {
+            match f {
+                Found::Tags {
+                    key,
+                    tags,
+                    duration_s,
+                } => {
+                    if let Some(e) = self.entry_mut(key) {
+                        e.tags = tags;
+                        e.duration_s = e.duration_s.or(duration_s);
+                    }
+                }
+                Found::Unplayable { key, error } => {
+                    if let Some(e) = self.entry_mut(key) {
+                        e.error = Some(error);
+                    }
+                }
+                Found::Overview { key, overview } => {
+                    if let Some(e) = self.entry_mut(key) {
+                        // The decoded length is exact; the header's may be missing or wrong.
+                        e.duration_s = Some(overview.duration_s());
+                    }
+                    self.overview = Some(OverviewCache {
+                        key,
+                        overview,
+                        columns: Vec::new(),
+                    });
+                }
+                Found::Cover { key, image } => self.pending_cover = Some((key, image)),
+            }
+        }
+        // Ask for the overview and cover of a new now-playing entry.
+        let now = self
+            .current_track()
+            .and_then(|i| self.playlist.get(i))
+            .map(|e| (e.key, e.path.clone()));
+        if let Some((key, path)) = now {
+            if self.now_key != Some(key) {
+                self.now_key = Some(key);
+                self.scanner.now_playing(key, path);
+            }
+        }
+        self.notices
+            .retain(|(_, t)| t.elapsed() < Duration::from_secs(8));
+    }
+}
