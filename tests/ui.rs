@@ -3,39 +3,12 @@
 //! time; waits are bounded loops on a condition, not sleeps.
 
 mod common;
+use common::app::*;
 use common::*;
 
-use std::time::{Duration, Instant};
-
 use egui_kittest::kittest::Queryable;
-use egui_kittest::Harness;
-use rusty_audio::engine::{Engine, EngineConfig, OutputChoice};
+
 use rusty_audio::ui::RustyApp;
-
-fn app_with(files: Vec<std::path::PathBuf>) -> RustyApp {
-    let engine = Engine::start(&EngineConfig {
-        output: OutputChoice::Null,
-        buffer_frames: Some(512),
-        ..EngineConfig::default()
-    })
-    .unwrap();
-    RustyApp::new(engine, files, false)
-}
-
-fn harness(app: RustyApp) -> Harness<'static, RustyApp> {
-    Harness::builder()
-        .with_size([1200.0, 800.0])
-        .build_ui_state(|ui, app: &mut RustyApp| app.show(ui), app)
-}
-
-fn step_until(h: &mut Harness<'static, RustyApp>, what: &str, cond: impl Fn(&RustyApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        h.step();
-        std::thread::yield_now();
-    }
-}
 
 fn tone(name: &str) -> std::path::PathBuf {
     let p = scratch(name).join("tone.wav");
@@ -153,15 +126,6 @@ fn playlist_entries_can_be_removed_and_views_toggled() {
     h.get_by_label("EQ editor").click();
     h.step();
     assert!(!h.state().show_eq);
-}
-
-fn null_engine() -> Engine {
-    Engine::start(&EngineConfig {
-        output: OutputChoice::Null,
-        buffer_frames: Some(512),
-        ..EngineConfig::default()
-    })
-    .unwrap()
 }
 
 #[test]

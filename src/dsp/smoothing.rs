@@ -33,6 +33,14 @@ impl SmoothedGain {
         self.step = (target - self.current) / self.ramp_frames as f32;
     }
 
+    /// Ramp to `target` over `frames` frames (at least one) instead of the usual ramp length.
+    pub fn ramp_to(&mut self, target: f32, frames: u32) {
+        let frames = frames.max(1);
+        self.target = target;
+        self.remaining = frames;
+        self.step = (target - self.current) / frames as f32;
+    }
+
     /// Jump to the target with no ramp.
     pub fn snap(&mut self, value: f32) {
         self.current = value;
@@ -48,6 +56,12 @@ impl SmoothedGain {
     #[must_use]
     pub fn target(&self) -> f32 {
         self.target
+    }
+
+    /// Frames left in the current ramp (0 when settled).
+    #[must_use]
+    pub fn remaining(&self) -> u32 {
+        self.remaining
     }
 
     #[must_use]

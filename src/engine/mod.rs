@@ -139,7 +139,14 @@ pub struct Engine {
     can_suspend: bool,
     /// When the latest `Command::Wake` was sent.
     last_wake: std::time::Instant,
+    /// The latest play/seek not yet heard: (queue key, seconds, when asked). See
+    /// `target_position`.
+    pending_jump: Option<(u32, f64, std::time::Instant)>,
 }
+
+/// How long a play/seek target stands in for the audible position when it is never heard (the
+/// track failed, the queue ended).
+const PENDING_JUMP_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 struct Parts {
     renderer: Renderer,
@@ -264,6 +271,7 @@ impl Engine {
             suspended: false,
             can_suspend: true,
             last_wake: std::time::Instant::now(),
+            pending_jump: None,
         }
     }
 
@@ -384,7 +392,32 @@ impl Engine {
         self.start_playing(track, 0, seconds);
     }
 
+    /// Where the latest play/seek asked to go until it is heard, else the audible position.
+    /// Relative seeks start from here: three quick "+5 s" are +15 s, not three times +5 s from a
+    /// position that has not moved yet.
+    #[must_use]
+    pub fn target_position(&self) -> Option<(usize, f64)> {
+        if let Some((key, seconds, asked)) = self.pending_jump {
+            let heard = self.telemetry.last_jump_latency().is_some();
+            if !heard && asked.elapsed() < PENDING_JUMP_FOR {
+                if let Some(i) = self.index_of(key) {
+                    return Some((i, seconds));
+                }
+            }
+        }
+        self.position()
+    }
+
     fn start_playing(&mut self, track: usize, frame: u64, seconds: f64) {
+        let rate = self
+            .current_track()
+            .filter(|&(t, r)| t == track && r > 0)
+            .map(|(_, r)| r);
+        let target = seconds.max(0.0) + rate.map_or(0.0, |r| frame as f64 / f64::from(r));
+        self.pending_jump = self
+            .keys
+            .get(track)
+            .map(|&k| (k, target, std::time::Instant::now()));
         self.telemetry
             .jump_requested_ns
             .store(crate::perf::clock::now_ns(), Relaxed);
@@ -410,15 +443,28 @@ impl Engine {
     }
 
     /// Seek the current track to `seconds`.
+    /// (The track is the one the latest play asked for when that is not audible yet.)
     pub fn seek(&mut self, seconds: f64) {
-        if let Some((track, rate)) = self.current_track() {
-            let frame = (seconds.max(0.0) * f64::from(rate)).round() as u64;
-            self.play_from(track, frame);
+        let Some((track, _)) = self.skip_base() else {
+            return;
+        };
+        match self.current_track() {
+            Some((t, rate)) if t == track && rate > 0 => {
+                let frame = (seconds.max(0.0) * f64::from(rate)).round() as u64;
+                self.play_from(track, frame);
+            }
+            _ => self.play_at(track, seconds.max(0.0)),
         }
     }
 
+    /// Where a skip starts from: the latest target, else what plays (or was last opened).
+    fn skip_base(&self) -> Option<(usize, f64)> {
+        self.target_position()
+            .or_else(|| self.current_track().map(|(t, _)| (t, 0.0)))
+    }
+
     pub fn next(&mut self) {
-        if let Some((t, _)) = self.current_track() {
+        if let Some((t, _)) = self.skip_base() {
             if t + 1 < self.queue.len() {
                 self.play_track(t + 1);
             }
@@ -427,13 +473,13 @@ impl Engine {
 
     /// Previous track, or the start of this one when more than 3 s in (what players do).
     pub fn previous(&mut self) {
-        if let Some((t, _)) = self.current_track() {
-            let pos = self.position().map_or(0.0, |p| p.1);
+        if let Some((t, pos)) = self.skip_base() {
             self.play_track(if pos > 3.0 || t == 0 { t } else { t - 1 });
         }
     }
 
     pub fn stop(&mut self) {
+        self.pending_jump = None;
         self.send(DecoderCommand::Stop);
     }
 

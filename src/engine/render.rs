@@ -53,6 +53,21 @@ pub struct Renderer {
     volume: SmoothedGain,
     /// Pause/resume fade; multiplies the volume.
     fade: SmoothedGain,
+    /// Jump declick (play, seek, skip, stop while audible): fades what plays out before the jump
+    /// and fades a mid-track landing in; multiplies the volume (see `render_f32`).
+    declick: SmoothedGain,
+    /// A jump is pending and what plays is fading out to it; the flush is applied once
+    /// `declick` reaches zero.
+    jump_out: bool,
+    /// The pending flush follows a completed fade-out: the chain's tail is faded audio and rings
+    /// out on its own instead of being cut by a reset.
+    faded_out: bool,
+    /// Length of a jump fade (5 ms).
+    declick_frames: u32,
+    /// A landing inside a track waits at gain 0 for its first frame; the fade-in starts there,
+    /// not at the flush (the decoder may take tens of ms to seek, and a ramp run over that
+    /// silence would leave the new audio to start at full amplitude).
+    fade_in: bool,
     paused: bool,
     phase: Phase,
     /// Audible track: (track, source frame at `at`, source rate, stream frame `at`).
@@ -86,7 +101,10 @@ impl Renderer {
         dsp: DspTap,
     ) -> Self {
         crate::perf::clock::init();
-        let ramp = (device_rate / 100).max(1); // 10 ms: inaudible as a click, fast as a response
+        // 10 ms: inaudible as a click, fast as a response. Jumps fade over half of it (5 ms out,
+        // 5 ms in): a seek must answer quickly, and 5 ms already spreads a full-scale cut over
+        // 240 samples at 48 kHz (a step of 0.4 % of full scale per sample).
+        let ramp = (device_rate / 100).max(1);
         Self {
             pcm,
             commands,
@@ -95,6 +113,11 @@ impl Renderer {
             device_rate,
             volume: SmoothedGain::new(1.0, ramp * 2),
             fade: SmoothedGain::new(1.0, ramp),
+            declick: SmoothedGain::new(1.0, (ramp / 2).max(1)),
+            jump_out: false,
+            faded_out: false,
+            declick_frames: (ramp / 2).max(1),
+            fade_in: false,
             paused: false,
             phase: Phase::Idle,
             track: (NO_TRACK, 0, 0, 0),
@@ -220,7 +243,13 @@ impl Renderer {
                 }
                 Command::Pause => {
                     self.paused = true;
-                    self.fade.set_target(0.0);
+                    if self.phase == Phase::Flowing {
+                        self.fade.set_target(0.0);
+                    } else {
+                        // Nothing heard yet (a session restored paused, a pause right after
+                        // play): hold at once, so not a block of it plays.
+                        self.fade.snap(0.0);
+                    }
                 }
                 Command::Resume => {
                     self.paused = false;
@@ -244,14 +273,23 @@ impl Renderer {
             } => {
                 self.track = (track, source_frame, source_rate, at);
                 if flush {
-                    self.dsp.chain.reset();
+                    self.end_jump();
                     self.jumped = true;
+                    // A landing inside a track starts from silence and fades in (a seek, a
+                    // restored position); a track's own start is played as it is.
+                    if source_frame > 0 {
+                        self.declick.snap(0.0);
+                        self.fade_in = true;
+                    }
                 }
                 if flush || self.phase == Phase::Idle {
                     self.phase = Phase::Starting;
                 }
             }
             MarkerKind::End { flush } => {
+                if flush {
+                    self.end_jump();
+                }
                 self.track = (NO_TRACK, 0, 0, at);
                 self.phase = Phase::Idle;
                 self.telemetry.set_state(if flush {
@@ -261,6 +299,18 @@ impl Renderer {
                 });
             }
         }
+    }
+
+    /// A flush is being applied: the jump fade (if any) is over. Without a completed fade-out the
+    /// old audio was cut (held, idle, or the offline driver discarding): its filter and limiter
+    /// state goes with it. After one, that state is faded audio and rings out into the silence.
+    fn end_jump(&mut self) {
+        if !self.faded_out {
+            self.dsp.chain.reset();
+        }
+        self.jump_out = false;
+        self.fade_in = false;
+        self.declick.snap(1.0);
     }
 
     fn set_dormant(&mut self, dormant: bool) {
@@ -312,26 +362,78 @@ impl Renderer {
         }
     }
 
-    /// Apply markers that are due: `discard_flushed`, then those whose position has been reached.
-    fn apply_due_markers(&mut self) {
-        self.discard_flushed();
+    /// Apply the markers whose position has been reached, in order. With `stop_at_flush` a due
+    /// flush marker is left in place and true returned: the pass ends there, so that the jump
+    /// (and its declick ramps) starts at the beginning of a pass.
+    fn apply_due_markers(&mut self, stop_at_flush: bool) -> bool {
         while let Some(m) = self.pcm.peek_marker() {
             if m.at > self.pcm.read_pos() {
                 break;
             }
+            if stop_at_flush && m.kind.flush() {
+                return true;
+            }
             self.pcm.pop_marker();
             self.apply_marker(m.kind, m.at);
         }
+        false
     }
 
     /// Render interleaved f32 (`out.len()` a multiple of the channel count). Returns true when the
     /// ring ran dry while audio was flowing (an underrun; the gap is filled with silence).
+    ///
+    /// A jump (a flush marker: play, seek, skip, stop) that arrives while audio is heard is not
+    /// applied at once: the old audio plays on under a 5 ms fade-out (`declick`), then the flush
+    /// is applied and a landing inside a track fades in. A block is rendered in passes so that
+    /// the fade-out ends exactly where the flush applies, wherever that falls in the block.
     pub fn render_f32(&mut self, out: &mut [f32]) -> bool {
         let ch = self.channels;
-        let frames = out.len() / ch;
+        let mut starved = false;
+        let mut done = 0;
+        while out.len() - done >= ch {
+            let (frames, dry) = self.render_pass(&mut out[done..]);
+            starved |= dry;
+            done += frames * ch;
+        }
+        // A device buffer that is not whole frames (never expected) gets silence in its tail.
+        out[done..].fill(0.0);
+        starved
+    }
+
+    /// One pass of `render_f32`: the whole of `out`, or while a jump fades out, up to the end of
+    /// the fade. Returns (frames rendered, ran dry); always renders at least one frame.
+    fn render_pass(&mut self, out: &mut [f32]) -> (usize, bool) {
+        let ch = self.channels;
         self.apply_commands();
-        self.apply_due_markers();
         let held = self.paused && self.fade.is_settled();
+        if self.jump_out && self.declick.is_settled() {
+            // Faded out: the pending flush applies now.
+            self.jump_out = false;
+            self.faded_out = true;
+        } else if !self.jump_out
+            && !held
+            && self.phase == Phase::Flowing
+            && self.declick.current() > 0.0
+        {
+            let left = self.pcm.before_first_flush();
+            if left > 0 {
+                // A jump while audio is heard and old audio is left to fade: fade out first,
+                // reading on in the old audio up to the flush (over less than the usual 5 ms if
+                // less is left: a steep fade still beats a cut).
+                self.jump_out = true;
+                let ramp = left.min(self.declick_frames as usize) as u32;
+                self.declick.ramp_to(0.0, ramp);
+            }
+        }
+        let mut frames = out.len() / ch;
+        if self.jump_out {
+            frames = frames.min(self.declick.remaining() as usize).max(1);
+        } else {
+            // Nothing to fade (held, starting, idle) or faded out: jump now, at the pass start.
+            self.discard_flushed();
+        }
+        self.apply_due_markers(self.jump_out);
+        self.faded_out = false;
         let mut filled = 0;
         if !held {
             while filled < frames {
@@ -353,7 +455,14 @@ impl Renderer {
                         self.note_first_frames();
                     }
                 }
-                self.apply_due_markers();
+                // A flush reached by reading (a jump with no old audio left to fade, or the end
+                // of a fade-out) ends the pass: the next one starts with it.
+                if self.apply_due_markers(self.jump_out || filled > 0) {
+                    if !self.jump_out {
+                        frames = filled;
+                    }
+                    break;
+                }
                 if n == 0
                     && self
                         .pcm
@@ -364,9 +473,12 @@ impl Renderer {
                 }
             }
         }
+        let out = &mut out[..frames * ch];
         out[filled * ch..].fill(0.0);
         use std::sync::atomic::Ordering::Relaxed;
-        let starved = filled < frames && !held && self.phase == Phase::Flowing;
+        // Running out of old audio while fading out to a jump is not an underrun: it is being
+        // thrown away anyway.
+        let starved = filled < frames && !held && self.phase == Phase::Flowing && !self.jump_out;
         if filled == 0 && (held || self.phase == Phase::Idle) {
             self.quiet_frames = self.quiet_frames.saturating_add(frames as u64);
             if self.quiet_frames >= u64::from(self.device_rate) * u64::from(DORMANT_AFTER_S) {
@@ -382,6 +494,13 @@ impl Renderer {
             self.dsp.chain.pre_volume(out);
             self.volume.apply(out, ch);
             self.fade.apply(out, ch);
+            if self.fade_in && filled > 0 {
+                // The landing's first frame: reads in a pass always start at its first frame,
+                // so the ramp starts exactly there.
+                self.fade_in = false;
+                self.declick.set_target(1.0);
+            }
+            self.declick.apply(out, ch);
             self.dsp.chain.post_volume(out);
             self.dsp.measure(out);
         }
@@ -403,6 +522,263 @@ impl Renderer {
                 PlayState::Playing
             });
         }
-        starved
+        (frames, starved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::chain::DspSettings;
+    use crate::engine::dsp_link::link;
+    use crate::engine::ring::{pcm_ring, PcmProducer};
+    use ringbuf::traits::{Producer, Split};
+    use ringbuf::HeapRb;
+
+    const FS: u32 = 48_000;
+    /// The declick ramp at 48 kHz (5 ms).
+    const FADE: usize = 240;
+
+    struct Rig {
+        r: Renderer,
+        p: PcmProducer,
+        cmd: ringbuf::HeapProd<Command>,
+        _control: crate::engine::dsp_link::DspControl,
+    }
+
+    /// A renderer with a transparent chain (no limiter, flat EQ) so that what comes out is
+    /// exactly what was pushed, times the fades.
+    fn rig(channels: usize) -> Rig {
+        let (p, c) = pcm_ring(channels, 1 << 15);
+        let (cmd, cmd_c) = HeapRb::<Command>::new(16).split();
+        let (control, tap) = link(
+            &DspSettings::default(),
+            FS,
+            channels,
+            MAX_BLOCK_FRAMES,
+            false,
+        );
+        let r = Renderer::new(c, cmd_c, Arc::new(Telemetry::default()), channels, FS, tap);
+        Rig {
+            r,
+            p,
+            cmd,
+            _control: control,
+        }
+    }
+
+    /// A 1 kHz sine at −20 dBFS (peak 0.1) starting at `phase`, `frames` long, on every channel.
+    fn sine(channels: usize, frames: usize, phase: f64) -> Vec<f32> {
+        (0..frames)
+            .flat_map(|i| {
+                let x = 0.1
+                    * (phase + 2.0 * std::f64::consts::PI * 1000.0 * i as f64 / f64::from(FS))
+                        .sin();
+                std::iter::repeat_n(x as f32, channels)
+            })
+            .collect()
+    }
+
+    /// (track, source frame) as published for the UI.
+    fn pos(r: &Renderer) -> (u32, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let t = r.telemetry();
+        (t.track.load(Relaxed), t.track_frame.load(Relaxed))
+    }
+
+    fn start(track: u32, source_frame: u64, flush: bool) -> MarkerKind {
+        MarkerKind::TrackStart {
+            track,
+            source_frame,
+            source_rate: FS,
+            flush,
+        }
+    }
+
+    fn render(r: &mut Renderer, channels: usize, frames: usize, block: usize) -> Vec<f32> {
+        let mut out = vec![0.0f32; frames * channels];
+        for b in out.chunks_mut(block * channels) {
+            r.process(b);
+        }
+        out
+    }
+
+    /// The largest sample-to-sample step of channel 0.
+    fn largest_step(x: &[f32], channels: usize) -> f32 {
+        let c0: Vec<f32> = x.iter().step_by(channels).copied().collect();
+        c0.windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f32::max)
+    }
+
+    /// The sine's own largest step: 0.1 · 2π · 1000 / 48000.
+    fn sine_step() -> f32 {
+        (0.1 * 2.0 * std::f64::consts::PI * 1000.0 / f64::from(FS)) as f32
+    }
+
+    /// Issue 12: a seek while a sine plays fades out, jumps and fades in: no step larger than the
+    /// sine's own (plus the ramp's share), for any callback size; the old audio plays exactly the
+    /// fade's length past the command and the landing frame is exact once faded in.
+    #[test]
+    fn a_seek_fades_out_and_in_and_lands_exactly() {
+        let ch = 2;
+        let old = sine(ch, 4000, 0.0);
+        // The landing is at the sine's peak: without the fade, a jump from wherever the old
+        // sine is to 0.1.
+        let new = sine(ch, 8000, std::f64::consts::FRAC_PI_2);
+        let mut outputs = Vec::new();
+        for block in [64, 256, 1000, 4096] {
+            let mut t = rig(ch);
+            t.p.push_marker(start(0, 0, true)).unwrap();
+            t.p.push(&old[..2000 * ch]);
+            // Play 1000 frames, then the seek arrives (with the rest of the old audio buffered).
+            let mut out = render(&mut t.r, ch, 1000, block.min(1000));
+            t.p.push(&old[2000 * ch..]);
+            t.p.push_marker(start(0, 96_000, true)).unwrap();
+            t.p.push(&new);
+            out.extend(render(&mut t.r, ch, 4000, block));
+            let step = largest_step(&out, ch);
+            assert!(
+                step <= sine_step() * 1.1,
+                "block {block}: a step of {step} (the sine's own: {})",
+                sine_step()
+            );
+            // 1000 frames of the old sine, then FADE more of it fading out.
+            assert_eq!(&out[..1000 * ch], &old[..1000 * ch], "block {block}");
+            for i in 0..FADE {
+                let g = out[(1000 + i) * ch] / old[(1000 + i) * ch];
+                if old[(1000 + i) * ch].abs() > 1e-3 {
+                    assert!(
+                        (0.0..1.0).contains(&g),
+                        "block {block}: fade-out gain {g} at {i}"
+                    );
+                }
+            }
+            // Then the new position from its first frame, fading in over FADE frames, exact after.
+            let landing = (1000 + FADE) * ch;
+            assert!(
+                out[landing].abs() <= new[0].abs() / FADE as f32 * 1.01,
+                "the fade-in starts from silence: {}",
+                out[landing]
+            );
+            assert_eq!(
+                &out[landing + FADE * ch..],
+                &new[FADE * ch..out.len() - landing],
+                "block {block}: exact after the fade-in"
+            );
+            assert_eq!(pos(&t.r), (0, 96_000 + 4000 - FADE as u64));
+            assert_eq!(
+                t.r.telemetry()
+                    .underruns
+                    .load(std::sync::atomic::Ordering::Relaxed),
+                0
+            );
+            outputs.push(out);
+        }
+        assert!(
+            outputs.windows(2).all(|w| w[0] == w[1]),
+            "same output for every block size"
+        );
+    }
+
+    /// Stop while playing fades to silence; a track's own start (a skip) is played as it is,
+    /// after the old one faded out.
+    #[test]
+    fn stop_and_skip_fade_out_and_a_track_start_is_not_faded() {
+        let ch = 1;
+        let mut t = rig(ch);
+        let a = sine(ch, 3000, 0.0);
+        t.p.push_marker(start(0, 0, true)).unwrap();
+        t.p.push(&a);
+        let mut out = render(&mut t.r, ch, 500, 128);
+        // A track starts from silence (a cut into a peak at its first sample would be the
+        // file's own click).
+        let b = sine(ch, 3000, 0.0);
+        t.p.push_marker(start(1, 0, true)).unwrap();
+        t.p.push(&b);
+        out.extend(render(&mut t.r, ch, 1500, 128));
+        assert!(largest_step(&out, ch) <= sine_step() * 1.1);
+        // The skip: track 1 from its first sample, unfaded, right after the fade-out.
+        assert_eq!(&out[500 + FADE..], &b[..1500 - FADE]);
+        // Stop while playing: fades out, then silence.
+        t.p.push_marker(MarkerKind::End { flush: true }).unwrap();
+        let out = render(&mut t.r, ch, 1000, 128);
+        assert!(largest_step(&out, ch) <= sine_step() * 1.1);
+        assert!(out[FADE..].iter().all(|&x| x == 0.0));
+        assert!(out[..FADE].iter().any(|&x| x != 0.0), "the fade-out plays");
+        assert_eq!(t.r.telemetry().state(), PlayState::Idle);
+    }
+
+    /// A seek while paused has nothing to fade out: it applies at once; resuming fades in from
+    /// the exact landing frame.
+    #[test]
+    fn a_seek_while_paused_jumps_at_once_and_resume_fades_in() {
+        let ch = 1;
+        let mut t = rig(ch);
+        let a = sine(ch, 3000, 0.0);
+        t.p.push_marker(start(0, 0, true)).unwrap();
+        t.p.push(&a);
+        let _ = render(&mut t.r, ch, 500, 100);
+        t.cmd.try_push(Command::Pause).unwrap();
+        let paused = render(&mut t.r, ch, 1000, 100);
+        assert!(paused[600..].iter().all(|&x| x == 0.0), "held");
+        let b = sine(ch, 3000, std::f64::consts::FRAC_PI_2);
+        t.p.push_marker(start(0, 48_000, true)).unwrap();
+        t.p.push(&b);
+        let _ = render(&mut t.r, ch, 100, 100);
+        assert_eq!(pos(&t.r), (0, 48_000), "jumped while held");
+        t.cmd.try_push(Command::Resume).unwrap();
+        let out = render(&mut t.r, ch, 2000, 100);
+        assert!(largest_step(&out, ch) <= sine_step() * 1.1);
+        assert_eq!(&out[480..], &b[480..2000], "exact once both fades are done");
+    }
+
+    /// The decoder takes a while to seek: the landing's audio arrives callbacks after the flush,
+    /// and still fades in from its first frame.
+    #[test]
+    fn a_landing_that_arrives_late_still_fades_in() {
+        let ch = 1;
+        let mut t = rig(ch);
+        t.p.push_marker(start(0, 0, true)).unwrap();
+        t.p.push(&sine(ch, 2000, 0.0));
+        let _ = render(&mut t.r, ch, 500, 100);
+        t.p.push_marker(start(0, 48_000, true)).unwrap();
+        let gap = render(&mut t.r, ch, 1000, 100);
+        assert!(
+            gap[FADE + 1..].iter().all(|&x| x == 0.0),
+            "old audio faded out, then silence"
+        );
+        let b = sine(ch, 2000, std::f64::consts::FRAC_PI_2);
+        t.p.push(&b);
+        let out = render(&mut t.r, ch, 1000, 100);
+        assert!(
+            out[0].abs() <= 0.1 / FADE as f32 * 1.01,
+            "starts from silence: {}",
+            out[0]
+        );
+        assert!(largest_step(&out, ch) <= sine_step() * 1.1);
+        assert_eq!(&out[FADE..], &b[FADE..1000]);
+    }
+
+    /// A seek with no old audio left (the ring ran dry) applies as soon as it is seen, and a
+    /// burst of seeks lands on the last one.
+    #[test]
+    fn seeks_with_nothing_to_fade_and_bursts_land_on_the_last() {
+        let ch = 1;
+        let mut t = rig(ch);
+        let a = sine(ch, 500, 0.0);
+        t.p.push_marker(start(0, 0, true)).unwrap();
+        t.p.push(&a);
+        let _ = render(&mut t.r, ch, 500, 100);
+        let b = sine(ch, 1000, 0.0);
+        for target in [10_000, 20_000, 30_000] {
+            t.p.push_marker(start(0, target, true)).unwrap();
+            t.p.push(&b);
+        }
+        let out = render(&mut t.r, ch, 1500, 100);
+        // (After its 1000 frames the ring runs dry: that cut is an underrun, not the seek.)
+        assert!(largest_step(&out[..1000], ch) <= sine_step() * 1.1);
+        assert_eq!(&out[FADE..1000], &b[FADE..]);
+        assert_eq!(pos(&t.r).0, 0);
     }
 }

@@ -14,6 +14,7 @@ use super::scanner::Scanner;
 use super::settings::{Settings, Store};
 use super::spectrogram_view::Spectrogram;
 
+mod actions;
 mod engine_link;
 
 /// How often unsaved changes are written (position is saved on exit, pause and stop).
@@ -97,7 +98,7 @@ pub struct RustyApp {
     pub eq_overlay: bool,
     pub selected_band: Option<usize>,
     pub spectrogram: Spectrogram,
-    notices: Vec<(String, Instant)>,
+    notices: super::notices::Notices,
     /// Set while the user drags the seek bar (seconds).
     pub seek_preview: Option<f64>,
     /// Keep repainting until then: a command was sent and its effect is not visible yet.
@@ -128,6 +129,10 @@ pub struct RustyApp {
     pub perf: super::perf_view::PerfState,
     /// `RUSTY_AUDIO_DEBUG_REPAINT`: log why each frame was drawn (checking idle repaints).
     debug_repaint: bool,
+    /// Commands the views sent this frame (see `actions.rs`).
+    queued: Vec<super::command::AppCommand>,
+    /// Quit was asked for (a key, later media keys): the window closes at the end of the frame.
+    quit_requested: bool,
 }
 
 impl RustyApp {
@@ -163,7 +168,7 @@ impl RustyApp {
             eq_overlay: s.layout.eq_overlay,
             selected_band: None,
             spectrogram: Spectrogram::new(s.spectrogram),
-            notices: Vec::new(),
+            notices: super::notices::Notices::default(),
             seek_preview: None,
             busy_until: Instant::now(),
             scanner: Scanner::start(),
@@ -185,6 +190,8 @@ impl RustyApp {
             print_stats_on_exit: false,
             perf: super::perf_view::PerfState::default(),
             debug_repaint: std::env::var_os("RUSTY_AUDIO_DEBUG_REPAINT").is_some(),
+            queued: Vec::new(),
+            quit_requested: false,
         };
         if let Some(w) = start.warning {
             app.notify(w);
@@ -204,6 +211,10 @@ impl RustyApp {
                 app.selected = Some(i);
                 if start.autoplay {
                     app.engine.play_at(i, s.position_s);
+                    if s.paused {
+                        // Paused when the app closed: back where it was, still paused.
+                        app.engine.pause();
+                    }
                     app.kick();
                 }
             }
@@ -296,23 +307,6 @@ impl RustyApp {
         self.busy_until = Instant::now() + Duration::from_secs(2);
     }
 
-    pub fn toggle_pause(&mut self) {
-        self.kick();
-        match self.engine.telemetry().state() {
-            PlayState::Playing if !self.engine.is_paused() => {
-                self.engine.pause();
-                self.save_now();
-            }
-            PlayState::Idle | PlayState::Ended => {
-                let i = self.selected.unwrap_or(0);
-                if i < self.playlist.len() {
-                    self.play(i);
-                }
-            }
-            _ => self.engine.resume(),
-        }
-    }
-
     pub fn stop(&mut self) {
         self.save_now();
         self.engine.stop();
@@ -339,76 +333,39 @@ impl RustyApp {
         self.engine.set_dsp(&d);
     }
 
+    /// Set the volume, capped at `settings::MAX_VOLUME_DB` (a storm of Up presses can never
+    /// take it above full scale) and floored at mute.
     pub fn set_volume_db(&mut self, db: f32) {
-        self.volume_db = db.clamp(-60.0, 12.0);
+        if !db.is_finite() {
+            return;
+        }
+        self.volume_db = db.clamp(
+            super::settings::MIN_VOLUME_DB,
+            super::settings::MAX_VOLUME_DB,
+        );
         self.engine
             .set_volume(super::settings::volume_gain(self.volume_db));
     }
 
     pub fn notify(&mut self, text: String) {
-        self.notices.push((text, Instant::now()));
+        self.notices.push(super::notices::Kind::Other, text);
     }
 
-    /// Notifications currently shown.
+    /// A playlist entry cannot be played (grouped with others arriving together).
+    pub fn notify_unplayable(&mut self, text: String) {
+        self.notices.push(super::notices::Kind::Unplayable, text);
+    }
+
+    /// Every line of the notices shown (grouped ones included).
     #[must_use]
     pub fn notices(&self) -> Vec<&str> {
-        self.notices.iter().map(|(n, _)| n.as_str()).collect()
+        self.notices.lines()
     }
 
-    fn keyboard(&mut self, ctx: &egui::Context) {
-        if ctx.egui_wants_keyboard_input() {
-            return;
-        }
-        if ctx.input(|i| i.modifiers.command && i.key_pressed(egui::Key::Q)) {
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-        }
-        let (space, left, right, up, down, del, open, alt, f12) = ctx.input(|i| {
-            (
-                i.key_pressed(egui::Key::Space),
-                i.key_pressed(egui::Key::ArrowLeft),
-                i.key_pressed(egui::Key::ArrowRight),
-                i.key_pressed(egui::Key::ArrowUp),
-                i.key_pressed(egui::Key::ArrowDown),
-                i.key_pressed(egui::Key::Delete),
-                i.modifiers.command && i.key_pressed(egui::Key::O),
-                i.modifiers.alt,
-                i.key_pressed(egui::Key::F12),
-            )
-        });
-        if space || left || right || del {
-            self.kick();
-        }
-        if f12 {
-            self.show_perf = !self.show_perf;
-        }
-        if space {
-            self.toggle_pause();
-        }
-        if left || right {
-            if let Some((_, pos)) = self.position() {
-                self.engine
-                    .seek((pos + if right { 5.0 } else { -5.0 }).max(0.0));
-            }
-        }
-        if (up || down) && alt {
-            // Alt+Up/Down moves the selected entry.
-            if let Some(i) = self.selected {
-                let to = if up { i.checked_sub(1) } else { Some(i + 1) };
-                if let Some(to) = to.filter(|&t| t < self.playlist.len()) {
-                    self.move_entry(i, to);
-                }
-            }
-        } else if up || down {
-            self.set_volume_db(self.volume_db + if up { 1.0 } else { -1.0 });
-        }
-        if del {
-            if let Some(i) = self.selected {
-                self.remove(i);
-            }
-        }
-        if open {
-            self.open_dialog();
-        }
+    /// The headline of each notice shown.
+    #[must_use]
+    pub fn notice_titles(&self) -> Vec<String> {
+        self.notices.titles()
     }
 
     pub fn open_dialog(&mut self) {
@@ -436,7 +393,7 @@ impl RustyApp {
     /// pause and stop; not every few seconds, which would rewrite the file constantly).
     #[must_use]
     pub fn snapshot(&self, with_position: bool) -> Settings {
-        let pos = self.position();
+        let pos = self.engine.target_position();
         let prev = self.last_saved.as_ref();
         Settings {
             volume_db: self.volume_db,
@@ -450,6 +407,11 @@ impl RustyApp {
                 pos.map_or(0.0, |p| p.1)
             } else {
                 prev.map_or(0.0, |p| p.position_s)
+            },
+            paused: if with_position {
+                pos.is_some() && self.engine.is_paused()
+            } else {
+                prev.is_some_and(|p| p.paused)
             },
             layout: super::settings::Layout {
                 show_spectrum: self.show_spectrum,
@@ -549,7 +511,7 @@ impl RustyApp {
                 .collect()
         });
         if !dropped.is_empty() {
-            self.add_files(crate::cli::files::expand(&dropped));
+            self.apply(super::command::AppCommand::AddFiles(dropped));
         }
         let (minimized, size) = ctx.input(|i| {
             (
@@ -565,38 +527,6 @@ impl RustyApp {
 
         self.perf.tick(&self.ui_frame, &self.engine);
         egui::Panel::top("transport").show(ui, |ui| super::transport::show(self, ui));
-        if let Some(alert) = self.perf.history.alert() {
-            egui::Panel::top("perf_alert").show(ui, |ui| {
-                let r = ui.add(
-                    egui::Label::new(
-                        egui::RichText::new(format!("Performance: {alert}"))
-                            .color(egui::Color32::from_rgb(240, 80, 80)),
-                    )
-                    .sense(egui::Sense::click()),
-                );
-                if r.on_hover_text("Open the performance panel (F12)")
-                    .clicked()
-                {
-                    self.show_perf = true;
-                }
-            });
-        }
-        if !self.notices.is_empty() {
-            egui::Panel::top("notices").show(ui, |ui| {
-                let mut dismiss = None;
-                for (i, (n, _)) in self.notices.iter().enumerate() {
-                    ui.horizontal(|ui| {
-                        if ui.small_button("x").on_hover_text("Dismiss").clicked() {
-                            dismiss = Some(i);
-                        }
-                        ui.colored_label(egui::Color32::from_rgb(230, 160, 60), n);
-                    });
-                }
-                if let Some(i) = dismiss {
-                    self.notices.remove(i);
-                }
-            });
-        }
         egui::Panel::left("playlist")
             .default_size(300.0)
             .show(ui, |ui| {
@@ -644,6 +574,11 @@ impl RustyApp {
         });
         if self.show_perf {
             super::perf_view::show(self, &ctx);
+        }
+        self.notices.show(&ctx);
+        self.apply_queued();
+        if std::mem::take(&mut self.quit_requested) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         self.save_if_changed();
         // Repaint at the display rate only while something moves; nothing at all when paused or

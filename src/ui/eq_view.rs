@@ -41,83 +41,91 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             let _ =
                 d.eq.push(BandParams::new(FilterKind::Peak, 1000.0, 0.0, 1.0));
         }
-        ui.menu_button("Presets", |ui| {
-            for (name, _) in preset::BUILT_IN {
-                if ui.button(*name).clicked() {
-                    if let Some(p) = preset::built_in(name) {
-                        d.eq = p;
-                    }
-                    ui.close();
-                }
-            }
-            let user = app.store.user_presets();
-            if !user.is_empty() {
-                ui.separator();
-                ui.weak("Your presets");
-                for (name, path) in user {
-                    if ui
-                        .button(&name)
-                        .on_hover_text(path.display().to_string())
-                        .clicked()
-                    {
-                        load_into(app, &mut d.eq, &path);
-                        ui.close();
-                    }
-                }
-            }
-            if app.store.presets_dir().is_some() {
-                ui.separator();
-                ui.horizontal(|ui| {
-                    ui.add(
-                        egui::TextEdit::singleline(&mut app.preset_name)
-                            .hint_text("preset name")
-                            .desired_width(120.0),
-                    );
-                    let target = app.store.preset_path(&app.preset_name);
-                    let exists = target.as_ref().is_some_and(|p| p.exists());
-                    let label = if exists { "Replace" } else { "Save" };
-                    let r = ui
-                        .add_enabled(target.is_some(), egui::Button::new(label))
-                        .on_hover_text("Save the current EQ as one of your presets (APO text)");
-                    if r.clicked() {
-                        if let Some(path) = target {
-                            let name = app.preset_name.trim().to_string();
-                            match preset::save(&d.eq, &path, &name) {
-                                Ok(()) => app
-                                    .notify(format!("Saved preset {name:?} to {}", path.display())),
-                                Err(e) => app.notify(e.to_string()),
-                            }
+        // Clicks inside do not close it: its "preset name" field must keep the keyboard (every
+        // entry closes the menu itself once chosen).
+        let stay_open = egui::containers::menu::MenuConfig::new()
+            .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside);
+        egui::containers::menu::MenuButton::new("Presets")
+            .config(stay_open)
+            .ui(ui, |ui| {
+                for (name, _) in preset::BUILT_IN {
+                    if ui.button(*name).clicked() {
+                        if let Some(p) = preset::built_in(name) {
+                            d.eq = p;
                         }
                         ui.close();
                     }
-                });
-            }
-            ui.separator();
-            if ui
-                .button("Import…")
-                .on_hover_text("Equalizer APO / AutoEQ text file")
-                .clicked()
-            {
-                if let Some(path) = rfd::FileDialog::new()
-                    .add_filter("EQ preset", &["txt"])
-                    .pick_file()
-                {
-                    load_into(app, &mut d.eq, &path);
                 }
-                ui.close();
-            }
-            if ui.button("Export…").clicked() {
-                if let Some(path) = rfd::FileDialog::new()
-                    .set_file_name("rusty-audio-eq.txt")
-                    .save_file()
-                {
-                    if let Err(e) = preset::save(&d.eq, &path, "Rusty Audio EQ") {
-                        app.notify(e.to_string());
+                let user = app.store.user_presets();
+                if !user.is_empty() {
+                    ui.separator();
+                    ui.weak("Your presets");
+                    for (name, path) in user {
+                        if ui
+                            .button(&name)
+                            .on_hover_text(path.display().to_string())
+                            .clicked()
+                        {
+                            load_into(app, &mut d.eq, &path);
+                            ui.close();
+                        }
                     }
                 }
-                ui.close();
-            }
-        });
+                if app.store.presets_dir().is_some() {
+                    ui.separator();
+                    ui.horizontal(|ui| {
+                        ui.add(
+                            egui::TextEdit::singleline(&mut app.preset_name)
+                                .hint_text("preset name")
+                                .desired_width(120.0),
+                        );
+                        let target = app.store.preset_path(&app.preset_name);
+                        let exists = target.as_ref().is_some_and(|p| p.exists());
+                        let label = if exists { "Replace" } else { "Save" };
+                        let r = ui
+                            .add_enabled(target.is_some(), egui::Button::new(label))
+                            .on_hover_text("Save the current EQ as one of your presets (APO text)");
+                        if r.clicked() {
+                            if let Some(path) = target {
+                                let name = app.preset_name.trim().to_string();
+                                match preset::save(&d.eq, &path, &name) {
+                                    Ok(()) => app.notify(format!(
+                                        "Saved preset {name:?} to {}",
+                                        path.display()
+                                    )),
+                                    Err(e) => app.notify(e.to_string()),
+                                }
+                            }
+                            ui.close();
+                        }
+                    });
+                }
+                ui.separator();
+                if ui
+                    .button("Import…")
+                    .on_hover_text("Equalizer APO / AutoEQ text file")
+                    .clicked()
+                {
+                    if let Some(path) = rfd::FileDialog::new()
+                        .add_filter("EQ preset", &["txt"])
+                        .pick_file()
+                    {
+                        load_into(app, &mut d.eq, &path);
+                    }
+                    ui.close();
+                }
+                if ui.button("Export…").clicked() {
+                    if let Some(path) = rfd::FileDialog::new()
+                        .set_file_name("rusty-audio-eq.txt")
+                        .save_file()
+                    {
+                        if let Err(e) = preset::save(&d.eq, &path, "Rusty Audio EQ") {
+                            app.notify(e.to_string());
+                        }
+                    }
+                    ui.close();
+                }
+            });
         ui.separator();
         ui.checkbox(&mut d.limiter.enabled, "Limiter")
             .on_hover_text("Output limiter: never exceeds the ceiling");

@@ -3,8 +3,10 @@
 //! the audio device or runs DSP.
 
 pub mod app;
+pub mod command;
 pub mod eq_view;
 pub mod meters_view;
+pub mod notices;
 pub mod now_playing;
 pub mod perf_view;
 pub mod playlist;

@@ -22,7 +22,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             .on_hover_text("Add files to the playlist (Ctrl+O)")
             .clicked()
         {
-            app.open_dialog();
+            app.send(crate::ui::command::AppCommand::OpenFiles);
         }
         if ui
             .button("Add folder")

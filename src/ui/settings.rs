@@ -48,6 +48,8 @@ pub struct Settings {
     /// Playlist index and position (seconds) of the track that was playing.
     pub current: Option<usize>,
     pub position_s: f64,
+    /// The track was paused: it comes back paused at `position_s`, not playing.
+    pub paused: bool,
     pub layout: Layout,
     pub spectrum: SpectrumConfig,
     pub spectrogram: SpectrogramSettings,
@@ -64,6 +66,7 @@ impl Default for Settings {
             playlist: Vec::new(),
             current: None,
             position_s: 0.0,
+            paused: false,
             layout: Layout::default(),
             spectrum: SpectrumConfig::default(),
             spectrogram: SpectrogramSettings::default(),
@@ -93,10 +96,16 @@ pub fn saved_output(choice: &crate::engine::OutputChoice) -> Option<String> {
     }
 }
 
+/// The volume's ceiling: full scale. Louder than the file is what ReplayGain/normalization and the
+/// EQ preamp are for; a volume that can go above 0 dB turns a key storm into a blast.
+pub const MAX_VOLUME_DB: f32 = 0.0;
+/// The volume's floor, which is mute.
+pub const MIN_VOLUME_DB: f32 = -60.0;
+
 /// Linear gain of the volume slider's dB value; its bottom (−60 dB) is mute.
 #[must_use]
 pub fn volume_gain(db: f32) -> f32 {
-    if db <= -60.0 {
+    if db <= MIN_VOLUME_DB {
         0.0
     } else {
         10f32.powf(db / 20.0)
@@ -108,7 +117,7 @@ impl Settings {
     #[must_use]
     pub fn validated(mut self) -> Self {
         self.volume_db = if self.volume_db.is_finite() {
-            self.volume_db.clamp(-60.0, 12.0)
+            self.volume_db.clamp(MIN_VOLUME_DB, MAX_VOLUME_DB)
         } else {
             0.0
         };
@@ -379,7 +388,7 @@ mod tests {
                         "buffer_frames": 1, "spectrogram": {"floor_db": 0, "ceiling_db": -50, "map": "Gray"}}"#;
         let s: Settings = serde_json::from_slice(json).unwrap();
         let v = s.validated();
-        assert_eq!(v.volume_db, 12.0);
+        assert_eq!(v.volume_db, MAX_VOLUME_DB);
         assert_eq!(v.current, None);
         assert_eq!(v.position_s, 0.0);
         assert_eq!(v.buffer_frames, Some(16));

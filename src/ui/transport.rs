@@ -2,6 +2,7 @@
 //! overview, elapsed/total time, volume; below it the output device picker and buffer size.
 
 use super::app::RustyApp;
+use super::command::AppCommand;
 use super::mmss;
 
 const BUFFER_CHOICES: [Option<u32>; 8] = [
@@ -22,16 +23,15 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             .on_hover_text("Add files to the playlist (Ctrl+O)")
             .clicked()
         {
-            app.open_dialog();
+            app.send(AppCommand::OpenFiles);
         }
         ui.separator();
         if ui
             .button("Previous")
-            .on_hover_text("Previous track, or the start of this one")
+            .on_hover_text("Previous track within its first 3 s, else the start of this one")
             .clicked()
         {
-            app.engine.previous();
-            app.kick();
+            app.send(AppCommand::Previous);
         }
         let label = if app.is_playing() { "Pause" } else { "Play" };
         if ui
@@ -39,14 +39,13 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             .on_hover_text("Play / pause (Space)")
             .clicked()
         {
-            app.toggle_pause();
+            app.send(AppCommand::TogglePause);
         }
         if ui.button("Stop").on_hover_text("Stop playback").clicked() {
-            app.stop();
+            app.send(AppCommand::Stop);
         }
         if ui.button("Next").on_hover_text("Next track").clicked() {
-            app.engine.next();
-            app.kick();
+            app.send(AppCommand::Next);
         }
         ui.separator();
         let (track, pos) = app.position().unwrap_or((usize::MAX, 0.0));
@@ -63,16 +62,43 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         let mut vol = app.volume_db;
         let v = ui
             .add(
-                egui::Slider::new(&mut vol, -60.0..=12.0)
-                    .suffix(" dB")
-                    .text("Volume"),
+                egui::Slider::new(
+                    &mut vol,
+                    super::settings::MIN_VOLUME_DB..=super::settings::MAX_VOLUME_DB,
+                )
+                .suffix(" dB")
+                .text("Volume"),
             )
             .on_hover_text("Volume (Up / Down arrow: 1 dB)");
         if v.changed() {
-            app.set_volume_db(vol);
+            app.send(AppCommand::SetVolume(vol));
         }
     });
-    ui.horizontal(|ui| output_picker(app, ui));
+    ui.horizontal(|ui| {
+        output_picker(app, ui);
+        perf_alert(app, ui);
+    });
+}
+
+/// "Performance: …" at the end of the output row when the monitor saw trouble lately. It sits in
+/// a row that is there anyway, so its coming and going never moves the layout below.
+fn perf_alert(app: &mut RustyApp, ui: &mut egui::Ui) {
+    let Some(alert) = app.perf.history.alert() else {
+        return;
+    };
+    ui.separator();
+    let r = ui.add(
+        egui::Label::new(
+            egui::RichText::new(format!("Performance: {alert}"))
+                .color(egui::Color32::from_rgb(240, 80, 80)),
+        )
+        .sense(egui::Sense::click()),
+    );
+    if r.on_hover_text("Open the performance panel (F12)")
+        .clicked()
+    {
+        app.show_perf = true;
+    }
 }
 
 /// The seek bar: waveform overview of the playing track (once the scanner has it), played part
@@ -90,8 +116,7 @@ fn seek_bar(app: &mut RustyApp, ui: &mut egui::Ui, width: f32, track: usize, pos
         }
         if r.drag_stopped() || r.clicked() {
             if let Some(t) = app.seek_preview.take() {
-                app.engine.seek(t);
-                app.kick();
+                app.send(AppCommand::SeekTo(t));
             }
         }
     }

@@ -2,6 +2,8 @@
 //! and small signal utilities. Everything here uses real tools and real files.
 #![allow(dead_code)]
 
+pub mod app;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -189,6 +191,10 @@ pub fn start_recording(out: &Path) -> Child {
             "--raw",
         ])
         .arg(out)
+        // Not the test's pipes: if the test fails before `stop_recording`, the orphaned parec
+        // must not keep the harness's output open.
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .expect("parec runs");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -74,7 +74,7 @@ impl RustyApp {
                     if let Some(e) = self.playlist.get_mut(track) {
                         e.error = Some(error.clone());
                     }
-                    self.notify(error);
+                    self.notify_unplayable(error);
                 }
                 EngineEvent::OutputChanged { reason, .. } | EngineEvent::Notice(reason) => {
                     self.notify(reason)
@@ -124,7 +124,6 @@ impl RustyApp {
                 self.scanner.now_playing(key, path);
             }
         }
-        self.notices
-            .retain(|(_, t)| t.elapsed() < Duration::from_secs(8));
+        self.notices.expire(Duration::from_secs(10));
     }
 }

@@ -1,0 +1,120 @@
+//! Carrying out `AppCommand`s: the one place where buttons, keys (and later media keys and a
+//! second instance) change playback, volume and the playlist. Split from `app.rs`, which keeps
+//! state and layout.
+
+use crate::ui::command::{self, AppCommand};
+
+use super::RustyApp;
+
+impl RustyApp {
+    /// Queue a command from a view; it is applied, in order with the others, at the end of the
+    /// frame (views draw from the state as it was when the frame began).
+    pub fn send(&mut self, cmd: AppCommand) {
+        self.queued.push(cmd);
+    }
+
+    /// Apply what the views queued this frame.
+    pub(super) fn apply_queued(&mut self) {
+        for cmd in std::mem::take(&mut self.queued) {
+            self.apply(cmd);
+        }
+    }
+
+    /// Carry out one command now.
+    pub fn apply(&mut self, cmd: AppCommand) {
+        match cmd {
+            AppCommand::TogglePause => self.toggle_pause(),
+            AppCommand::Play(i) => {
+                if i < self.playlist.len() {
+                    self.play(i);
+                }
+            }
+            AppCommand::Stop => self.stop(),
+            AppCommand::Next => {
+                self.engine.next();
+                self.kick();
+            }
+            AppCommand::Previous => {
+                self.engine.previous();
+                self.kick();
+            }
+            AppCommand::SeekBy(delta) => {
+                if let Some((_, from)) = self.engine.target_position() {
+                    self.seek_to(from + delta);
+                }
+            }
+            AppCommand::SeekTo(t) => self.seek_to(t),
+            AppCommand::VolumeBy(db) => self.set_volume_db(self.volume_db + db),
+            AppCommand::SetVolume(db) => self.set_volume_db(db),
+            AppCommand::MoveSelected(by) => {
+                if let Some(i) = self.selected {
+                    if let Some(to) = i
+                        .checked_add_signed(by)
+                        .filter(|&t| t < self.playlist.len())
+                    {
+                        self.move_entry(i, to);
+                    }
+                }
+            }
+            AppCommand::RemoveSelected => {
+                if let Some(i) = self.selected {
+                    self.remove(i);
+                }
+            }
+            AppCommand::AddFiles(files) => self.add_files(crate::cli::files::expand(&files)),
+            AppCommand::OpenFiles => self.open_dialog(),
+            AppCommand::TogglePerf => self.show_perf = !self.show_perf,
+            AppCommand::Quit => self.quit_requested = true,
+        }
+    }
+
+    /// Seek the current track (kept inside it: before its end when the length is known).
+    fn seek_to(&mut self, seconds: f64) {
+        let Some((track, _)) = self.engine.target_position() else {
+            return;
+        };
+        let mut t = seconds.max(0.0);
+        if let Some(d) = self.playlist.get(track).and_then(|e| e.duration_s) {
+            t = t.min((d - 0.5).max(0.0));
+        }
+        self.engine.seek(t);
+        self.kick();
+    }
+
+    /// Every key press of the frame, in order. Nothing while a text field has the keyboard
+    /// (typing a preset name must not pause playback); the presses we act on are taken out of
+    /// the frame's input so a focused button does not act on them too.
+    pub(super) fn keyboard(&mut self, ctx: &egui::Context) {
+        if ctx.text_edit_focused() {
+            return;
+        }
+        let cmds = ctx.input_mut(|i| {
+            let (cmds, ours) = command::from_key_events(&i.events);
+            let mut ours = ours.into_iter();
+            i.events.retain(|_| !ours.next().unwrap_or(false));
+            cmds
+        });
+        for cmd in cmds {
+            self.apply(cmd);
+        }
+    }
+
+    /// Play/pause. Decided from the engine's own paused flag and the pending target, which
+    /// change with the command, not from the audio thread's state, which follows a callback
+    /// later: an odd number of quick presses always ends paused.
+    pub fn toggle_pause(&mut self) {
+        self.kick();
+        if self.engine.target_position().is_none() {
+            // Nothing loaded (stopped, ended, never started): play the selection.
+            let i = self.selected.unwrap_or(0);
+            if i < self.playlist.len() {
+                self.play(i);
+            }
+        } else if self.engine.is_paused() {
+            self.engine.resume();
+        } else {
+            self.engine.pause();
+            self.save_now();
+        }
+    }
+}

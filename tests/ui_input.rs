@@ -1,0 +1,370 @@
+//! Issue 12, input: the real app (egui_kittest, paced null output) under quick hands. Every key
+//! press of a frame counts, in order; relative seeks add up; play/pause follows an odd or even
+//! number of presses; the volume is capped; a text field in a menu keeps the keyboard; a paused
+//! track comes back paused after a restart.
+
+mod common;
+use common::app::*;
+use common::*;
+
+use egui_kittest::kittest::Queryable;
+use rusty_audio::engine::PlayState;
+use rusty_audio::ui::settings::{Settings, Store, MAX_VOLUME_DB};
+use rusty_audio::ui::RustyApp;
+
+fn long_tone(name: &str, seconds: f64) -> std::path::PathBuf {
+    let p = scratch(name).join("tone.wav");
+    write_wav_f32(&p, 48_000, 2, &sine(48_000, 2, 440.0, 0.1, seconds));
+    p
+}
+
+fn press(h: &egui_kittest::Harness<'static, RustyApp>, keys: &[egui::Key], times: usize) {
+    for _ in 0..times {
+        for &k in keys {
+            h.key_press(k);
+        }
+    }
+}
+
+#[test]
+fn every_volume_key_press_in_a_frame_counts_and_the_volume_is_capped() {
+    let mut h = harness(app_with(vec![long_tone("keys_volume", 1.0)]));
+    h.step();
+    assert_eq!(h.state().volume_db, 0.0);
+    // 20 presses delivered in one frame: 20 steps.
+    press(&h, &[egui::Key::ArrowDown], 20);
+    h.step();
+    assert_eq!(h.state().volume_db, -20.0);
+    // 10 × "Down Up": back where it was.
+    press(&h, &[egui::Key::ArrowDown, egui::Key::ArrowUp], 10);
+    h.step();
+    assert_eq!(h.state().volume_db, -20.0);
+    // 15 × "Up Down Down": −15.
+    press(
+        &h,
+        &[
+            egui::Key::ArrowUp,
+            egui::Key::ArrowDown,
+            egui::Key::ArrowDown,
+        ],
+        15,
+    );
+    h.step();
+    assert_eq!(h.state().volume_db, -35.0);
+    // A storm of Up stops at the cap.
+    press(&h, &[egui::Key::ArrowUp], 60);
+    h.step();
+    assert_eq!(h.state().volume_db, MAX_VOLUME_DB);
+    // The slider cannot go above it either.
+    h.state_mut().set_volume_db(11.0);
+    assert_eq!(h.state().volume_db, MAX_VOLUME_DB);
+}
+
+#[test]
+fn quick_seeks_add_up_and_space_presses_alternate() {
+    let mut h = harness(app_with(vec![long_tone("keys_seek", 60.0)]));
+    h.step();
+    h.get_by_label("Play").click();
+    h.step();
+    step_until(&mut h, "playing", |a| {
+        a.position().is_some_and(|p| p.1 > 0.2)
+    });
+    let from = h.state().position().unwrap().1;
+    // Three Right presses in one frame, then a fourth a frame later (before the first seek is
+    // heard): four seeks of 5 s from where it was.
+    press(&h, &[egui::Key::ArrowRight], 3);
+    h.step();
+    press(&h, &[egui::Key::ArrowRight], 1);
+    h.step();
+    step_until(&mut h, "the seek heard", |a| {
+        a.position().is_some_and(|p| p.1 > from + 19.0)
+    });
+    let at = h.state().position().unwrap().1;
+    assert!(
+        at < from + 21.5,
+        "four 5 s steps from {from:.2} s: now {at:.2} s"
+    );
+    // Left twice: −10 s.
+    press(&h, &[egui::Key::ArrowLeft], 2);
+    h.step();
+    step_until(&mut h, "back 10 s", |a| {
+        a.position().is_some_and(|p| p.1 < at - 8.0)
+    });
+    // Three Space presses in one frame: paused. Four: playing.
+    press(&h, &[egui::Key::Space], 3);
+    h.step();
+    step_until(&mut h, "paused", |a| {
+        a.engine.telemetry().state() == PlayState::Paused
+    });
+    assert!(h.state().engine.is_paused());
+    press(&h, &[egui::Key::Space], 4);
+    h.step();
+    assert!(
+        h.state().engine.is_paused(),
+        "an even number changes nothing"
+    );
+    press(&h, &[egui::Key::Space], 1);
+    h.step();
+    step_until(&mut h, "playing again", |a| a.is_playing());
+}
+
+#[test]
+fn previous_goes_back_a_track_early_in_one_and_restarts_later() {
+    let a = long_tone("keys_prev_a", 10.0);
+    let b = scratch("keys_prev_b").join("second.wav");
+    write_wav_f32(&b, 48_000, 2, &sine(48_000, 2, 880.0, 0.1, 10.0));
+    let mut h = harness(app_with(vec![a, b]));
+    h.step();
+    h.state_mut().play(1);
+    step_until(&mut h, "track 2 playing", |a| {
+        a.position().is_some_and(|p| p.0 == 1 && p.1 > 0.1)
+    });
+    // 0.1 s into the second track: Previous goes to the first.
+    h.get_by_label("Previous").click();
+    h.step();
+    step_until(&mut h, "track 1", |a| {
+        a.position().is_some_and(|p| p.0 == 0)
+    });
+    // Seek 5 s in: Previous restarts this track.
+    h.state_mut()
+        .apply(rusty_audio::ui::command::AppCommand::SeekTo(5.0));
+    step_until(&mut h, "5 s in", |a| {
+        a.position().is_some_and(|p| p.1 > 4.9)
+    });
+    h.get_by_label("Previous").click();
+    h.step();
+    step_until(&mut h, "restarted", |a| {
+        a.position().is_some_and(|p| p.0 == 0 && p.1 < 1.0)
+    });
+}
+
+#[test]
+fn the_preset_name_field_in_the_presets_menu_keeps_the_keyboard() {
+    let cfg = scratch("keys_preset_cfg");
+    let _ = std::fs::remove_dir_all(&cfg);
+    let store = Store::at(cfg.clone());
+    let app = RustyApp::build(
+        null_engine(),
+        rusty_audio::ui::app::Startup {
+            files: vec![long_tone("keys_preset", 30.0)],
+            autoplay: true,
+            store,
+            settings: Settings::default(),
+            warning: None,
+        },
+    );
+    let mut h = harness(app);
+    step_until(&mut h, "playing", |a| a.is_playing());
+    h.get_by_label("Presets").click();
+    h.step();
+    h.step();
+    let field = || egui::accesskit::Role::TextInput;
+    h.get_by_role(field()).click();
+    h.step();
+    h.get_by_role(field()).type_text("my bass boost");
+    h.step();
+    h.step();
+    assert_eq!(h.state().preset_name, "my bass boost");
+    assert!(
+        h.state().is_playing() && !h.state().engine.is_paused(),
+        "the spaces typed did not toggle playback"
+    );
+    // The menu stayed open: its Save button is there and saves the preset.
+    h.get_by_label("Save").click();
+    h.step();
+    let saved = cfg.join("presets").join("my bass boost.txt");
+    assert!(saved.is_file(), "{} written", saved.display());
+}
+
+#[test]
+fn a_paused_track_comes_back_paused_after_a_restart() {
+    let cfg = scratch("keys_restart_cfg");
+    let _ = std::fs::remove_dir_all(&cfg);
+    let tone = long_tone("keys_restart", 30.0);
+    let start = |store: Store, settings: Settings| {
+        RustyApp::build(
+            null_engine(),
+            rusty_audio::ui::app::Startup {
+                files: Vec::new(),
+                autoplay: true,
+                store,
+                settings,
+                warning: None,
+            },
+        )
+    };
+    {
+        let mut app = start(Store::at(cfg.clone()), Settings::default());
+        app.add_files(vec![tone.clone()]);
+        let mut h = harness(app);
+        h.state_mut().play(0);
+        step_until(&mut h, "2 s in", |a| {
+            a.position().is_some_and(|p| p.1 > 2.0)
+        });
+        h.key_press(egui::Key::Space);
+        h.step();
+        step_until(&mut h, "paused", |a| {
+            a.engine.telemetry().state() == PlayState::Paused
+        });
+    } // closing the app saves the session
+    let mut store = Store::at(cfg.clone());
+    let (settings, warning) = store.load();
+    assert!(warning.is_none(), "{warning:?}");
+    assert!(settings.paused, "saved as paused");
+    let held = settings.position_s;
+    assert!(held > 2.0);
+    let mut h = harness(start(store, settings));
+    step_until(&mut h, "restored", |a| {
+        a.engine.telemetry().state() == PlayState::Paused
+    });
+    for _ in 0..10 {
+        h.step();
+    }
+    let (track, pos) = h.state().position().unwrap();
+    assert_eq!(track, 0);
+    assert!((pos - held).abs() < 0.05, "held at {held:.2}, now {pos:.2}");
+    assert!(!h.state().is_playing());
+    assert_eq!(
+        h.state()
+            .engine
+            .telemetry()
+            .frames_played
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "nothing was played"
+    );
+    // Space resumes from there.
+    h.key_press(egui::Key::Space);
+    h.step();
+    step_until(&mut h, "playing from the saved position", |a| {
+        a.position().is_some_and(|p| p.1 > held + 0.2)
+    });
+}
+
+/// The largest sample-to-sample step of the left channel of interleaved stereo.
+fn largest_step(stereo: &[f32]) -> (f32, usize) {
+    let left: Vec<f32> = stereo.iter().step_by(2).copied().collect();
+    left.windows(2)
+        .enumerate()
+        .map(|(i, w)| ((w[1] - w[0]).abs(), i))
+        .fold((0.0, 0), |m, x| if x.0 > m.0 { x } else { m })
+}
+
+/// Seeks (a key and two clicks on the waveform at arbitrary points, so the sine's phase jumps)
+/// and Stop, played through the real device into the PulseAudio null sink and recorded back:
+/// no sample-to-sample step larger than the sine's own (a cut from full amplitude is 7× that).
+#[test]
+fn seeks_and_stop_do_not_click_at_the_sink() {
+    if skip_without_pulse("seeks_and_stop_do_not_click_at_the_sink") {
+        return;
+    }
+    let dir = scratch("hands_declick");
+    let tone = dir.join("tone.wav");
+    write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 1000.0, 0.1, 30.0)); // −20 dBFS
+    let raw = dir.join("recorded.raw");
+    let rec = start_recording(&raw);
+    let mut h = harness(RustyApp::new(device_engine(), vec![tone], false));
+    h.step();
+    h.get_by_label("Play").click();
+    h.step();
+    step_until(&mut h, "playing 0.5 s", |a| {
+        a.position().is_some_and(|p| p.1 > 0.5)
+    });
+    let bar = h.get_by_label("Seek").rect();
+    let mut seeks = 0;
+    for at in [None, Some(0.37), Some(0.71)] {
+        let before = h.state().position().unwrap().1;
+        match at {
+            None => h.key_press(egui::Key::ArrowRight),
+            Some(f) => {
+                let p = egui::pos2(bar.left() + bar.width() * f, bar.center().y);
+                h.drag_at(p);
+                h.step();
+                h.drop_at(p);
+            }
+        }
+        h.step();
+        step_until(&mut h, "the seek heard and played on", |a| {
+            a.position().is_some_and(|p| (p.1 - before).abs() > 2.0)
+        });
+        let landed = h.state().position().unwrap().1;
+        step_until(&mut h, "0.3 s after the seek", |a| {
+            a.position().is_some_and(|p| p.1 > landed + 0.3)
+        });
+        seeks += 1;
+    }
+    assert_eq!(seeks, 3);
+    h.get_by_label("Stop").click();
+    h.step();
+    step_until(&mut h, "stopped", |a| a.position().is_none());
+    // Let what the device holds play out: the recording must include the fade-out.
+    let played = h
+        .state()
+        .engine
+        .telemetry()
+        .frames_played
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let stream_rate = 48_000usize;
+    let want = (played as usize + stream_rate / 2) * 2;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while read_f32_raw(&raw).len() < want && std::time::Instant::now() < deadline {
+        h.step();
+        std::thread::yield_now();
+    }
+    drop(h);
+    let recorded = stop_recording(rec, &raw);
+    let heard = recorded.iter().filter(|x| x.abs() > 0.05).count();
+    assert!(
+        heard > 48_000,
+        "the tone reached the sink ({heard} loud samples)"
+    );
+    let own = (0.1 * 2.0 * std::f64::consts::PI * 1000.0 / 48_000.0) as f32;
+    let (step, at) = largest_step(&recorded);
+    assert!(
+        step <= own * 1.25,
+        "a step of {step:.4} at {:.3} s (the sine's own: {own:.4})",
+        at as f64 / 48_000.0
+    );
+}
+
+/// Six unplayable files before a good one: one grouped notice, floating over the window; the
+/// playlist rows under the pointer stay exactly where they were.
+#[test]
+fn notices_float_without_moving_the_playlist_and_failures_are_grouped() {
+    let dir = scratch("hands_notices");
+    let mut files = Vec::new();
+    for i in 0..6 {
+        let p = dir.join(format!("bad{i}.flac"));
+        std::fs::write(&p, b"this is not audio").unwrap();
+        files.push(p);
+    }
+    let good = dir.join("good.wav");
+    write_wav_f32(&good, 48_000, 2, &sine(48_000, 2, 440.0, 0.1, 30.0));
+    files.push(good);
+    let mut h = harness(app_with(files));
+    h.step();
+    h.step();
+    let before = h
+        .get_by_role_and_label(egui::accesskit::Role::ListItem, "good.wav")
+        .rect();
+    h.state_mut().play(0);
+    step_until(&mut h, "the good file plays", |a| {
+        a.position().is_some_and(|p| p.0 == 6 && p.1 > 0.1)
+    });
+    step_until(&mut h, "six failures reported", |a| {
+        a.notices().iter().filter(|n| n.contains("bad")).count() == 6
+    });
+    h.step();
+    let titles = h.state().notice_titles();
+    assert!(
+        titles.iter().any(|t| t == "6 files could not be played"),
+        "{titles:?}"
+    );
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert_eq!(
+        h.get_by_role_and_label(egui::accesskit::Role::ListItem, "good.wav")
+            .rect(),
+        before,
+        "the row did not move"
+    );
+}
