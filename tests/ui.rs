@@ -452,3 +452,39 @@ fn f12_opens_the_performance_panel_with_live_figures() {
     h.step();
     assert!(!h.state().show_perf, "F12 closes it again");
 }
+
+/// Issue 12: a truncated FLAC (its header still claims the full length) is listed with the length
+/// that decodes once the overview knows it, and keeps it when a seek reopens the file.
+#[test]
+fn a_truncated_files_decoded_length_is_shown_and_kept() {
+    let dir = scratch("ui_truncated");
+    let whole = std::fs::read(media_file("prog.flac")).unwrap();
+    let cut = dir.join("cut.flac");
+    std::fs::write(&cut, &whole[..whole.len() / 3]).unwrap();
+    let declared = rusty_audio::decode::AudioSource::open(&cut)
+        .unwrap()
+        .info()
+        .duration_s()
+        .expect("the header declares a length");
+    let mut h = harness(app_with(vec![cut]));
+    h.step();
+    h.state_mut().play(0);
+    step_until(&mut h, "the decoded length", |a| {
+        a.playlist[0].duration_exact
+    });
+    let decoded = h.state().playlist[0].duration_s.unwrap();
+    assert!(
+        decoded < declared * 0.8,
+        "decoded {decoded:.2} s of the declared {declared:.2} s"
+    );
+    // A seek near the end reopens the file (whose header says more): the length stays.
+    h.state_mut()
+        .apply(rusty_audio::ui::command::AppCommand::SeekTo(decoded - 1.0));
+    step_until(&mut h, "playing near the end", |a| {
+        a.position().is_some_and(|p| p.1 > decoded - 1.2)
+    });
+    for _ in 0..5 {
+        h.step();
+    }
+    assert_eq!(h.state().playlist[0].duration_s, Some(decoded));
+}

@@ -368,3 +368,28 @@ fn notices_float_without_moving_the_playlist_and_failures_are_grouped() {
         "the row did not move"
     );
 }
+
+/// The meters have numbers (peak hold and RMS, dBFS) and say what loudness covers; their panel
+/// keeps its size frame after frame (a row one item-spacing too wide grew it until it covered
+/// the window).
+#[test]
+fn meters_show_numbers_and_their_panel_keeps_its_size() {
+    let mut h = harness(app_with(vec![long_tone("hands_meters", 20.0)]));
+    h.step();
+    h.get_by_label("Play").click();
+    h.step();
+    // A −20 dBFS sine: peak hold −20.0, RMS −23.0 (a sine's RMS is 3 dB below its peak).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while h.query_all_by_label_contains("-20.0 -23.0").count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no meter numbers");
+        h.step();
+        std::thread::yield_now();
+    }
+    assert!(h.query_by_label("Integrated (this track)").is_some());
+    let before = h.get_by_label("Reset meters").rect();
+    for _ in 0..60 {
+        h.step();
+    }
+    assert_eq!(h.get_by_label("Reset meters").rect(), before);
+    assert!(h.get_by_label("Spectrum").rect().right() < before.left());
+}

@@ -66,6 +66,7 @@ impl Engine {
 
     /// Check the output's health and collect events. Call regularly (UI frame, CLI loop).
     pub fn poll(&mut self) -> Vec<EngineEvent> {
+        self.settle_pending_jump();
         // Drain what the error callback sent (transient errors and, last, a failing one).
         let mut last_error = None;
         let mut transient = 0u32;

@@ -142,11 +142,16 @@ pub struct Engine {
     /// The latest play/seek not yet heard: (queue key, seconds, when asked). See
     /// `target_position`.
     pending_jump: Option<(u32, f64, std::time::Instant)>,
+    /// `stop` was the latest transport command (the position reads `None` from then on, before
+    /// the renderer has applied it).
+    stopped: bool,
 }
 
 /// How long a play/seek target stands in for the audible position when it is never heard (the
 /// track failed, the queue ended).
 const PENDING_JUMP_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+/// Seconds past a target within which the audible position counts as having landed there.
+const LANDED_WITHIN: f64 = 1.0;
 
 struct Parts {
     renderer: Renderer,
@@ -272,6 +277,7 @@ impl Engine {
             can_suspend: true,
             last_wake: std::time::Instant::now(),
             pending_jump: None,
+            stopped: false,
         }
     }
 
@@ -392,14 +398,20 @@ impl Engine {
         self.start_playing(track, 0, seconds);
     }
 
-    /// Where the latest play/seek asked to go until it is heard, else the audible position.
-    /// Relative seeks start from here: three quick "+5 s" are +15 s, not three times +5 s from a
-    /// position that has not moved yet.
+    /// Where the latest play/seek asked to go until playback is there, else the audible
+    /// position; `None` once stopped. Relative seeks and skips start from here: three quick
+    /// "+5 s" are +15 s, not three times +5 s from a position that has not moved yet.
+    ///
+    /// "There" is judged by the audible position itself (same track, at or just past the target),
+    /// not by "some jump was heard after this one was asked": while a seek is being heard, a
+    /// newer one may already be on its way, and its target must stand until it lands.
     #[must_use]
     pub fn target_position(&self) -> Option<(usize, f64)> {
+        if self.stopped {
+            return None;
+        }
         if let Some((key, seconds, asked)) = self.pending_jump {
-            let heard = self.telemetry.last_jump_latency().is_some();
-            if !heard && asked.elapsed() < PENDING_JUMP_FOR {
+            if !self.has_landed(key, seconds) && asked.elapsed() < PENDING_JUMP_FOR {
                 if let Some(i) = self.index_of(key) {
                     return Some((i, seconds));
                 }
@@ -408,12 +420,31 @@ impl Engine {
         self.position()
     }
 
+    /// Whether the audible position is at `seconds` (or up to `LANDED_WITHIN` past it) in the
+    /// track with `key`.
+    fn has_landed(&self, key: u32, seconds: f64) -> bool {
+        self.telemetry
+            .position()
+            .is_some_and(|(k, s)| k == key && s >= seconds - 0.01 && s < seconds + LANDED_WITHIN)
+    }
+
+    /// Forget a play/seek target once playback is there (called every `poll`), so that the
+    /// judgement does not depend on seeing the position inside the landing window later.
+    fn settle_pending_jump(&mut self) {
+        if let Some((key, seconds, asked)) = self.pending_jump {
+            if self.has_landed(key, seconds) || asked.elapsed() >= PENDING_JUMP_FOR {
+                self.pending_jump = None;
+            }
+        }
+    }
+
     fn start_playing(&mut self, track: usize, frame: u64, seconds: f64) {
         let rate = self
             .current_track()
             .filter(|&(t, r)| t == track && r > 0)
             .map(|(_, r)| r);
         let target = seconds.max(0.0) + rate.map_or(0.0, |r| frame as f64 / f64::from(r));
+        self.stopped = false;
         self.pending_jump = self
             .keys
             .get(track)
@@ -480,6 +511,7 @@ impl Engine {
 
     pub fn stop(&mut self) {
         self.pending_jump = None;
+        self.stopped = true;
         self.send(DecoderCommand::Stop);
     }
 

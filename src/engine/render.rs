@@ -406,30 +406,35 @@ impl Renderer {
         let ch = self.channels;
         self.apply_commands();
         let held = self.paused && self.fade.is_settled();
+        // Whether a pending flush may be applied at the start of this pass. Decided from what
+        // was seen here: a flush the decoder pushes after this look waits for the next pass
+        // (and its fade), it is never discarded unfaded.
+        let mut jump_now = false;
         if self.jump_out && self.declick.is_settled() {
             // Faded out: the pending flush applies now.
             self.jump_out = false;
             self.faded_out = true;
-        } else if !self.jump_out
-            && !held
-            && self.phase == Phase::Flowing
-            && self.declick.current() > 0.0
-        {
-            let left = self.pcm.before_first_flush();
-            if left > 0 {
-                // A jump while audio is heard and old audio is left to fade: fade out first,
-                // reading on in the old audio up to the flush (over less than the usual 5 ms if
-                // less is left: a steep fade still beats a cut).
-                self.jump_out = true;
-                let ramp = left.min(self.declick_frames as usize) as u32;
-                self.declick.ramp_to(0.0, ramp);
+            jump_now = true;
+        } else if !self.jump_out {
+            let audible = !held && self.phase == Phase::Flowing && self.declick.current() > 0.0;
+            match self.pcm.before_first_flush() {
+                Some(left) if audible && left > 0 => {
+                    // A jump while audio is heard: fade out first, reading on in the old audio
+                    // up to the flush (over less than the usual 5 ms if less is left: a steep
+                    // fade still beats a cut).
+                    self.jump_out = true;
+                    let ramp = left.min(self.declick_frames as usize) as u32;
+                    self.declick.ramp_to(0.0, ramp);
+                }
+                // Nothing heard (held, starting, idle) or no old audio left to fade.
+                Some(_) => jump_now = true,
+                None => {}
             }
         }
         let mut frames = out.len() / ch;
         if self.jump_out {
             frames = frames.min(self.declick.remaining() as usize).max(1);
-        } else {
-            // Nothing to fade (held, starting, idle) or faded out: jump now, at the pass start.
+        } else if jump_now {
             self.discard_flushed();
         }
         self.apply_due_markers(self.jump_out);
@@ -491,16 +496,19 @@ impl Renderer {
             // The chain runs over the whole block, silence included: filter tails ring out and
             // the limiter's lookahead drains instead of holding the last 1.5 ms until the next
             // sound. Once dormant all of that has happened and the block is plain zeros.
-            self.dsp.chain.pre_volume(out);
-            self.volume.apply(out, ch);
-            self.fade.apply(out, ch);
             if self.fade_in && filled > 0 {
                 // The landing's first frame: reads in a pass always start at its first frame,
                 // so the ramp starts exactly there.
                 self.fade_in = false;
                 self.declick.set_target(1.0);
             }
+            // The declick works on the ring's audio, before the EQ: after a fade-out the
+            // filters and the limiter hold only faded audio and ring out into the silence
+            // (nothing to reset, nothing cut), and a fade-in goes through them like any sound.
             self.declick.apply(out, ch);
+            self.dsp.chain.pre_volume(out);
+            self.volume.apply(out, ch);
+            self.fade.apply(out, ch);
             self.dsp.chain.post_volume(out);
             self.dsp.measure(out);
         }
@@ -549,15 +557,13 @@ mod tests {
     /// A renderer with a transparent chain (no limiter, flat EQ) so that what comes out is
     /// exactly what was pushed, times the fades.
     fn rig(channels: usize) -> Rig {
+        rig_with(&DspSettings::default(), false, channels)
+    }
+
+    fn rig_with(settings: &DspSettings, limiter: bool, channels: usize) -> Rig {
         let (p, c) = pcm_ring(channels, 1 << 15);
         let (cmd, cmd_c) = HeapRb::<Command>::new(16).split();
-        let (control, tap) = link(
-            &DspSettings::default(),
-            FS,
-            channels,
-            MAX_BLOCK_FRAMES,
-            false,
-        );
+        let (control, tap) = link(settings, FS, channels, MAX_BLOCK_FRAMES, limiter);
         let r = Renderer::new(c, cmd_c, Arc::new(Telemetry::default()), channels, FS, tap);
         Rig {
             r,
@@ -760,6 +766,42 @@ mod tests {
         assert_eq!(&out[FADE..], &b[FADE..1000]);
     }
 
+    /// With a +6 dB EQ band and the limiter on, a skip and a stop still fade: the filters hold
+    /// only faded audio when the jump applies and ring out smoothly (the declick is on the ring's
+    /// audio, before the chain).
+    #[test]
+    fn skip_and_stop_fade_through_an_active_eq_and_limiter() {
+        use crate::dsp::biquad::{BandParams, FilterKind};
+        use crate::dsp::eq_params::EqParams;
+        let settings = DspSettings {
+            eq: EqParams::from_bands(&[BandParams::new(FilterKind::Peak, 1000.0, 6.0, 1.0)], 0.0)
+                .unwrap(),
+            ..DspSettings::default()
+        };
+        let ch = 2;
+        let mut t = rig_with(&settings, true, ch);
+        t.p.push_marker(start(0, 0, true)).unwrap();
+        t.p.push(&sine(ch, 4000, 0.0));
+        let mut out = render(&mut t.r, ch, 2000, 256);
+        t.p.push_marker(start(1, 0, true)).unwrap();
+        t.p.push(&sine(ch, 4000, 0.0));
+        out.extend(render(&mut t.r, ch, 1500, 256));
+        t.p.push_marker(MarkerKind::End { flush: true }).unwrap();
+        out.extend(render(&mut t.r, ch, 2000, 256));
+        // The band doubles the sine (+6 dB): its own step is twice the plain sine's.
+        let own = 2.0 * sine_step();
+        let step = largest_step(&out[1000 * ch..], ch);
+        assert!(
+            step <= own * 1.1,
+            "a step of {step} (the boosted sine's own: {own})"
+        );
+        let tail = &out[out.len() - 200 * ch..];
+        assert!(
+            tail.iter().all(|x| x.abs() < 1e-3),
+            "rung out after the stop"
+        );
+    }
+
     /// A seek with no old audio left (the ring ran dry) applies as soon as it is seen, and a
     /// burst of seeks lands on the last one.
     #[test]
@@ -778,7 +820,8 @@ mod tests {
         let out = render(&mut t.r, ch, 1500, 100);
         // (After its 1000 frames the ring runs dry: that cut is an underrun, not the seek.)
         assert!(largest_step(&out[..1000], ch) <= sine_step() * 1.1);
+        // On the last seek's target: 30 000 + the 1000 frames read since.
+        assert_eq!(pos(&t.r), (0, 31_000));
         assert_eq!(&out[FADE..1000], &b[FADE..]);
-        assert_eq!(pos(&t.r).0, 0);
     }
 }

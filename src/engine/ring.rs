@@ -149,14 +149,15 @@ impl PcmConsumer {
             .last()
     }
 
-    /// Frames of old audio that can still be played before the first pending flush (0 without
-    /// one). The producer pushes samples before the marker that ends them, so all of them are in
-    /// the ring once the marker is seen.
+    /// Frames of old audio that can still be played before the first pending flush; `None`
+    /// without one. The producer pushes samples before the marker that ends them, so all of them
+    /// are in the ring once the marker is seen.
     #[must_use]
-    pub fn before_first_flush(&self) -> usize {
-        self.markers.iter().find(|m| m.kind.flush()).map_or(0, |m| {
-            (m.at.saturating_sub(self.read) as usize).min(self.available_frames())
-        })
+    pub fn before_first_flush(&self) -> Option<usize> {
+        self.markers
+            .iter()
+            .find(|m| m.kind.flush())
+            .map(|m| (m.at.saturating_sub(self.read) as usize).min(self.available_frames()))
     }
 
     /// Frames that will actually be heard: what is buffered after the last pending flush.

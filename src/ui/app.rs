@@ -28,6 +28,10 @@ pub struct Entry {
     pub path: PathBuf,
     pub tags: TrackTags,
     pub duration_s: Option<f64>,
+    /// `duration_s` is the decoded length (from the waveform overview), not a header's claim: it
+    /// is kept, whatever a later open of the file declares (a truncated file's header says more
+    /// than there is; a length must not change under the user).
+    pub duration_exact: bool,
     /// "FLAC · 44100 Hz · 2 ch", once the decoder opened it.
     pub format: Option<String>,
     /// Why it cannot be played, once the scanner or the decoder said so.
@@ -41,6 +45,7 @@ impl Entry {
             path,
             tags: TrackTags::default(),
             duration_s: None,
+            duration_exact: false,
             format: None,
             error: None,
         }
@@ -131,6 +136,8 @@ pub struct RustyApp {
     debug_repaint: bool,
     /// Commands the views sent this frame (see `actions.rs`).
     queued: Vec<super::command::AppCommand>,
+    /// Integrated loudness, range, true peak and clips restart with each track (the meters view).
+    pub meters_per_track: bool,
     /// Quit was asked for (a key, later media keys): the window closes at the end of the frame.
     quit_requested: bool,
 }
@@ -192,6 +199,7 @@ impl RustyApp {
             debug_repaint: std::env::var_os("RUSTY_AUDIO_DEBUG_REPAINT").is_some(),
             queued: Vec::new(),
             quit_requested: false,
+            meters_per_track: true,
         };
         if let Some(w) = start.warning {
             app.notify(w);

@@ -1,6 +1,9 @@
-//! Meters: peak/RMS bars per channel with PPM fall, true peak, LUFS M/S/I, LRA, correlation,
-//! limiter gain reduction and clip count. The ballistics are computed by the meter thread; this
-//! view only draws the latest snapshot.
+//! Meters: peak/RMS bars per channel with PPM fall on a dBFS scale, with numbers (peak hold, RMS)
+//! as every meter a user knows has; true peak, LUFS M/S/I, LRA, correlation, limiter gain
+//! reduction and clip count, saying what they cover (this track, or since the last reset). The
+//! ballistics are computed by the meter thread; this view only draws the latest snapshot.
+
+use std::time::{Duration, Instant};
 
 use super::app::RustyApp;
 use crate::analysis::meters::{db, MAX_CHANNELS};
@@ -8,34 +11,130 @@ use crate::analysis::meters::{db, MAX_CHANNELS};
 const FLOOR: f32 = -60.0;
 /// Height of a bar plus the default item spacing.
 const BAR_PITCH: f32 = 18.0;
+/// The scale's marks (dBFS).
+const SCALE: [f32; 7] = [0.0, -6.0, -12.0, -20.0, -30.0, -40.0, -60.0];
+/// How long a peak hold stays before it follows the meter down.
+const HOLD_FOR: Duration = Duration::from_secs(2);
+/// Width of the numbers column (peak hold and RMS).
+const NUMBERS_W: f32 = 86.0;
 
-fn bar(ui: &mut egui::Ui, label: &str, peak_db: f32, rms_db: f32) {
-    let (rect, _) =
-        ui.allocate_exact_size(egui::vec2(ui.available_width(), 14.0), egui::Sense::hover());
-    let p = ui.painter();
-    p.rect_filled(rect, 2.0, egui::Color32::from_gray(30));
-    let frac = |d: f32| ((d.max(FLOOR) - FLOOR) / -FLOOR).clamp(0.0, 1.0);
-    let w = rect.width();
-    let mut r = rect;
-    r.set_width(w * frac(rms_db));
-    p.rect_filled(r, 2.0, egui::Color32::from_rgb(60, 160, 90));
-    let x = rect.left() + w * frac(peak_db);
-    let color = if peak_db > -1.0 {
-        egui::Color32::RED
+fn frac(d: f32) -> f32 {
+    ((d.max(FLOOR) - FLOOR) / -FLOOR).clamp(0.0, 1.0)
+}
+
+/// Per-channel peak hold: the highest peak of the last `HOLD_FOR`, kept by the view.
+#[derive(Clone, Default)]
+pub struct Holds {
+    peaks: [(f32, Option<Instant>); MAX_CHANNELS],
+    /// Queue key of the track the loudness readings belong to (reset per track).
+    track: Option<u32>,
+}
+
+impl Holds {
+    fn update(&mut self, c: usize, peak_db: f32, now: Instant) -> f32 {
+        let (held, at) = &mut self.peaks[c];
+        let expired = at.is_none_or(|t| now.duration_since(t) > HOLD_FOR);
+        if peak_db >= *held || expired {
+            *held = peak_db;
+            *at = Some(now);
+        }
+        *held
+    }
+}
+
+fn db_text(v: f32) -> String {
+    if v.is_finite() && v > FLOOR - 30.0 {
+        format!("{v:.1}")
     } else {
-        egui::Color32::from_rgb(230, 220, 120)
-    };
-    p.line_segment(
-        [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
-        egui::Stroke::new(2.0, color),
-    );
-    p.text(
-        rect.left_center() + egui::vec2(4.0, 0.0),
-        egui::Align2::LEFT_CENTER,
-        label,
-        egui::FontId::monospace(10.0),
-        egui::Color32::WHITE,
-    );
+        "-inf".into()
+    }
+}
+
+/// A bar and its numbers fill the row exactly (item spacing included): a row wider than the
+/// panel would widen the panel a little every frame until it covers the window.
+fn bar(ui: &mut egui::Ui, label: &str, peak_db: f32, rms_db: f32, hold_db: f32) {
+    ui.horizontal(|ui| {
+        let w = (ui.available_width() - NUMBERS_W - ui.spacing().item_spacing.x).max(40.0);
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(w, 14.0), egui::Sense::hover());
+        let p = ui.painter();
+        p.rect_filled(rect, 2.0, egui::Color32::from_gray(30));
+        let mut r = rect;
+        r.set_width(rect.width() * frac(rms_db));
+        p.rect_filled(r, 2.0, egui::Color32::from_rgb(60, 160, 90));
+        let color = |d: f32| {
+            if d > -1.0 {
+                egui::Color32::RED
+            } else {
+                egui::Color32::from_rgb(230, 220, 120)
+            }
+        };
+        let x = rect.left() + rect.width() * frac(peak_db);
+        p.line_segment(
+            [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
+            egui::Stroke::new(2.0, color(peak_db)),
+        );
+        // The hold: a thin mark where the highest recent peak was.
+        let xh = rect.left() + rect.width() * frac(hold_db);
+        p.line_segment(
+            [egui::pos2(xh, rect.top()), egui::pos2(xh, rect.bottom())],
+            egui::Stroke::new(1.0, color(hold_db)),
+        );
+        p.text(
+            rect.left_center() + egui::vec2(4.0, 0.0),
+            egui::Align2::LEFT_CENTER,
+            label,
+            egui::FontId::monospace(10.0),
+            egui::Color32::WHITE,
+        );
+        ui.add_sized(
+            [NUMBERS_W, 14.0],
+            egui::Label::new(
+                egui::RichText::new(format!("{:>5} {:>5}", db_text(hold_db), db_text(rms_db)))
+                    .monospace()
+                    .size(11.0),
+            ),
+        )
+        .on_hover_text(format!(
+            "{label}: peak hold {} dBFS, RMS {} dBFS",
+            db_text(hold_db),
+            db_text(rms_db)
+        ));
+    });
+}
+
+/// The dBFS scale under the bars, aligned with them.
+fn scale(ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        let w = (ui.available_width() - NUMBERS_W - ui.spacing().item_spacing.x).max(40.0);
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(w, 12.0), egui::Sense::hover());
+        let p = ui.painter();
+        for d in SCALE {
+            let x = rect.left() + rect.width() * frac(d);
+            p.line_segment(
+                [egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 3.0)],
+                egui::Stroke::new(1.0, egui::Color32::GRAY),
+            );
+            let align = if d == 0.0 {
+                egui::Align2::RIGHT_TOP
+            } else if d == FLOOR {
+                egui::Align2::LEFT_TOP
+            } else {
+                egui::Align2::CENTER_TOP
+            };
+            p.text(
+                egui::pos2(x, rect.top() + 2.0),
+                align,
+                format!("{}", d.abs()),
+                egui::FontId::proportional(9.0),
+                egui::Color32::GRAY,
+            );
+        }
+        ui.add_sized(
+            [NUMBERS_W, 12.0],
+            egui::Label::new(egui::RichText::new(" hold   RMS").monospace().size(9.0)),
+        )
+        .on_hover_text("dBFS: peak hold (2 s) and RMS");
+    });
 }
 
 fn fmt(v: f32, unit: &str) -> String {
@@ -48,29 +147,51 @@ fn fmt(v: f32, unit: &str) -> String {
 
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     ui.heading("Meters");
+    // Loudness and true peak are per track unless the user wants them across tracks.
+    let now_key = app
+        .current_track()
+        .and_then(|i| app.playlist.get(i))
+        .map(|e| e.key);
+    let id = egui::Id::unique("meter_holds");
+    let mut holds: Holds = ui.data_mut(|d| d.get_temp(id)).unwrap_or_default();
+    if now_key.is_some() && now_key != holds.track {
+        if holds.track.is_some() && app.meters_per_track {
+            app.engine.reset_meters();
+        }
+        holds.track = now_key;
+    }
     let r = app.engine.meters();
     let m = &r.meters;
+    let now = Instant::now();
     // One bar per channel (the snapshot has entries for up to MAX_CHANNELS); beyond eight they
     // scroll, so the loudness readouts below stay in view.
-    let bars = |ui: &mut egui::Ui| {
+    let mut bars = |ui: &mut egui::Ui| {
         for c in 0..m.channels.min(MAX_CHANNELS) {
             let name = match (m.channels, c) {
                 (2, 0) => "L".to_string(),
                 (2, 1) => "R".to_string(),
                 _ => format!("{}", c + 1),
             };
-            bar(ui, &name, db(m.peak[c]), db(m.rms[c]));
+            let hold = holds.update(c, db(m.peak[c]), now);
+            bar(ui, &name, db(m.peak[c]), db(m.rms[c]), hold);
         }
     };
     if m.channels > 8 {
         egui::ScrollArea::vertical()
             .id_salt("meter_bars")
             .max_height(8.0 * BAR_PITCH)
-            .show(ui, bars);
+            .show(ui, &mut bars);
     } else {
         bars(ui);
     }
+    scale(ui);
+    ui.data_mut(|d| d.insert_temp(id, holds));
     ui.add_space(6.0);
+    let span = if app.meters_per_track {
+        "this track"
+    } else {
+        "since reset"
+    };
     egui::Grid::new("loudness").num_columns(2).show(ui, |ui| {
         ui.label("Momentary");
         ui.label(fmt(m.momentary, "LUFS"));
@@ -78,19 +199,19 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         ui.label("Short-term");
         ui.label(fmt(m.short_term, "LUFS"));
         ui.end_row();
-        ui.label("Integrated");
+        ui.label(format!("Integrated ({span})"));
         ui.label(fmt(m.integrated, "LUFS"));
         ui.end_row();
-        ui.label("Range");
+        ui.label(format!("Range ({span})"));
         ui.label(format!("{:.1} LU", m.lra));
         ui.end_row();
-        ui.label("True peak");
+        ui.label(format!("True peak ({span})"));
         ui.label(fmt(db(m.true_peak_max), "dBTP"));
         ui.end_row();
         ui.label("Correlation");
         ui.label(format!("{:+.2}", m.correlation));
         ui.end_row();
-        ui.label("Clipped");
+        ui.label(format!("Clipped ({span})"));
         ui.label(format!("{}", m.clipped));
         ui.end_row();
         ui.label("Limiter");
@@ -111,6 +232,10 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         .on_hover_text("Gain reduction of the output limiter");
         ui.end_row();
     });
+    ui.checkbox(&mut app.meters_per_track, "Reset per track")
+        .on_hover_text(
+            "Integrated loudness, range, true peak and clips start afresh with each track",
+        );
     if ui
         .button("Reset meters")
         .on_hover_text("Restart integrated loudness, maxima and the clip count")

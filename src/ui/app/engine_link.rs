@@ -58,7 +58,7 @@ impl RustyApp {
             match ev {
                 EngineEvent::TrackOpened { track, info, .. } => {
                     if let Some(e) = self.playlist.get_mut(track) {
-                        if let Some(d) = info.duration_s() {
+                        if let Some(d) = info.duration_s().filter(|_| !e.duration_exact) {
                             e.duration_s = Some(d);
                         }
                         e.format = Some(format!(
@@ -91,7 +91,9 @@ impl RustyApp {
                 } => {
                     if let Some(e) = self.entry_mut(key) {
                         e.tags = tags;
-                        e.duration_s = e.duration_s.or(duration_s);
+                        if !e.duration_exact {
+                            e.duration_s = e.duration_s.or(duration_s);
+                        }
                     }
                 }
                 Found::Unplayable { key, error } => {
@@ -103,6 +105,7 @@ impl RustyApp {
                     if let Some(e) = self.entry_mut(key) {
                         // The decoded length is exact; the header's may be missing or wrong.
                         e.duration_s = Some(overview.duration_s());
+                        e.duration_exact = true;
                     }
                     self.overview = Some(OverviewCache {
                         key,
