@@ -393,3 +393,46 @@ fn meters_show_numbers_and_their_panel_keeps_its_size() {
     assert_eq!(h.get_by_label("Reset meters").rect(), before);
     assert!(h.get_by_label("Spectrum").rect().right() < before.left());
 }
+
+/// Dragging an EQ handle straight up changes its gain only (the frequency stays exactly where it
+/// was, whatever point of the handle was grabbed) and lands on a round value; Play/Pause does not
+/// move the seek bar when its label changes.
+#[test]
+fn a_vertical_handle_drag_keeps_the_frequency_and_play_pause_keeps_the_seek_bar() {
+    let mut h = harness(app_with(vec![long_tone("hands_eq", 20.0)]));
+    h.step();
+    h.get_by_label("Add band").click();
+    h.step();
+    h.step();
+    // Grab 3 px right of and 2 px below the handle's centre, then move straight up.
+    let c = h.get_by_label("EQ band 1 handle").rect().center() + egui::vec2(3.0, 2.0);
+    h.hover_at(c);
+    h.step();
+    h.drag_at(c);
+    h.step();
+    for k in 1..=8 {
+        h.hover_at(c + egui::vec2(0.0, -5.0 * k as f32));
+        h.step();
+    }
+    h.drop_at(c + egui::vec2(0.0, -40.0));
+    h.step();
+    let b = h.state().engine.dsp().eq.bands()[0];
+    assert_eq!(b.freq, 1000.0, "{b:?}");
+    assert!(b.gain_db > 3.0, "{b:?}");
+    assert_eq!((b.gain_db * 10.0).round() / 10.0, b.gain_db, "a round value: {b:?}");
+
+    let bar = h.get_by_label("Seek").rect();
+    h.get_by_label("Play").click();
+    h.step();
+    step_until(&mut h, "playing", |a| a.is_playing());
+    h.step();
+    assert!(h.query_by_label("Pause").is_some());
+    assert_eq!(h.get_by_label("Seek").rect(), bar, "the seek bar stayed put");
+}
+
+#[test]
+fn lengths_under_ten_seconds_show_tenths() {
+    assert_eq!(rusty_audio::ui::length_text(0.1), "0:00.1");
+    assert_eq!(rusty_audio::ui::length_text(9.94), "0:09.9");
+    assert_eq!(rusty_audio::ui::length_text(75.0), "1:15");
+}

@@ -12,6 +12,8 @@ use crate::dsp::monitor_mode::MonitorMode;
 use crate::dsp::preset;
 
 const RANGE_DB: f64 = 24.0;
+/// The lowest limiter ceiling offered (dBFS).
+const CEILING_MIN: f64 = -20.0;
 
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     let mut d = *app.engine.dsp();
@@ -129,14 +131,37 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         ui.separator();
         ui.checkbox(&mut d.limiter.enabled, "Limiter")
             .on_hover_text("Output limiter: never exceeds the ceiling");
+        // A typed value out of range is brought into it, and the user told so (not silently).
+        let typed_out_of_range = std::cell::Cell::new(None);
         ui.add(
             egui::DragValue::new(&mut d.limiter.ceiling_dbfs)
-                .range(-20.0..=0.0)
+                .range(CEILING_MIN..=0.0)
                 .speed(0.05)
+                .max_decimals(2)
                 .suffix(" dBFS")
-                .prefix("Ceiling "),
+                .prefix("Ceiling ")
+                .custom_parser(|text| {
+                    let v: f64 = text
+                        .trim()
+                        .trim_start_matches("Ceiling")
+                        .trim_end_matches("dBFS")
+                        .trim()
+                        .replace('\u{2212}', "-")
+                        .parse()
+                        .ok()?;
+                    if !(CEILING_MIN..=0.0).contains(&v) {
+                        typed_out_of_range.set(Some(v));
+                    }
+                    Some(v)
+                }),
         )
-        .on_hover_text("Limiter ceiling");
+        .on_hover_text(format!("Limiter ceiling ({CEILING_MIN} to 0 dBFS)"));
+        if let Some(v) = typed_out_of_range.get() {
+            app.notify(format!(
+                "Limiter ceiling {v} dBFS is out of range ({CEILING_MIN} to 0 dBFS): set to {:.2} dBFS",
+                v.clamp(CEILING_MIN, 0.0)
+            ));
+        }
         super::pick(
             ui,
             "monitor",
@@ -215,7 +240,8 @@ fn curve(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::DspSe
     // Handles.
     for i in 0..d.eq.len() {
         let b = d.eq.bands()[i];
-        let gain_shown = if b.kind.uses_gain() { b.gain_db } else { 0.0 };
+        // On the curve: the band's gain plus the preamp the curve includes.
+        let gain_shown = if b.kind.uses_gain() { b.gain_db } else { 0.0 } + d.eq.preamp_db;
         let pos = egui::pos2(to_x(b.freq), to_y(gain_shown));
         let id = ui.scope_id().with(("eq_handle", i));
         let r = ui.interact(
@@ -240,14 +266,17 @@ fn curve(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::DspSe
         ));
         let mut nb = b;
         if r.dragged() {
-            if let Some(p) = r.interact_pointer_pos() {
-                nb.freq = axis::f_of(f64::from((p.x - rect.left()) / rect.width()).clamp(0.0, 1.0));
-                if b.kind.uses_gain() {
-                    nb.gain_db = (f64::from(rect.center().y - p.y)
-                        / f64::from(rect.height() * 0.5)
-                        * RANGE_DB)
-                        .clamp(-RANGE_DB, RANGE_DB);
-                }
+            // By the pointer's movement, not its position: grabbing a handle off its centre
+            // does not move it, and a drag straight up changes the gain only. Values land on
+            // round numbers (1 Hz, 0.1 dB), as a user would type them.
+            let delta = r.drag_delta();
+            if delta.x != 0.0 {
+                let x = axis::x_of(b.freq) + f64::from(delta.x / rect.width());
+                nb.freq = axis::f_of(x.clamp(0.0, 1.0)).round();
+            }
+            if delta.y != 0.0 && b.kind.uses_gain() {
+                let g = b.gain_db - f64::from(delta.y / (rect.height() * 0.5)) * RANGE_DB;
+                nb.gain_db = ((g * 10.0).round() / 10.0).clamp(-RANGE_DB, RANGE_DB);
             }
             app.selected_band = Some(i);
         }
@@ -332,6 +361,7 @@ fn band_list(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::D
                             egui::DragValue::new(&mut b.freq)
                                 .range(10.0..=40_000.0)
                                 .speed(speed)
+                                .max_decimals(1)
                                 .suffix(" Hz"),
                         )
                         .on_hover_text(format!("Frequency of band {}", i + 1));
@@ -340,13 +370,15 @@ fn band_list(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::D
                             egui::DragValue::new(&mut b.gain_db)
                                 .range(-30.0..=30.0)
                                 .speed(0.05)
+                                .max_decimals(1)
                                 .suffix(" dB"),
                         )
                         .on_hover_text(format!("Gain of band {}", i + 1));
                         ui.add(
                             egui::DragValue::new(&mut b.q)
                                 .range(0.025..=100.0)
-                                .speed(0.01),
+                                .speed(0.01)
+                                .max_decimals(2),
                         )
                         .on_hover_text(format!("Q of band {}", i + 1));
                         if ui

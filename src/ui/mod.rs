@@ -60,14 +60,29 @@ pub mod axis {
                 [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
                 stroke,
             );
-            painter.text(
+            backed_text(
+                painter,
                 egui::pos2(x + 2.0, rect.bottom() - 2.0),
                 egui::Align2::LEFT_BOTTOM,
-                label(f),
-                egui::FontId::proportional(10.0),
+                &label(f),
                 text,
             );
         }
+    }
+
+    /// An axis label on a dark backdrop, readable over a spectrogram or a busy spectrum.
+    pub fn backed_text(
+        painter: &egui::Painter,
+        pos: egui::Pos2,
+        align: egui::Align2,
+        text: &str,
+        color: egui::Color32,
+    ) {
+        let galley =
+            painter.layout_no_wrap(text.to_owned(), egui::FontId::proportional(10.0), color);
+        let r = align.anchor_size(pos, galley.size());
+        painter.rect_filled(r.expand(1.0), 2.0, egui::Color32::from_black_alpha(170));
+        painter.galley(r.min, galley, color);
     }
 
     /// A horizontal grid line at `y` with its label.
@@ -83,11 +98,11 @@ pub mod axis {
             [egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)],
             stroke,
         );
-        painter.text(
+        backed_text(
+            painter,
             egui::pos2(rect.left() + 2.0, y),
             egui::Align2::LEFT_TOP,
             text,
-            egui::FontId::proportional(10.0),
             color,
         );
     }
@@ -107,6 +122,16 @@ pub mod axis {
 pub fn mmss(seconds: f64) -> String {
     let s = seconds.max(0.0) as u64;
     format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// A track's length: `mmss`, with tenths under ten seconds (a 0.1 s file is not "0:00").
+#[must_use]
+pub fn length_text(seconds: f64) -> String {
+    if seconds > 0.0 && seconds < 10.0 {
+        format!("0:{:04.1}", seconds)
+    } else {
+        mmss(seconds)
+    }
 }
 
 /// A labelled drop-down that sets `value` to one of `options`, each shown as `name` gives it:

@@ -3,7 +3,6 @@
 //! double-click plays, drag to reorder, context menu, Delete removes, Alt+Up/Down moves.
 
 use super::app::RustyApp;
-use super::mmss;
 
 const ROW_H: f32 = 34.0;
 
@@ -59,7 +58,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                     egui::WidgetInfo::selected(egui::Role::ListItem, true, is_sel, &title)
                 });
                 let r = r.on_hover_text(match &e.error {
-                    Some(err) => err.clone(),
+                    Some(err) => format!("{}\n{err}", e.path.display()),
                     None => format!(
                         "{}\nDrag to reorder, double-click to play",
                         e.path.display()
@@ -107,8 +106,13 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                         egui::Stroke::new(1.0, color),
                     );
                 }
+                // An error names the file's path first; the row already shows its name, so it
+                // shows the reason in full (the path is in the tooltip).
                 let sub = match &e.error {
-                    Some(err) => err.clone(),
+                    Some(err) => err
+                        .strip_prefix(&format!("{}: ", e.path.display()))
+                        .unwrap_or(err)
+                        .to_string(),
                     None => e.subtitle(),
                 };
                 p.text(
@@ -122,7 +126,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                     p.text(
                         rect.right_top() + egui::vec2(-4.0, 3.0),
                         egui::Align2::RIGHT_TOP,
-                        mmss(d),
+                        super::length_text(d),
                         small,
                         visuals.text_color(),
                     );

@@ -325,11 +325,11 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
     let text = egui::Color32::from_gray(200);
     for f in [100.0, 1000.0, 10_000.0] {
         let y = rect.bottom() - rect.height() * axis::x_of(f) as f32;
-        painter.text(
+        axis::backed_text(
+            &painter,
             egui::pos2(rect.left() + 2.0, y),
             egui::Align2::LEFT_CENTER,
-            axis::label(f),
-            egui::FontId::proportional(10.0),
+            &axis::label(f),
             text,
         );
     }

@@ -96,5 +96,15 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
             line,
             egui::Stroke::new(1.0, egui::Color32::from_rgb(120, 220, 120)),
         ));
+        // The curve's own scale, on the right: its 0 dB and ±12 dB.
+        for g in [12.0f32, 0.0, -12.0] {
+            axis::backed_text(
+                &painter,
+                egui::pos2(rect.right() - 2.0, y0 - g * scale),
+                egui::Align2::RIGHT_CENTER,
+                &format!("EQ {g:+}"),
+                egui::Color32::from_rgb(120, 220, 120),
+            );
+        }
     }
 }

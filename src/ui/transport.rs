@@ -34,8 +34,10 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             app.send(AppCommand::Previous);
         }
         let label = if app.is_playing() { "Pause" } else { "Play" };
+        // One width for both labels: the seek bar after it does not move when it changes.
+        let h = ui.spacing().interact_size.y;
         if ui
-            .button(label)
+            .add_sized([52.0, h], egui::Button::new(label))
             .on_hover_text("Play / pause (Space)")
             .clicked()
         {
@@ -55,7 +57,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             .and_then(|e| e.duration_s)
             .unwrap_or(0.0);
         let shown = app.seek_preview.unwrap_or(pos);
-        ui.label(format!("{} / {}", mmss(shown), mmss(total)));
+        ui.label(format!("{} / {}", mmss(shown), super::length_text(total)));
         let width = (ui.available_width() - 250.0).max(100.0);
         seek_bar(app, ui, width, track, pos, total);
         ui.separator();
