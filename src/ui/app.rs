@@ -17,6 +17,11 @@ use super::spectrogram_view::Spectrogram;
 mod actions;
 mod engine_link;
 
+/// Smallest height of an analyzer view (spectrum, spectrogram) before the middle scrolls.
+const MIN_ANALYZER_H: f32 = 150.0;
+/// Smallest height of the EQ editor (curve, toolbar, a few bands).
+const MIN_EQ_H: f32 = 300.0;
+
 /// How often unsaved changes are written (position is saved on exit, pause and stop).
 const SAVE_EVERY: Duration = Duration::from_secs(3);
 
@@ -100,6 +105,8 @@ pub struct RustyApp {
     pub show_spectrum: bool,
     pub show_spectrogram: bool,
     pub show_perf: bool,
+    pub show_playlist: bool,
+    pub show_meters: bool,
     pub eq_overlay: bool,
     pub selected_band: Option<usize>,
     pub spectrogram: Spectrogram,
@@ -172,6 +179,8 @@ impl RustyApp {
             show_spectrum: s.layout.show_spectrum,
             show_spectrogram: s.layout.show_spectrogram,
             show_perf: s.layout.show_perf,
+            show_playlist: s.layout.show_playlist,
+            show_meters: s.layout.show_meters,
             eq_overlay: s.layout.eq_overlay,
             selected_band: None,
             spectrogram: Spectrogram::new(s.spectrogram),
@@ -427,6 +436,8 @@ impl RustyApp {
                 show_eq: self.show_eq,
                 eq_overlay: self.eq_overlay,
                 show_perf: self.show_perf,
+                show_playlist: self.show_playlist,
+                show_meters: self.show_meters,
                 window: self.window_size,
             },
             spectrum: *self.engine.spectrum_config(),
@@ -535,18 +546,36 @@ impl RustyApp {
 
         self.perf.tick(&self.ui_frame, &self.engine);
         egui::Panel::top("transport").show(ui, |ui| super::transport::show(self, ui));
-        egui::Panel::left("playlist")
-            .default_size(300.0)
-            .show(ui, |ui| {
-                super::now_playing::show(self, ui);
-                ui.separator();
-                super::playlist::show(self, ui);
-            });
-        egui::Panel::right("meters")
-            .default_size(220.0)
-            .show(ui, |ui| super::meters_view::show(self, ui));
+        // Side panels start at a share of the window (a fixed 300 + 220 px left 280 px for the
+        // analyzers at 800 px), stay resizable, and can be hidden from the view toolbar.
+        let width = ctx.content_rect().width();
+        if self.show_playlist {
+            egui::Panel::left("playlist")
+                .default_size((width * 0.26).clamp(170.0, 320.0))
+                .min_size(150.0)
+                .show(ui, |ui| {
+                    super::now_playing::show(self, ui);
+                    ui.separator();
+                    super::playlist::show(self, ui);
+                });
+        }
+        if self.show_meters {
+            egui::Panel::right("meters")
+                .default_size((width * 0.2).clamp(170.0, 240.0))
+                .min_size(160.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("meters_scroll")
+                        .show(ui, |ui| super::meters_view::show(self, ui));
+                });
+        }
         egui::CentralPanel::default().show(ui, |ui| {
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.toggle_value(&mut self.show_playlist, "Playlist")
+                    .on_hover_text("Show the playlist panel");
+                ui.toggle_value(&mut self.show_meters, "Meters")
+                    .on_hover_text("Show the meters panel");
+                ui.separator();
                 ui.checkbox(&mut self.show_spectrum, "Spectrum")
                     .on_hover_text("Show the spectrum analyzer");
                 ui.checkbox(&mut self.show_spectrogram, "Spectrogram")
@@ -560,25 +589,35 @@ impl RustyApp {
                         "Audio callback timing, underruns, CPU, memory, UI frame time (F12)",
                     );
             });
+            // The views share the height, each with a floor below which the middle scrolls
+            // instead of cutting a view off (small windows, from 640×480 up).
             let h = ui.available_height();
             let views = [self.show_spectrum, self.show_spectrogram, self.show_eq];
             let n = views.iter().filter(|&&v| v).count().max(1) as f32;
             // The EQ editor needs its band list; the analyzers share the rest.
             let eq_h = if self.show_eq {
-                (h * 0.5).max(h / n)
+                (h * 0.5).max(h / n).max(MIN_EQ_H)
             } else {
                 0.0
             };
-            let analyzer_h = (h - eq_h) / (n - f32::from(u8::from(self.show_eq))).max(1.0);
-            if self.show_spectrum {
-                super::spectrum_view::show(self, ui, analyzer_h);
-            }
-            if self.show_spectrogram {
-                super::spectrogram_view::show(self, ui, analyzer_h);
-            }
-            if self.show_eq {
-                super::eq_view::show(self, ui);
-            }
+            let analyzer_h =
+                ((h - eq_h) / (n - f32::from(u8::from(self.show_eq))).max(1.0)).max(MIN_ANALYZER_H);
+            egui::ScrollArea::vertical()
+                .id_salt("views")
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    if self.show_spectrum {
+                        super::spectrum_view::show(self, ui, analyzer_h);
+                    }
+                    if self.show_spectrogram {
+                        super::spectrogram_view::show(self, ui, analyzer_h);
+                    }
+                    if self.show_eq {
+                        ui.allocate_ui(egui::vec2(ui.available_width(), eq_h), |ui| {
+                            super::eq_view::show(self, ui);
+                        });
+                    }
+                });
         });
         if self.show_perf {
             super::perf_view::show(self, &ctx);

@@ -18,7 +18,7 @@ const CEILING_MIN: f64 = -20.0;
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     let mut d = *app.engine.dsp();
     let before = d;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.checkbox(&mut d.eq.bypass, "Bypass EQ")
             .on_hover_text("Hear the signal without the equalizer");
         let mut pre = d.eq.preamp_db;
@@ -313,88 +313,87 @@ fn curve(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::DspSe
 
 fn band_list(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::DspSettings) {
     let mut remove = None;
-    egui::ScrollArea::vertical()
-        .id_salt("bands")
-        .show(ui, |ui| {
-            egui::Grid::new("band_grid")
-                .num_columns(7)
-                .striped(true)
-                .show(ui, |ui| {
-                    for h in ["#", "On", "Type", "Frequency", "Gain", "Q", ""] {
-                        ui.strong(h);
+    // Both ways: in a narrow window the Gain, Q and Remove columns are a scroll away, not cut off.
+    egui::ScrollArea::both().id_salt("bands").show(ui, |ui| {
+        egui::Grid::new("band_grid")
+            .num_columns(7)
+            .striped(true)
+            .show(ui, |ui| {
+                for h in ["#", "On", "Type", "Frequency", "Gain", "Q", ""] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for i in 0..d.eq.len() {
+                    let mut b = d.eq.bands()[i];
+                    let before = b;
+                    if ui
+                        .selectable_label(app.selected_band == Some(i), format!("{}", i + 1))
+                        .clicked()
+                    {
+                        app.selected_band = Some(i);
+                    }
+                    ui.checkbox(&mut b.enabled, "")
+                        .on_hover_text(format!("Band {} on/off", i + 1));
+                    egui::ComboBox::from_id_salt(("kind", i))
+                        .selected_text(b.kind.apo_name())
+                        .show_ui(ui, |ui| {
+                            for k in FilterKind::ALL {
+                                ui.selectable_value(
+                                    &mut b.kind,
+                                    k,
+                                    format!("{} - {}", k.apo_name(), k.label()),
+                                );
+                            }
+                        })
+                        .response
+                        .widget_info(|| {
+                            let mut w = egui::WidgetInfo::labeled(
+                                egui::Role::ComboBox,
+                                true,
+                                format!("Band {} type", i + 1),
+                            );
+                            w.current_text_value = Some(b.kind.apo_name().into());
+                            w
+                        });
+                    let speed = b.freq * 0.005;
+                    ui.add(
+                        egui::DragValue::new(&mut b.freq)
+                            .range(10.0..=40_000.0)
+                            .speed(speed)
+                            .max_decimals(1)
+                            .suffix(" Hz"),
+                    )
+                    .on_hover_text(format!("Frequency of band {}", i + 1));
+                    ui.add_enabled(
+                        b.kind.uses_gain(),
+                        egui::DragValue::new(&mut b.gain_db)
+                            .range(-30.0..=30.0)
+                            .speed(0.05)
+                            .max_decimals(1)
+                            .suffix(" dB"),
+                    )
+                    .on_hover_text(format!("Gain of band {}", i + 1));
+                    ui.add(
+                        egui::DragValue::new(&mut b.q)
+                            .range(0.025..=100.0)
+                            .speed(0.01)
+                            .max_decimals(2),
+                    )
+                    .on_hover_text(format!("Q of band {}", i + 1));
+                    if ui
+                        .button("Remove")
+                        .on_hover_text(format!("Remove band {}", i + 1))
+                        .clicked()
+                    {
+                        remove = Some(i);
                     }
                     ui.end_row();
-                    for i in 0..d.eq.len() {
-                        let mut b = d.eq.bands()[i];
-                        let before = b;
-                        if ui
-                            .selectable_label(app.selected_band == Some(i), format!("{}", i + 1))
-                            .clicked()
-                        {
-                            app.selected_band = Some(i);
-                        }
-                        ui.checkbox(&mut b.enabled, "")
-                            .on_hover_text(format!("Band {} on/off", i + 1));
-                        egui::ComboBox::from_id_salt(("kind", i))
-                            .selected_text(b.kind.apo_name())
-                            .show_ui(ui, |ui| {
-                                for k in FilterKind::ALL {
-                                    ui.selectable_value(
-                                        &mut b.kind,
-                                        k,
-                                        format!("{} - {}", k.apo_name(), k.label()),
-                                    );
-                                }
-                            })
-                            .response
-                            .widget_info(|| {
-                                let mut w = egui::WidgetInfo::labeled(
-                                    egui::Role::ComboBox,
-                                    true,
-                                    format!("Band {} type", i + 1),
-                                );
-                                w.current_text_value = Some(b.kind.apo_name().into());
-                                w
-                            });
-                        let speed = b.freq * 0.005;
-                        ui.add(
-                            egui::DragValue::new(&mut b.freq)
-                                .range(10.0..=40_000.0)
-                                .speed(speed)
-                                .max_decimals(1)
-                                .suffix(" Hz"),
-                        )
-                        .on_hover_text(format!("Frequency of band {}", i + 1));
-                        ui.add_enabled(
-                            b.kind.uses_gain(),
-                            egui::DragValue::new(&mut b.gain_db)
-                                .range(-30.0..=30.0)
-                                .speed(0.05)
-                                .max_decimals(1)
-                                .suffix(" dB"),
-                        )
-                        .on_hover_text(format!("Gain of band {}", i + 1));
-                        ui.add(
-                            egui::DragValue::new(&mut b.q)
-                                .range(0.025..=100.0)
-                                .speed(0.01)
-                                .max_decimals(2),
-                        )
-                        .on_hover_text(format!("Q of band {}", i + 1));
-                        if ui
-                            .button("Remove")
-                            .on_hover_text(format!("Remove band {}", i + 1))
-                            .clicked()
-                        {
-                            remove = Some(i);
-                        }
-                        ui.end_row();
-                        if b != before {
-                            d.eq.set(i, b);
-                        }
+                    if b != before {
+                        d.eq.set(i, b);
                     }
-                });
-        });
+                }
+            });
+    });
     if let Some(i) = remove {
         d.eq.remove(i);
         app.selected_band = None;

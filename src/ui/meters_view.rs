@@ -187,11 +187,15 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     scale(ui);
     ui.data_mut(|d| d.insert_temp(id, holds));
     ui.add_space(6.0);
+    // What the integrating readings cover, said once above them (row labels stay short so the
+    // panel can be narrow).
     let span = if app.meters_per_track {
         "this track"
     } else {
         "since reset"
     };
+    ui.label(egui::RichText::new(format!("Loudness ({span})")).strong())
+        .on_hover_text("Integrated, range, true peak and clips cover this span; M and S are 0.4 s and 3 s windows");
     egui::Grid::new("loudness").num_columns(2).show(ui, |ui| {
         ui.label("Momentary");
         ui.label(fmt(m.momentary, "LUFS"));
@@ -199,19 +203,19 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         ui.label("Short-term");
         ui.label(fmt(m.short_term, "LUFS"));
         ui.end_row();
-        ui.label(format!("Integrated ({span})"));
+        ui.label("Integrated");
         ui.label(fmt(m.integrated, "LUFS"));
         ui.end_row();
-        ui.label(format!("Range ({span})"));
+        ui.label("Range");
         ui.label(format!("{:.1} LU", m.lra));
         ui.end_row();
-        ui.label(format!("True peak ({span})"));
+        ui.label("True peak");
         ui.label(fmt(db(m.true_peak_max), "dBTP"));
         ui.end_row();
         ui.label("Correlation");
         ui.label(format!("{:+.2}", m.correlation));
         ui.end_row();
-        ui.label(format!("Clipped ({span})"));
+        ui.label("Clipped");
         ui.label(format!("{}", m.clipped));
         ui.end_row();
         ui.label("Limiter");

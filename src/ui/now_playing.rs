@@ -35,17 +35,22 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                 );
             }
         }
+        // Wrapped to the panel: a long title must not widen the panel (and squeeze the
+        // analyzers) in a small window.
         ui.vertical(|ui| match entry {
             Some(e) => {
-                ui.strong(e.title());
+                let wrap = |ui: &mut egui::Ui, t: egui::RichText| {
+                    ui.add(egui::Label::new(t).wrap());
+                };
+                wrap(ui, egui::RichText::new(e.title()).strong());
                 if let Some(a) = &e.tags.artist {
-                    ui.label(a);
+                    wrap(ui, egui::RichText::new(a));
                 }
                 if let Some(a) = &e.tags.album {
-                    ui.weak(a);
+                    wrap(ui, egui::RichText::new(a).weak());
                 }
                 if let Some(f) = &e.format {
-                    ui.small(f);
+                    wrap(ui, egui::RichText::new(f).small());
                 }
             }
             None => {

@@ -15,7 +15,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         ui.heading("Playlist");
         ui.weak(format!("{} tracks", app.playlist.len()));
     });
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         if ui
             .button("Add files")
             .on_hover_text("Add files to the playlist (Ctrl+O)")

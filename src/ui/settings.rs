@@ -22,6 +22,8 @@ pub struct Layout {
     pub show_eq: bool,
     pub eq_overlay: bool,
     pub show_perf: bool,
+    pub show_playlist: bool,
+    pub show_meters: bool,
     /// Inner window size in points.
     pub window: Option<[f32; 2]>,
 }
@@ -34,6 +36,8 @@ impl Default for Layout {
             show_eq: true,
             eq_overlay: true,
             show_perf: false,
+            show_playlist: true,
+            show_meters: true,
             window: None,
         }
     }

@@ -50,7 +50,13 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
     let grid = egui::Stroke::new(1.0, egui::Color32::from_gray(45));
     let text = egui::Color32::from_gray(140);
     axis::draw_freq_grid(&painter, rect, grid, text);
-    for d in (-120..=0).step_by(20) {
+    // A label every 20 dB, or every 40 dB when the view is too short for their text.
+    let step = if to_y(-20.0) - to_y(0.0) >= 16.0 {
+        20
+    } else {
+        40
+    };
+    for d in (-120..=0).rev().step_by(step) {
         axis::draw_level_line(
             &painter,
             rect,

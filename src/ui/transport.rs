@@ -5,6 +5,9 @@ use super::app::RustyApp;
 use super::command::AppCommand;
 use super::mmss;
 
+/// Width of the volume group (label, slider, value).
+const VOLUME_W: f32 = 240.0;
+
 const BUFFER_CHOICES: [Option<u32>; 8] = [
     None,
     Some(64),
@@ -16,8 +19,16 @@ const BUFFER_CHOICES: [Option<u32>; 8] = [
     Some(4096),
 ];
 
+/// Three rows, each wrapping when the window is narrow: the buttons, time and volume; the seek
+/// bar across the whole width; the output device, buffer and the performance alert.
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
-    ui.horizontal(|ui| {
+    let (track, pos) = app.position().unwrap_or((usize::MAX, 0.0));
+    let total = app
+        .playlist
+        .get(track)
+        .and_then(|e| e.duration_s)
+        .unwrap_or(0.0);
+    ui.horizontal_wrapped(|ui| {
         if ui
             .button("Open…")
             .on_hover_text("Add files to the playlist (Ctrl+O)")
@@ -34,7 +45,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             app.send(AppCommand::Previous);
         }
         let label = if app.is_playing() { "Pause" } else { "Play" };
-        // One width for both labels: the seek bar after it does not move when it changes.
+        // One width for both labels: nothing after it moves when it changes.
         let h = ui.spacing().interact_size.y;
         if ui
             .add_sized([52.0, h], egui::Button::new(label))
@@ -50,33 +61,38 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             app.send(AppCommand::Next);
         }
         ui.separator();
-        let (track, pos) = app.position().unwrap_or((usize::MAX, 0.0));
-        let total = app
-            .playlist
-            .get(track)
-            .and_then(|e| e.duration_s)
-            .unwrap_or(0.0);
         let shown = app.seek_preview.unwrap_or(pos);
-        ui.label(format!("{} / {}", mmss(shown), super::length_text(total)));
-        let width = (ui.available_width() - 250.0).max(100.0);
-        seek_bar(app, ui, width, track, pos, total);
+        ui.add_sized(
+            [96.0, h],
+            egui::Label::new(format!("{} / {}", mmss(shown), super::length_text(total))),
+        );
         ui.separator();
         let mut vol = app.volume_db;
+        // Label, slider and value as one group: the row wraps before it rather than through it
+        // (a slider's value box is its own allocation and would stick out of a narrow window).
+        if ui.available_size_before_wrap().x < VOLUME_W {
+            ui.end_row();
+        }
         let v = ui
-            .add(
-                egui::Slider::new(
-                    &mut vol,
-                    super::settings::MIN_VOLUME_DB..=super::settings::MAX_VOLUME_DB,
+            .scope(|ui| {
+                ui.label("Volume");
+                ui.add(
+                    egui::Slider::new(
+                        &mut vol,
+                        super::settings::MIN_VOLUME_DB..=super::settings::MAX_VOLUME_DB,
+                    )
+                    .suffix(" dB"),
                 )
-                .suffix(" dB")
-                .text("Volume"),
-            )
+            })
+            .inner
             .on_hover_text("Volume (Up / Down arrow: 1 dB)");
         if v.changed() {
             app.send(AppCommand::SetVolume(vol));
         }
     });
-    ui.horizontal(|ui| {
+    let width = ui.available_width().max(100.0);
+    seek_bar(app, ui, width, track, pos, total);
+    ui.horizontal_wrapped(|ui| {
         output_picker(app, ui);
         perf_alert(app, ui);
     });
