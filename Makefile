@@ -12,7 +12,7 @@ MEDIA := $(CURDIR)/target/media
 # user's own sound server, Wayland socket and session bus, which live in the caller's
 # XDG_RUNTIME_DIR, so it gets the caller's environment unchanged (tests/makefile.rs checks this).
 TEST_RUNTIME_DIR := /tmp/rusty-audio-test-$(shell id -u)
-TEST_TARGETS := test pulse soak measure-app bench peers media
+TEST_TARGETS := test pulse soak measure-app bench peers media screenshots
 $(TEST_TARGETS): export XDG_RUNTIME_DIR := $(TEST_RUNTIME_DIR)
 $(TEST_TARGETS): export PULSE_SERVER := unix:$(TEST_RUNTIME_DIR)/pulse/native
 $(TEST_TARGETS): export RUSTY_AUDIO_MEDIA := $(MEDIA)
@@ -33,7 +33,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: run test deps test-deps media pulse demo clean-media bench peers measure-app soak
+.PHONY: run test deps test-deps media pulse demo clean-media bench peers measure-app soak screenshots
 
 deps:
 	$(call apt_install,$(BUILD_PKGS))
@@ -73,6 +73,11 @@ soak: test-deps pulse
 # The app's memory, CPU and frame-time budgets in a real (virtual) window: scripts/measure_app.sh.
 measure-app: test-deps media pulse
 	bash scripts/measure_app.sh
+
+# The app at 640×480, 800×600 and 1400×900 under Xvfb: docs/screenshots/layout_*.png.
+screenshots: test-deps pulse
+	$(CARGO) build --locked
+	bash scripts/screenshots.sh
 
 demo: test-deps
 	bash scripts/make_demo.sh assets/demo.flac

@@ -108,12 +108,19 @@ fn scale(ui: &mut egui::Ui) {
         let w = (ui.available_width() - NUMBERS_W - ui.spacing().item_spacing.x).max(40.0);
         let (rect, _) = ui.allocate_exact_size(egui::vec2(w, 12.0), egui::Sense::hover());
         let p = ui.painter();
+        // Every mark gets a tick; a label only where it does not run into the last one drawn
+        // (from 0 dB down, so the top of the scale is always labelled).
+        let mut last_x = f32::INFINITY;
         for d in SCALE {
             let x = rect.left() + rect.width() * frac(d);
             p.line_segment(
                 [egui::pos2(x, rect.top()), egui::pos2(x, rect.top() + 3.0)],
                 egui::Stroke::new(1.0, egui::Color32::GRAY),
             );
+            if last_x - x < 16.0 {
+                continue;
+            }
+            last_x = x;
             let align = if d == 0.0 {
                 egui::Align2::RIGHT_TOP
             } else if d == FLOOR {

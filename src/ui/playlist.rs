@@ -13,7 +13,8 @@ struct DraggedRow(usize);
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Playlist");
-        ui.weak(format!("{} tracks", app.playlist.len()));
+        let n = app.playlist.len();
+        ui.weak(format!("{n} track{}", if n == 1 { "" } else { "s" }));
     });
     ui.horizontal_wrapped(|ui| {
         if ui

@@ -266,7 +266,7 @@ fn colour_column(
 
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
     let sg = &mut app.spectrogram;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         super::pick(
             ui,
             "colormap",

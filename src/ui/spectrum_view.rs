@@ -13,7 +13,7 @@ const DB_MAX: f32 = 0.0;
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
     // Settings row.
     let mut cfg: SpectrumConfig = *app.engine.spectrum_config();
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         super::pick(
             ui,
             "fft_size",
