@@ -63,4 +63,21 @@ fn losing_the_device_notifies_and_playback_goes_on() {
         h.state().playlist.iter().all(|e| e.error.is_none()),
         "a lost device is not a bad file"
     );
+
+    // The device comes back: the app moves back to it by itself, same track, going on.
+    let before = h.state().position().unwrap();
+    server.launch();
+    step_until(&mut h, "back on the device", |a| {
+        !a.engine.output_info().is_null
+    });
+    assert!(
+        h.state().notices().iter().any(|n| n.contains("is back")),
+        "{:?}",
+        h.state().notices()
+    );
+    step_until(&mut h, "playing on the device again", |a| {
+        a.position()
+            .is_some_and(|p| p.0 == before.0 && p.1 > before.1 + 0.3)
+    });
+    assert!(server.has_stream(), "our stream is on the server again");
 }

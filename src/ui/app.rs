@@ -145,6 +145,12 @@ pub struct RustyApp {
     queued: Vec<super::command::AppCommand>,
     /// Integrated loudness, range, true peak and clips restart with each track (the meters view).
     pub meters_per_track: bool,
+    /// File dialogs in flight and the path field (see `dialogs.rs`).
+    pub dialogs: super::dialogs::Dialogs,
+    /// The output failed during this session and playback moved to the null output.
+    lost_output: bool,
+    /// When the lost output was last tried again (see `engine_link::reconnect_if_due`).
+    last_reconnect: Instant,
     /// Quit was asked for (a key, later media keys): the window closes at the end of the frame.
     quit_requested: bool,
 }
@@ -208,6 +214,9 @@ impl RustyApp {
             debug_repaint: std::env::var_os("RUSTY_AUDIO_DEBUG_REPAINT").is_some(),
             queued: Vec::new(),
             quit_requested: false,
+            lost_output: false,
+            last_reconnect: Instant::now(),
+            dialogs: super::dialogs::Dialogs::default(),
             meters_per_track: true,
         };
         if let Some(w) = start.warning {
@@ -385,24 +394,47 @@ impl RustyApp {
         self.notices.titles()
     }
 
+    /// Ask for files to add (a dialog off the UI thread, or the path field; see `dialogs.rs`).
     pub fn open_dialog(&mut self) {
-        if let Some(files) = rfd::FileDialog::new()
-            .add_filter(
-                "Audio",
-                &[
-                    "wav", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "aif", "aiff", "caf",
-                    "opus", "mka", "webm",
-                ],
-            )
-            .pick_files()
-        {
-            self.add_files(files);
-        }
+        self.dialogs.request(super::dialogs::Purpose::AddFiles);
     }
 
     pub fn open_folder_dialog(&mut self) {
-        if let Some(dir) = rfd::FileDialog::new().pick_folder() {
-            self.add_files(crate::cli::files::expand(&[dir]));
+        self.dialogs.request(super::dialogs::Purpose::AddFolder);
+    }
+
+    /// Carry out what dialogs (or the path field) returned.
+    fn handle_dialogs(&mut self, ctx: &egui::Context) {
+        use super::dialogs::{Outcome, Purpose};
+        let mut picked = Vec::new();
+        for o in self.dialogs.poll() {
+            match o {
+                Outcome::Picked(p, paths) => picked.push((p, paths)),
+                Outcome::Cancelled => {}
+                Outcome::Unavailable(_, why) => self.notify(format!(
+                    "The file dialog cannot open ({why}): type the path instead."
+                )),
+            }
+        }
+        if let Some((p, path)) = self.dialogs.show_path_field(ctx) {
+            picked.push((p, vec![path]));
+        }
+        for (purpose, paths) in picked {
+            match purpose {
+                Purpose::AddFiles | Purpose::AddFolder => {
+                    self.apply(super::command::AppCommand::AddFiles(paths));
+                }
+                Purpose::ImportPreset => {
+                    if let Some(p) = paths.first() {
+                        super::eq_view::import_file(self, p);
+                    }
+                }
+                Purpose::ExportPreset => {
+                    if let Some(p) = paths.first() {
+                        super::eq_view::export_file(self, p);
+                    }
+                }
+            }
         }
     }
 
@@ -518,6 +550,7 @@ impl RustyApp {
             eprintln!("repaint: {:?}", ctx.repaint_causes());
         }
         self.handle_events();
+        self.reconnect_if_due();
         self.upload_cover(&ctx);
         self.keyboard(&ctx);
         // Files dropped from the file manager.
@@ -624,18 +657,22 @@ impl RustyApp {
         }
         self.notices.show(&ctx);
         self.apply_queued();
+        self.handle_dialogs(&ctx);
         if std::mem::take(&mut self.quit_requested) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         self.save_if_changed();
         // Repaint at the display rate only while something moves; nothing at all when paused or
         // stopped (after the output is suspended), and only a slow poll while minimized.
-        let moving = self.is_playing() || Instant::now() < self.busy_until;
+        let moving = self.is_playing() || Instant::now() < self.busy_until || self.dialogs.active();
         if moving && minimized {
             ctx.request_repaint_after(Duration::from_secs(1));
         } else if moving {
             // ~30 frames/s: the spectrum itself updates 23 times a second, meters are smoothed.
             ctx.request_repaint_after(Duration::from_millis(33));
+        } else if self.lost_output || self.engine.output_info().fallback_reason.is_some() {
+            // Paused on the null output after losing the device: still look for it now and then.
+            ctx.request_repaint_after(Duration::from_secs(2));
         } else if let Some(due) = self.engine.suspend_due() {
             // Paused or stopped: one more frame when the engine can suspend the idle device
             // stream (`Engine::poll`), then nothing at all.

@@ -103,28 +103,22 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                     });
                 }
                 ui.separator();
+                // Both dialogs run off the UI thread (see `ui/dialogs.rs`); the file is read or
+                // written when the path comes back (`RustyApp::handle_dialogs`).
                 if ui
                     .button("Import…")
                     .on_hover_text("Equalizer APO / AutoEQ text file")
                     .clicked()
                 {
-                    if let Some(path) = rfd::FileDialog::new()
-                        .add_filter("EQ preset", &["txt"])
-                        .pick_file()
-                    {
-                        load_into(app, &mut d.eq, &path);
-                    }
+                    app.dialogs.request(super::dialogs::Purpose::ImportPreset);
                     ui.close();
                 }
-                if ui.button("Export…").clicked() {
-                    if let Some(path) = rfd::FileDialog::new()
-                        .set_file_name("rusty-audio-eq.txt")
-                        .save_file()
-                    {
-                        if let Err(e) = preset::save(&d.eq, &path, "Rusty Audio EQ") {
-                            app.notify(e.to_string());
-                        }
-                    }
+                if ui
+                    .button("Export…")
+                    .on_hover_text("Save the current EQ as an Equalizer APO text file")
+                    .clicked()
+                {
+                    app.dialogs.request(super::dialogs::Purpose::ExportPreset);
                     ui.close();
                 }
             });
@@ -181,6 +175,22 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
 
 /// Load a preset file into `eq`, telling the user about skipped lines or why it failed (the EQ
 /// is left as it was then).
+/// Load the preset at `path` into the engine's EQ (warnings and errors as notices).
+pub fn import_file(app: &mut RustyApp, path: &Path) {
+    let mut d = *app.engine.dsp();
+    load_into(app, &mut d.eq, path);
+    app.set_dsp(d);
+}
+
+/// Save the engine's EQ to `path` (APO text, written atomically).
+pub fn export_file(app: &mut RustyApp, path: &Path) {
+    let eq = app.engine.dsp().eq;
+    match preset::save(&eq, path, "Rusty Audio EQ") {
+        Ok(()) => app.notify(format!("Saved the EQ to {}", path.display())),
+        Err(e) => app.notify(e.to_string()),
+    }
+}
+
 fn load_into(app: &mut RustyApp, eq: &mut crate::dsp::eq_params::EqParams, path: &Path) {
     match import(path) {
         Ok((loaded, warnings)) => {

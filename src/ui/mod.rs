@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod command;
+pub mod dialogs;
 pub mod eq_view;
 pub mod meters_view;
 pub mod notices;

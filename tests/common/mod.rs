@@ -287,6 +287,12 @@ impl PrivatePulse {
             server: format!("unix:{}/pulse/native", runtime.display()),
             runtime,
         };
+        p.launch();
+        p
+    }
+
+    /// Start the server again after `kill` (the device "comes back").
+    pub fn launch(&self) {
         let mut start = Command::new("pulseaudio");
         start.args([
             "--daemonize=yes",
@@ -296,12 +302,11 @@ impl PrivatePulse {
             "--load=module-native-protocol-unix",
             "--load=module-null-sink sink_name=private rate=48000 channels=2",
         ]);
-        p.env(&mut start);
+        self.env(&mut start);
         assert!(
             start.stderr(Stdio::null()).status().unwrap().success(),
             "private PulseAudio started"
         );
-        p
     }
 
     /// Point a command at this server.

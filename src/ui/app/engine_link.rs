@@ -9,19 +9,15 @@ use crate::engine::{Engine, EngineConfig, EngineEvent};
 use super::{OverviewCache, RustyApp};
 use crate::ui::scanner::Found;
 
+/// How often a lost output is tried again.
+const RECONNECT_EVERY: Duration = Duration::from_secs(2);
+
 impl RustyApp {
     /// Move playback to another output (device or buffer size): a new engine at that device's
     /// rate, carrying over the playlist, position, pause state, DSP and analyzer settings. The
     /// old engine keeps playing if the new one cannot start.
     pub fn switch_output(&mut self, device: Option<String>, buffer_frames: Option<u32>) {
-        let cfg = EngineConfig {
-            output: crate::ui::settings::output_choice(device.as_deref()),
-            buffer_frames,
-            dsp: *self.engine.dsp(),
-            volume: crate::ui::settings::volume_gain(self.volume_db),
-            ..EngineConfig::default()
-        };
-        let mut engine = match Engine::start(&cfg) {
+        let mut engine = match self.engine_on(device.as_deref(), buffer_frames) {
             Ok(e) => e,
             Err(e) => {
                 self.notify(format!("Cannot switch output: {e}"));
@@ -37,7 +33,32 @@ impl RustyApp {
             ));
             return;
         }
-        let pos = self.position();
+        self.adopt(&mut engine);
+        self.engine = engine; // the old one stops and joins its threads here
+        self.output_device = device;
+        self.buffer_frames = buffer_frames;
+        self.kick();
+    }
+
+    /// A new engine on `device`, with this one's DSP and volume.
+    fn engine_on(
+        &self,
+        device: Option<&str>,
+        buffer_frames: Option<u32>,
+    ) -> Result<Engine, crate::engine::OutputError> {
+        Engine::start(&EngineConfig {
+            output: crate::ui::settings::output_choice(device),
+            buffer_frames,
+            dsp: *self.engine.dsp(),
+            volume: crate::ui::settings::volume_gain(self.volume_db),
+            ..EngineConfig::default()
+        })
+    }
+
+    /// Give `engine` what the current one plays: analyzer settings, queue, track, position and
+    /// pause state.
+    fn adopt(&self, engine: &mut Engine) {
+        let pos = self.engine.target_position();
         let paused = self.engine.is_paused();
         engine.set_spectrum_config(*self.engine.spectrum_config());
         engine.set_queue_keyed(self.queue_entries());
@@ -47,9 +68,32 @@ impl RustyApp {
                 engine.pause();
             }
         }
-        self.engine = engine; // the old one stops and joins its threads here
-        self.output_device = device;
-        self.buffer_frames = buffer_frames;
+    }
+
+    /// Playing to the null output because the chosen device failed (or was missing at start):
+    /// every `RECONNECT_EVERY`, try the device again and move back to it once it opens. Quiet
+    /// while it stays away (the user was told when it went).
+    pub(super) fn reconnect_if_due(&mut self) {
+        let info = self.engine.output_info();
+        let fell_back = info.is_null
+            && self.output_device.as_deref() != Some("null")
+            && (info.fallback_reason.is_some() || self.lost_output);
+        if !fell_back || self.last_reconnect.elapsed() < RECONNECT_EVERY {
+            return;
+        }
+        self.last_reconnect = std::time::Instant::now();
+        let device = self.output_device.clone();
+        let Ok(mut engine) = self.engine_on(device.as_deref(), self.buffer_frames) else {
+            return;
+        };
+        if engine.output_info().is_null {
+            return;
+        }
+        self.adopt(&mut engine);
+        self.engine = engine;
+        self.lost_output = false;
+        let name = self.engine.output_info().device.clone();
+        self.notify(format!("The output is back: playing on {name:?} again."));
         self.kick();
     }
 
@@ -76,9 +120,12 @@ impl RustyApp {
                     }
                     self.notify_unplayable(error);
                 }
-                EngineEvent::OutputChanged { reason, .. } | EngineEvent::Notice(reason) => {
-                    self.notify(reason)
+                EngineEvent::OutputChanged { reason, .. } => {
+                    self.lost_output = true;
+                    self.last_reconnect = std::time::Instant::now();
+                    self.notify(reason);
                 }
+                EngineEvent::Notice(reason) => self.notify(reason),
                 EngineEvent::QueueEnded | EngineEvent::Synced(_) => {}
             }
         }
