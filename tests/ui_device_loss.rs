@@ -75,6 +75,14 @@ fn losing_the_device_notifies_and_playback_goes_on() {
         "{:?}",
         h.state().notices()
     );
+    step_until(&mut h, "a position on the device", |a| {
+        a.position().is_some()
+    });
+    let resumed = h.state().position().unwrap();
+    assert!(
+        resumed.0 == before.0 && resumed.1 >= before.1 - 0.2,
+        "went on where it was ({before:?}), not from the start: {resumed:?}"
+    );
     step_until(&mut h, "playing on the device again", |a| {
         a.position()
             .is_some_and(|p| p.0 == before.0 && p.1 > before.1 + 0.3)

@@ -601,7 +601,8 @@ impl Engine {
         loop {
             r.discard_flushed();
             let idle = self.telemetry.decoder_idle.load(Relaxed);
-            if r.ready_frames() >= want || idle {
+            // At least what the renderer waits for after a jump (see `Renderer::process`).
+            if r.ready_frames() >= want.max(r.prebuffer_frames()) || idle {
                 break;
             }
             // Not a timing assumption: we simply wait for the decoder to produce data.

@@ -64,6 +64,8 @@ pub struct Renderer {
     faded_out: bool,
     /// Length of a jump fade (5 ms).
     declick_frames: u32,
+    /// Audio to have buffered after a jump before it starts (20 ms; see `render_pass`).
+    prebuffer_frames: usize,
     /// A landing inside a track waits at gain 0 for its first frame; the fade-in starts there,
     /// not at the flush (the decoder may take tens of ms to seek, and a ramp run over that
     /// silence would leave the new audio to start at full amplitude).
@@ -117,6 +119,7 @@ impl Renderer {
             jump_out: false,
             faded_out: false,
             declick_frames: (ramp / 2).max(1),
+            prebuffer_frames: (device_rate as usize / 50).max(1),
             fade_in: false,
             paused: false,
             phase: Phase::Idle,
@@ -173,6 +176,12 @@ impl Renderer {
     #[must_use]
     pub fn telemetry(&self) -> &Arc<Telemetry> {
         &self.telemetry
+    }
+
+    /// Frames buffered after a jump before it starts playing.
+    #[must_use]
+    pub fn prebuffer_frames(&self) -> usize {
+        self.prebuffer_frames
     }
 
     /// Frames that would be heard if rendered now (offline drivers wait for these).
@@ -440,7 +449,19 @@ impl Renderer {
         self.apply_due_markers(self.jump_out);
         self.faded_out = false;
         let mut filled = 0;
-        if !held {
+        // After a jump, wait (in silence, which is not an underrun) until a little audio is
+        // buffered: reading the first packet the decoder pushed and then running dry while it
+        // decodes the next (a busy machine, a slow seek) was an underrun after most seeks and
+        // track changes. No wait when all of the track that is coming is there (a marker follows
+        // it) or the decoder has nothing more to give.
+        let prebuffering = self.phase == Phase::Starting
+            && self.pcm.readable_before_marker() < self.prebuffer_frames
+            && self.pcm.peek_marker().is_none()
+            && !self
+                .telemetry
+                .decoder_idle
+                .load(std::sync::atomic::Ordering::Relaxed);
+        if !held && !prebuffering {
             while filled < frames {
                 // Bounded by what was in the ring *before* the next marker was looked at (see
                 // `PcmConsumer::readable_before_marker` for the ordering).
@@ -800,6 +821,37 @@ mod tests {
             tail.iter().all(|x| x.abs() < 1e-3),
             "rung out after the stop"
         );
+    }
+
+    /// After a jump the renderer waits until 20 ms are buffered (silence meanwhile, no underrun),
+    /// then plays from the landing; a track shorter than that (its end marker is there) plays at
+    /// once.
+    #[test]
+    fn a_jump_waits_for_a_little_audio_instead_of_running_dry() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let ch = 1;
+        let mut t = rig(ch);
+        t.r.telemetry().decoder_idle.store(false, Relaxed);
+        t.p.push_marker(start(0, 0, true)).unwrap();
+        let a = sine(ch, 3000, 0.0);
+        t.p.push(&a[..100]);
+        let out = render(&mut t.r, ch, 512, 256);
+        assert!(
+            out.iter().all(|&x| x == 0.0),
+            "waits with 100 frames buffered"
+        );
+        t.p.push(&a[100..]);
+        let out = render(&mut t.r, ch, 2000, 256);
+        assert_eq!(&out[..], &a[..2000], "then plays from the first frame");
+        assert_eq!(t.r.telemetry().underruns.load(Relaxed), 0);
+        // A 50-frame track: its end is in the ring, so it plays without waiting.
+        let mut t = rig(ch);
+        t.r.telemetry().decoder_idle.store(false, Relaxed);
+        t.p.push_marker(start(0, 0, true)).unwrap();
+        t.p.push(&a[..50]);
+        t.p.push_marker(MarkerKind::End { flush: false }).unwrap();
+        let out = render(&mut t.r, ch, 256, 256);
+        assert_eq!(&out[..50], &a[..50]);
     }
 
     /// A seek with no old audio left (the ring ran dry) applies as soon as it is seen, and a

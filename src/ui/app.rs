@@ -151,6 +151,8 @@ pub struct RustyApp {
     lost_output: bool,
     /// When the lost output was last tried again (see `engine_link::reconnect_if_due`).
     last_reconnect: Instant,
+    /// Wait before the next try (backs off; see `engine_link::reconnect_if_due`).
+    reconnect_wait: Duration,
     /// Quit was asked for (a key, later media keys): the window closes at the end of the frame.
     quit_requested: bool,
 }
@@ -216,6 +218,7 @@ impl RustyApp {
             quit_requested: false,
             lost_output: false,
             last_reconnect: Instant::now(),
+            reconnect_wait: engine_link::RECONNECT_FIRST,
             dialogs: super::dialogs::Dialogs::default(),
             meters_per_track: true,
         };
@@ -672,7 +675,7 @@ impl RustyApp {
             ctx.request_repaint_after(Duration::from_millis(33));
         } else if self.lost_output || self.engine.output_info().fallback_reason.is_some() {
             // Paused on the null output after losing the device: still look for it now and then.
-            ctx.request_repaint_after(Duration::from_secs(2));
+            ctx.request_repaint_after(self.reconnect_wait);
         } else if let Some(due) = self.engine.suspend_due() {
             // Paused or stopped: one more frame when the engine can suspend the idle device
             // stream (`Engine::poll`), then nothing at all.

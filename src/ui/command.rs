@@ -37,8 +37,8 @@ pub enum AppCommand {
     Quit,
 }
 
-/// The commands of the frame's key presses, in order (auto-repeat included: holding Down keeps
-/// lowering the volume). Returns the commands and, per event, whether it was one of ours, so the
+/// The commands of the frame's key presses, in order (auto-repeat only for steps: holding Down
+/// keeps lowering the volume, holding Space toggles once). Returns the commands and, per event, whether it was one of ours, so the
 /// caller can take those events away from the widgets (a focused button must not also see Space).
 #[must_use]
 pub fn from_key_events(events: &[egui::Event]) -> (Vec<AppCommand>, Vec<bool>) {
@@ -49,9 +49,13 @@ pub fn from_key_events(events: &[egui::Event]) -> (Vec<AppCommand>, Vec<bool>) {
             egui::Event::Key {
                 key,
                 pressed: true,
+                repeat,
                 modifiers,
                 ..
             } => match shortcut(*key, *modifiers) {
+                // Held keys repeat steps (volume, seek, moving an entry), never toggles or
+                // one-off actions: holding Space must not flip play/pause 30 times a second.
+                Some(c) if *repeat && !c.repeats() => true,
                 Some(c) => {
                     cmds.push(c);
                     true
@@ -62,6 +66,17 @@ pub fn from_key_events(events: &[egui::Event]) -> (Vec<AppCommand>, Vec<bool>) {
         })
         .collect();
     (cmds, handled)
+}
+
+impl AppCommand {
+    /// Whether a held key repeats this command.
+    #[must_use]
+    pub fn repeats(&self) -> bool {
+        matches!(
+            self,
+            AppCommand::SeekBy(_) | AppCommand::VolumeBy(_) | AppCommand::MoveSelected(_)
+        )
+    }
 }
 
 /// The command a key press means, if any.
@@ -97,6 +112,30 @@ mod tests {
             repeat: false,
             modifiers,
         }
+    }
+
+    #[test]
+    fn held_keys_repeat_steps_but_not_toggles() {
+        let repeat = |key| egui::Event::Key {
+            key,
+            physical_key: None,
+            pressed: true,
+            repeat: true,
+            modifiers: egui::Modifiers::NONE,
+        };
+        let events = [
+            key(egui::Key::Space, egui::Modifiers::NONE),
+            repeat(egui::Key::Space),
+            repeat(egui::Key::Space),
+            repeat(egui::Key::ArrowDown),
+            repeat(egui::Key::F12),
+        ];
+        let (cmds, ours) = from_key_events(&events);
+        assert_eq!(cmds, [AppCommand::TogglePause, AppCommand::VolumeBy(-1.0)]);
+        assert!(
+            ours.iter().all(|&o| o),
+            "repeats of ours are still taken from the widgets"
+        );
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub struct Dialogs {
     pub typed: Option<(Purpose, String)>,
     /// Give the path field the keyboard when it appears.
     focus_field: bool,
+    /// Never try a dialog: always the path field (`RUSTY_AUDIO_NO_FILE_DIALOG`, tests).
+    path_field_only: bool,
 }
 
 impl Default for Dialogs {
@@ -72,6 +74,7 @@ impl Default for Dialogs {
             busy: false,
             typed: None,
             focus_field: false,
+            path_field_only: std::env::var_os("RUSTY_AUDIO_NO_FILE_DIALOG").is_some(),
         }
     }
 }
@@ -82,7 +85,7 @@ impl Dialogs {
         if self.busy {
             return;
         }
-        if std::env::var_os("RUSTY_AUDIO_NO_FILE_DIALOG").is_some() {
+        if self.path_field_only {
             // Tests (and users who prefer typing) get the path field directly.
             let _ = self.tx.send(Outcome::Unavailable(
                 purpose,
@@ -95,16 +98,26 @@ impl Dialogs {
         let spawned = std::thread::Builder::new()
             .name("rusty-audio-dialog".into())
             .spawn(move || {
-                let outcome = match why_unavailable() {
+                // Whatever happens in the dialog library, an answer comes back (a lost one would
+                // leave every later Open… doing nothing).
+                let outcome = crate::engine::contain(|| match why_unavailable() {
                     Some(why) => Outcome::Unavailable(purpose, why),
                     None => run(purpose),
-                };
+                })
+                .unwrap_or_else(|why| {
+                    Outcome::Unavailable(purpose, format!("the dialog failed: {why}"))
+                });
                 let _ = tx.send(outcome);
             });
         if let Err(e) = spawned {
             self.busy = false;
             let _ = self.tx.send(Outcome::Unavailable(purpose, e.to_string()));
         }
+    }
+
+    /// Use the path field instead of any dialog from now on.
+    pub fn use_path_field_only(&mut self) {
+        self.path_field_only = true;
     }
 
     /// A dialog is open or the path field is shown (the UI keeps polling for the answer).
@@ -183,8 +196,20 @@ fn on_path(program: &str) -> bool {
 }
 
 fn portal_present() -> bool {
+    portal_on(None)
+}
+
+/// `portal_present` on the session bus, or on the bus at `address`.
+fn portal_on(address: Option<&str>) -> bool {
     async_io::block_on(async {
-        let Ok(conn) = zbus::Connection::session().await else {
+        let conn = match address {
+            None => zbus::Connection::session().await,
+            Some(a) => match zbus::connection::Builder::address(a) {
+                Ok(b) => b.build().await,
+                Err(e) => Err(e),
+            },
+        };
+        let Ok(conn) = conn else {
             return false;
         };
         let Ok(bus) = zbus::fdo::DBusProxy::new(&conn).await else {
@@ -230,11 +255,9 @@ mod tests {
 
     /// Without a session bus there is no portal (and the check neither hangs nor panics).
     #[test]
-    fn no_session_bus_means_no_portal() {
-        std::env::set_var(
-            "DBUS_SESSION_BUS_ADDRESS",
-            "unix:path=/nonexistent/rusty-audio-test-bus",
-        );
-        assert!(!portal_present());
+    fn no_bus_means_no_portal() {
+        assert!(!portal_on(Some(
+            "unix:path=/nonexistent/rusty-audio-test-bus"
+        )));
     }
 }

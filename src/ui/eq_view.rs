@@ -127,7 +127,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             .on_hover_text("Output limiter: never exceeds the ceiling");
         // A typed value out of range is brought into it, and the user told so (not silently).
         let typed_out_of_range = std::cell::Cell::new(None);
-        ui.add(
+        let ceiling = ui.add(
             egui::DragValue::new(&mut d.limiter.ceiling_dbfs)
                 .range(CEILING_MIN..=0.0)
                 .speed(0.05)
@@ -150,7 +150,8 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                 }),
         )
         .on_hover_text(format!("Limiter ceiling ({CEILING_MIN} to 0 dBFS)"));
-        if let Some(v) = typed_out_of_range.get() {
+        // Parsed on every keystroke: said once, when the field is left.
+        if let Some(v) = typed_out_of_range.get().filter(|_| ceiling.lost_focus()) {
             app.notify(format!(
                 "Limiter ceiling {v} dBFS is out of range ({CEILING_MIN} to 0 dBFS): set to {:.2} dBFS",
                 v.clamp(CEILING_MIN, 0.0)
@@ -277,12 +278,13 @@ fn curve(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::DspSe
         let mut nb = b;
         if r.dragged() {
             // By the pointer's movement, not its position: grabbing a handle off its centre
-            // does not move it, and a drag straight up changes the gain only. Values land on
-            // round numbers (1 Hz, 0.1 dB), as a user would type them.
+            // does not move it, and a drag straight up changes the gain only. The gain lands on
+            // 0.1 dB steps (the frequency is not rounded: at 1 Hz steps a slow drag below 50 Hz
+            // would round back to where it was and stick).
             let delta = r.drag_delta();
             if delta.x != 0.0 {
                 let x = axis::x_of(b.freq) + f64::from(delta.x / rect.width());
-                nb.freq = axis::f_of(x.clamp(0.0, 1.0)).round();
+                nb.freq = axis::f_of(x.clamp(0.0, 1.0));
             }
             if delta.y != 0.0 && b.kind.uses_gain() {
                 let g = b.gain_db - f64::from(delta.y / (rect.height() * 0.5)) * RANGE_DB;

@@ -9,8 +9,10 @@ use crate::engine::{Engine, EngineConfig, EngineEvent};
 use super::{OverviewCache, RustyApp};
 use crate::ui::scanner::Found;
 
-/// How often a lost output is tried again.
-const RECONNECT_EVERY: Duration = Duration::from_secs(2);
+/// First wait before a lost output is tried again (doubled after each failed try).
+pub(super) const RECONNECT_FIRST: Duration = Duration::from_secs(2);
+/// Longest wait between tries.
+const RECONNECT_MAX: Duration = Duration::from_secs(60);
 
 impl RustyApp {
     /// Move playback to another output (device or buffer size): a new engine at that device's
@@ -35,6 +37,9 @@ impl RustyApp {
         }
         self.adopt(&mut engine);
         self.engine = engine; // the old one stops and joins its threads here
+                              // The user chose: no more looking for the lost one.
+        self.lost_output = false;
+        self.reconnect_wait = RECONNECT_FIRST;
         self.output_device = device;
         self.buffer_frames = buffer_frames;
         self.kick();
@@ -71,17 +76,20 @@ impl RustyApp {
     }
 
     /// Playing to the null output because the chosen device failed (or was missing at start):
-    /// every `RECONNECT_EVERY`, try the device again and move back to it once it opens. Quiet
+    /// after `RECONNECT_FIRST` (then backing off), try the device again and move back to it once it opens. Quiet
     /// while it stays away (the user was told when it went).
     pub(super) fn reconnect_if_due(&mut self) {
         let info = self.engine.output_info();
         let fell_back = info.is_null
             && self.output_device.as_deref() != Some("null")
             && (info.fallback_reason.is_some() || self.lost_output);
-        if !fell_back || self.last_reconnect.elapsed() < RECONNECT_EVERY {
+        if !fell_back || self.last_reconnect.elapsed() < self.reconnect_wait {
             return;
         }
         self.last_reconnect = std::time::Instant::now();
+        // Each failed try waits twice as long (2 s up to a minute): opening a device costs a
+        // frame, and a machine without one should not pay that every 2 s all day.
+        self.reconnect_wait = (self.reconnect_wait * 2).min(RECONNECT_MAX);
         let device = self.output_device.clone();
         let Ok(mut engine) = self.engine_on(device.as_deref(), self.buffer_frames) else {
             return;
@@ -92,6 +100,7 @@ impl RustyApp {
         self.adopt(&mut engine);
         self.engine = engine;
         self.lost_output = false;
+        self.reconnect_wait = RECONNECT_FIRST;
         let name = self.engine.output_info().device.clone();
         self.notify(format!("The output is back: playing on {name:?} again."));
         self.kick();
@@ -123,6 +132,7 @@ impl RustyApp {
                 EngineEvent::OutputChanged { reason, .. } => {
                     self.lost_output = true;
                     self.last_reconnect = std::time::Instant::now();
+                    self.reconnect_wait = RECONNECT_FIRST;
                     self.notify(reason);
                 }
                 EngineEvent::Notice(reason) => self.notify(reason),
