@@ -549,3 +549,115 @@ fn without_a_file_dialog_a_path_field_is_offered_and_playback_goes_on() {
     assert_eq!(h.state().engine.output_info().device, device, "same output");
     assert!(h.state().engine.output_info().fallback_reason.is_none());
 }
+
+/// Dragging a playlist row shows where it would land (the drop marker) on the row under the
+/// pointer, and dropping moves it there.
+#[test]
+fn dragging_a_playlist_row_shows_where_it_lands() {
+    let dir = scratch("hands_drop");
+    let files: Vec<_> = (0..3)
+        .map(|i| {
+            let p = dir.join(format!("row{i}.wav"));
+            write_wav_f32(&p, 48_000, 2, &sine(48_000, 2, 440.0, 0.1, 1.0));
+            p
+        })
+        .collect();
+    let mut h = harness(app_with(files));
+    h.step();
+    h.step();
+    let row = |h: &egui_kittest::Harness<'static, RustyApp>, name: &str| {
+        h.get_by_role_and_label(egui::accesskit::Role::ListItem, name)
+            .rect()
+            .center()
+    };
+    let (from, to) = (row(&h, "row0.wav"), row(&h, "row2.wav"));
+    h.hover_at(from);
+    h.step();
+    h.drag_at(from);
+    h.step();
+    assert_eq!(
+        h.state().drop_marker,
+        None,
+        "no marker on the row being dragged"
+    );
+    for k in 1..=6 {
+        h.hover_at(from + (to - from) * (k as f32 / 6.0));
+        h.step();
+    }
+    assert_eq!(
+        h.state().drop_marker,
+        Some(2),
+        "the marker is on the row under the pointer"
+    );
+    h.drop_at(to);
+    h.step();
+    h.step();
+    let order: Vec<_> = h
+        .state()
+        .playlist
+        .iter()
+        .map(|e| e.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(order, ["row1.wav", "row2.wav", "row0.wav"]);
+    assert_eq!(h.state().drop_marker, None);
+}
+
+/// A limiter ceiling typed out of range is brought into range, and the user is told once.
+#[test]
+fn a_ceiling_typed_out_of_range_is_clamped_and_reported() {
+    let mut h = harness(app_with(vec![long_tone("hands_ceiling", 2.0)]));
+    h.step();
+    h.get_by_label("Ceiling dBFS").click();
+    h.step();
+    h.step();
+    // Clicked, the value is being edited in place, all of it selected.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.step();
+    h.get_by_label("Ceiling dBFS").type_text("-25");
+    h.step();
+    h.key_press(egui::Key::Enter);
+    h.step();
+    h.step();
+    assert_eq!(h.state().engine.dsp().limiter.ceiling_dbfs, -20.0);
+    let said: Vec<_> = h
+        .state()
+        .notices()
+        .into_iter()
+        .filter(|n| n.contains("Limiter ceiling -25"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", h.state().notices());
+    assert!(said[0].contains("set to -20.00 dBFS"), "{said:?}");
+}
+
+/// Seeking a paused track keeps it paused (at the new place).
+#[test]
+fn a_paused_track_seeked_stays_paused() {
+    let mut h = harness(app_with(vec![long_tone("hands_paused_seek", 30.0)]));
+    h.step();
+    h.get_by_label("Play").click();
+    h.step();
+    step_until(&mut h, "playing", |a| {
+        a.position().is_some_and(|p| p.1 > 0.2)
+    });
+    h.key_press(egui::Key::Space);
+    h.step();
+    step_until(&mut h, "paused", |a| {
+        a.engine.telemetry().state() == PlayState::Paused
+    });
+    let at = h.state().position().unwrap().1;
+    h.key_press(egui::Key::ArrowRight);
+    h.step();
+    step_until(&mut h, "the seek applied", |a| {
+        a.position().is_some_and(|p| p.1 > at + 4.5)
+    });
+    for _ in 0..10 {
+        h.step();
+    }
+    let now = h.state().position().unwrap().1;
+    assert!(
+        now < at + 5.1,
+        "still paused at the new place: {at:.2} -> {now:.2}"
+    );
+    assert!(h.state().engine.is_paused());
+}

@@ -439,6 +439,15 @@ impl Engine {
     }
 
     fn start_playing(&mut self, track: usize, frame: u64, seconds: f64) {
+        self.jump(track, frame, seconds);
+        if self.paused {
+            self.resume();
+        }
+    }
+
+    /// Go to `track` at `frame` + `seconds` without changing pause: what a seek does (a paused
+    /// track seeked stays paused, as in every player).
+    fn jump(&mut self, track: usize, frame: u64, seconds: f64) {
         let rate = self
             .current_track()
             .filter(|&(t, r)| t == track && r > 0)
@@ -457,9 +466,6 @@ impl Engine {
             frame,
             seconds,
         });
-        if self.paused {
-            self.resume();
-        }
     }
 
     /// The audible track (or the last one opened, before it is audible).
@@ -474,7 +480,8 @@ impl Engine {
     }
 
     /// Seek the current track to `seconds`.
-    /// (The track is the one the latest play asked for when that is not audible yet.)
+    /// (The track is the one the latest play asked for when that is not audible yet.) Pause is
+    /// kept: a paused track seeked stays paused.
     pub fn seek(&mut self, seconds: f64) {
         let Some((track, _)) = self.skip_base() else {
             return;
@@ -482,9 +489,9 @@ impl Engine {
         match self.current_track() {
             Some((t, rate)) if t == track && rate > 0 => {
                 let frame = (seconds.max(0.0) * f64::from(rate)).round() as u64;
-                self.play_from(track, frame);
+                self.jump(track, frame, 0.0);
             }
-            _ => self.play_at(track, seconds.max(0.0)),
+            _ => self.jump(track, 0, seconds.max(0.0)),
         }
     }
 

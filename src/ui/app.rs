@@ -143,8 +143,12 @@ pub struct RustyApp {
     debug_repaint: bool,
     /// Commands the views sent this frame (see `actions.rs`).
     queued: Vec<super::command::AppCommand>,
-    /// Integrated loudness, range, true peak and clips restart with each track (the meters view).
+    /// Integrated loudness, range, true peak and clips restart with each track.
     pub meters_per_track: bool,
+    /// The playlist row a dragged row would land on (the drop marker shown there).
+    pub drop_marker: Option<usize>,
+    /// Queue key of the track the meters' integrating readings belong to.
+    meters_track: Option<u32>,
     /// File dialogs in flight and the path field (see `dialogs.rs`).
     pub dialogs: super::dialogs::Dialogs,
     /// The output failed during this session and playback moved to the null output.
@@ -220,7 +224,9 @@ impl RustyApp {
             last_reconnect: Instant::now(),
             reconnect_wait: engine_link::RECONNECT_FIRST,
             dialogs: super::dialogs::Dialogs::default(),
-            meters_per_track: true,
+            meters_per_track: s.layout.meters_per_track,
+            meters_track: None,
+            drop_marker: None,
         };
         if let Some(w) = start.warning {
             app.notify(w);
@@ -397,6 +403,21 @@ impl RustyApp {
         self.notices.titles()
     }
 
+    /// A new track is audible: restart the integrating meters if they are per track (here, not
+    /// in the meters view: it must happen with the view hidden too, and never on showing it).
+    fn reset_meters_per_track(&mut self) {
+        let now = self
+            .current_track()
+            .and_then(|i| self.playlist.get(i))
+            .map(|e| e.key);
+        if now.is_some() && now != self.meters_track {
+            if self.meters_track.is_some() && self.meters_per_track {
+                self.engine.reset_meters();
+            }
+            self.meters_track = now;
+        }
+    }
+
     /// Ask for files to add (a dialog off the UI thread, or the path field; see `dialogs.rs`).
     pub fn open_dialog(&mut self) {
         self.dialogs.request(super::dialogs::Purpose::AddFiles);
@@ -473,6 +494,7 @@ impl RustyApp {
                 show_perf: self.show_perf,
                 show_playlist: self.show_playlist,
                 show_meters: self.show_meters,
+                meters_per_track: self.meters_per_track,
                 window: self.window_size,
             },
             spectrum: *self.engine.spectrum_config(),
@@ -554,6 +576,7 @@ impl RustyApp {
         }
         self.handle_events();
         self.reconnect_if_due();
+        self.reset_meters_per_track();
         self.upload_cover(&ctx);
         self.keyboard(&ctx);
         // Files dropped from the file manager.

@@ -216,14 +216,34 @@ fn portal_on(address: Option<&str>) -> bool {
             return false;
         };
         let name = "org.freedesktop.portal.Desktop";
-        if let Ok(n) = zbus::names::BusName::try_from(name) {
-            if bus.name_has_owner(n).await.unwrap_or(false) {
-                return true;
-            }
+        let owned = match zbus::names::BusName::try_from(name) {
+            Ok(n) => bus.name_has_owner(n).await.unwrap_or(false),
+            Err(_) => false,
+        };
+        let activatable = !owned
+            && bus
+                .list_activatable_names()
+                .await
+                .is_ok_and(|names| names.iter().any(|n| n.as_str() == name));
+        if !owned && !activatable {
+            return false;
         }
-        bus.list_activatable_names()
+        // A portal without a file chooser backend (e.g. only xdg-desktop-portal-wlr) would
+        // answer "nothing picked": look for the interface itself (this starts an activatable
+        // portal, on this worker thread).
+        let Ok(intro) = zbus::fdo::IntrospectableProxy::builder(&conn)
+            .destination(name)
+            .and_then(|b| b.path("/org/freedesktop/portal/desktop"))
+        else {
+            return false;
+        };
+        let Ok(intro) = intro.build().await else {
+            return false;
+        };
+        intro
+            .introspect()
             .await
-            .is_ok_and(|names| names.iter().any(|n| n.as_str() == name))
+            .is_ok_and(|xml| xml.contains("org.freedesktop.portal.FileChooser"))
     })
 }
 

@@ -26,8 +26,6 @@ fn frac(d: f32) -> f32 {
 #[derive(Clone, Default)]
 pub struct Holds {
     peaks: [(f32, Option<Instant>); MAX_CHANNELS],
-    /// Queue key of the track the loudness readings belong to (reset per track).
-    track: Option<u32>,
 }
 
 impl Holds {
@@ -154,19 +152,8 @@ fn fmt(v: f32, unit: &str) -> String {
 
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     ui.heading("Meters");
-    // Loudness and true peak are per track unless the user wants them across tracks.
-    let now_key = app
-        .current_track()
-        .and_then(|i| app.playlist.get(i))
-        .map(|e| e.key);
     let id = egui::Id::unique("meter_holds");
     let mut holds: Holds = ui.data_mut(|d| d.get_temp(id)).unwrap_or_default();
-    if now_key.is_some() && now_key != holds.track {
-        if holds.track.is_some() && app.meters_per_track {
-            app.engine.reset_meters();
-        }
-        holds.track = now_key;
-    }
     let r = app.engine.meters();
     let m = &r.meters;
     let now = Instant::now();

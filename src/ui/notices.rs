@@ -21,6 +21,8 @@ pub enum Kind {
 
 #[derive(Debug)]
 struct Notice {
+    /// Stable identity (its details' open/closed state follows it, not its place in the list).
+    id: u64,
     kind: Kind,
     /// One line per event (the file and the reason).
     lines: Vec<String>,
@@ -39,6 +41,7 @@ impl Notice {
 #[derive(Debug, Default)]
 pub struct Notices {
     items: Vec<Notice>,
+    next_id: u64,
 }
 
 impl Notices {
@@ -56,7 +59,9 @@ impl Notices {
                 return;
             }
         }
+        self.next_id += 1;
         self.items.push(Notice {
+            id: self.next_id,
             kind,
             lines: vec![text],
             last: now,
@@ -121,7 +126,7 @@ impl Notices {
                                 });
                                 if n.lines.len() > 1 {
                                     egui::CollapsingHeader::new("details")
-                                        .id_salt(("notice", i))
+                                        .id_salt(("notice", n.id))
                                         .show(ui, |ui| {
                                             for l in &n.lines {
                                                 ui.add(egui::Label::new(l.as_str()).wrap());

@@ -42,6 +42,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         }
     });
     let current = app.current_track();
+    let mut drop_marker = None;
     let mut play = None;
     let mut remove = None;
     let mut moved: Option<(usize, usize)> = None;
@@ -141,8 +142,15 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                 if r.drag_started() {
                     r.dnd_set_drag_payload(DraggedRow(i));
                 }
-                if let Some(from) = r.dnd_hover_payload::<DraggedRow>() {
-                    // Insertion line where the row would land.
+                // The drop marker: where the dragged row would land. Found from the pointer, not
+                // from this row's hover state (while a drag is on, the pointer belongs to the
+                // dragged row and the others are not "hovered").
+                let dragged = egui::DragAndDrop::payload::<DraggedRow>(ui.ctx());
+                let over = ui
+                    .ctx()
+                    .pointer_latest_pos()
+                    .is_some_and(|p| rect.contains(p));
+                if let (Some(from), true) = (dragged, over) {
                     if from.0 != i {
                         let y = if from.0 < i {
                             rect.bottom()
@@ -154,6 +162,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                             y,
                             egui::Stroke::new(2.0, egui::Color32::from_rgb(120, 200, 255)),
                         );
+                        drop_marker = Some(i);
                     }
                 }
                 if let Some(from) = r.dnd_release_payload::<DraggedRow>() {
@@ -179,6 +188,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                 });
             }
         });
+    app.drop_marker = drop_marker;
     if let Some(i) = play {
         app.selected = Some(i);
         app.play(i);

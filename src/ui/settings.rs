@@ -24,6 +24,8 @@ pub struct Layout {
     pub show_perf: bool,
     pub show_playlist: bool,
     pub show_meters: bool,
+    /// Integrated loudness, range, true peak and clips restart with each track.
+    pub meters_per_track: bool,
     /// Inner window size in points.
     pub window: Option<[f32; 2]>,
 }
@@ -38,6 +40,7 @@ impl Default for Layout {
             show_perf: false,
             show_playlist: true,
             show_meters: true,
+            meters_per_track: true,
             window: None,
         }
     }
