@@ -487,4 +487,25 @@ fn a_truncated_files_decoded_length_is_shown_and_kept() {
         h.step();
     }
     assert_eq!(h.state().playlist[0].duration_s, Some(decoded));
+
+    // After a restart the list shows the decoded length from the start (kept in the settings
+    // while the file is unchanged), not the header's, and the scanner does not undo it.
+    let saved = h.state().snapshot(true);
+    drop(h);
+    let app = RustyApp::build(
+        null_engine(),
+        rusty_audio::ui::app::Startup {
+            files: Vec::new(),
+            autoplay: false,
+            store: rusty_audio::ui::settings::Store::in_memory(),
+            settings: saved,
+            warning: None,
+        },
+    );
+    assert_eq!(app.playlist[0].duration_s, Some(decoded));
+    let mut h = harness(app);
+    for _ in 0..20 {
+        h.step();
+    }
+    assert_eq!(h.state().playlist[0].duration_s, Some(decoded));
 }

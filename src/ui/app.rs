@@ -37,6 +37,9 @@ pub struct Entry {
     /// is kept, whatever a later open of the file declares (a truncated file's header says more
     /// than there is; a length must not change under the user).
     pub duration_exact: bool,
+    /// (size, modification time) of the file when `duration_s` was decoded (see
+    /// `settings::KnownLength`).
+    pub measured: Option<(u64, u64)>,
     /// "FLAC · 44100 Hz · 2 ch", once the decoder opened it.
     pub format: Option<String>,
     /// Why it cannot be played, once the scanner or the decoder said so.
@@ -51,6 +54,7 @@ impl Entry {
             tags: TrackTags::default(),
             duration_s: None,
             duration_exact: false,
+            measured: None,
             format: None,
             error: None,
         }
@@ -242,6 +246,13 @@ impl RustyApp {
         if start.files.is_empty() && !s.playlist.is_empty() {
             // Where the user left off.
             app.add_files(s.playlist.clone());
+            for e in &mut app.playlist {
+                if let Some(d) = super::settings::KnownLength::for_file(&s.known_lengths, &e.path) {
+                    e.duration_s = Some(d);
+                    e.duration_exact = true;
+                    e.measured = super::settings::KnownLength::stamp(&e.path);
+                }
+            }
             if let Some(i) = s.current {
                 app.selected = Some(i);
                 if start.autoplay {
@@ -501,6 +512,20 @@ impl RustyApp {
             spectrogram: self.spectrogram.settings,
             output_device: self.output_device.clone(),
             buffer_frames: self.buffer_frames,
+            known_lengths: self
+                .playlist
+                .iter()
+                .filter(|e| e.duration_exact)
+                .filter_map(|e| {
+                    let (bytes, modified_s) = e.measured?;
+                    Some(super::settings::KnownLength {
+                        path: e.path.clone(),
+                        bytes,
+                        modified_s,
+                        seconds: e.duration_s?,
+                    })
+                })
+                .collect(),
         }
     }
 

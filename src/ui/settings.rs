@@ -63,6 +63,45 @@ pub struct Settings {
     /// Output device name (`None`: the system default).
     pub output_device: Option<String>,
     pub buffer_frames: Option<u32>,
+    /// Decoded lengths of playlist files whose header said otherwise or nothing, so the list
+    /// shows them from the start next time (see `KnownLength`).
+    pub known_lengths: Vec<KnownLength>,
+}
+
+/// A file's decoded length, valid while the file is unchanged (same size and modification time).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KnownLength {
+    pub path: PathBuf,
+    pub bytes: u64,
+    /// Modification time, seconds since the epoch.
+    pub modified_s: u64,
+    pub seconds: f64,
+}
+
+impl KnownLength {
+    /// The file's identity now (size, modification time), if it can be read.
+    #[must_use]
+    pub fn stamp(path: &Path) -> Option<(u64, u64)> {
+        let m = std::fs::metadata(path).ok()?;
+        let modified = m
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        Some((m.len(), modified))
+    }
+
+    /// The stored length if the file is still the one measured.
+    #[must_use]
+    pub fn for_file(known: &[KnownLength], path: &Path) -> Option<f64> {
+        let (bytes, modified_s) = Self::stamp(path)?;
+        known
+            .iter()
+            .find(|k| k.path == path && k.bytes == bytes && k.modified_s == modified_s)
+            .map(|k| k.seconds)
+            .filter(|s| s.is_finite() && *s >= 0.0)
+    }
 }
 
 impl Default for Settings {
@@ -79,6 +118,7 @@ impl Default for Settings {
             spectrogram: SpectrogramSettings::default(),
             output_device: None,
             buffer_frames: None,
+            known_lengths: Vec::new(),
         }
     }
 }

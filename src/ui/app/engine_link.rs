@@ -163,6 +163,7 @@ impl RustyApp {
                         // The decoded length is exact; the header's may be missing or wrong.
                         e.duration_s = Some(overview.duration_s());
                         e.duration_exact = true;
+                        e.measured = crate::ui::settings::KnownLength::stamp(&e.path);
                     }
                     self.overview = Some(OverviewCache {
                         key,
