@@ -305,6 +305,16 @@ fn seeks_and_stop_do_not_click_at_the_sink() {
         seeks += 1;
     }
     assert_eq!(seeks, 3);
+    // No underrun around the seeks (the ring used to run dry right after a jump while the
+    // decoder caught up; a jump now waits for 20 ms of audio).
+    assert_eq!(
+        h.state()
+            .engine
+            .telemetry()
+            .underruns
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
     h.get_by_label("Stop").click();
     h.step();
     step_until(&mut h, "stopped", |a| a.position().is_none());
