@@ -31,6 +31,10 @@ use crate::dsp::channel_map::ChannelMap;
 /// a paused player wakes ~10 times a second instead of 50.
 const FULL_RING_POLL: Duration = Duration::from_millis(20);
 const FULL_RING_POLL_MAX: Duration = Duration::from_millis(160);
+/// Poll interval while a jump waits for the renderer to drop the old audio (see `jump_waiting`).
+const JUMP_POLL: Duration = Duration::from_millis(1);
+/// How long a jump polls at `JUMP_POLL` at most (a few callbacks of the largest buffer).
+const JUMP_POLL_FOR: Duration = Duration::from_millis(250);
 
 struct Active {
     /// Index in `queue` (follows the key when the queue changes).
@@ -55,6 +59,12 @@ pub struct DecoderThread {
     max_full_poll: Duration,
     /// Consecutive waits that ended with the ring still full.
     full_polls: u32,
+    /// A play/seek/stop was queued behind a ring full of old audio: poll for room every
+    /// `JUMP_POLL` instead of `FULL_RING_POLL`, so the new audio follows within a millisecond
+    /// of the renderer dropping the old (the renderer may not wake this thread: no syscalls on
+    /// the audio thread). Cleared once there is room, or after `JUMP_POLL_FOR` (a stalled output
+    /// must not keep this thread waking a thousand times a second).
+    jump_waiting: Option<std::time::Instant>,
     active: Option<Active>,
     /// Device-format samples waiting for room in the ring, and how many of them were pushed.
     pending: Vec<f32>,
@@ -93,6 +103,7 @@ impl DecoderThread {
             device_channels,
             max_full_poll,
             full_polls: 0,
+            jump_waiting: None,
             active: None,
             pending: Vec::new(),
             pending_done: 0,
@@ -114,7 +125,14 @@ impl DecoderThread {
                 self.telemetry.decoder_idle.store(true, Relaxed);
                 self.commands.recv().ok()
             } else if self.ring.vacant_frames() == 0 {
-                let wait = (FULL_RING_POLL * (1 << self.full_polls.min(3))).min(self.max_full_poll);
+                let wait = if self
+                    .jump_waiting
+                    .is_some_and(|t| t.elapsed() < JUMP_POLL_FOR)
+                {
+                    JUMP_POLL
+                } else {
+                    (FULL_RING_POLL * (1 << self.full_polls.min(3))).min(self.max_full_poll)
+                };
                 match self.commands.try_recv() {
                     Ok(c) => Some(c),
                     Err(TryRecvError::Empty) => {
@@ -128,6 +146,7 @@ impl DecoderThread {
                             self.full_polls = self.full_polls.saturating_add(1);
                         } else {
                             self.full_polls = 0;
+                            self.jump_waiting = None;
                         }
                         None
                     }
@@ -174,6 +193,7 @@ impl DecoderThread {
             } => {
                 self.telemetry.decoder_idle.store(false, Relaxed);
                 self.start_track(track, (frame, seconds), true, None);
+                self.jump_waiting = Some(std::time::Instant::now());
             }
             DecoderCommand::Stop => {
                 self.discard_pending();
