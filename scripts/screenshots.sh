@@ -20,7 +20,9 @@ for size in 640x480 800x600 1400x900; do
   DISPLAY=$display RUSTY_AUDIO_CONFIG_DIR=$config "$BIN" assets/demo.flac 2>/dev/null &
   app=$!
   for _ in $(seq 200); do DISPLAY=$display xdotool search --name "Rusty Audio" >/dev/null 2>&1 && break; sleep 0.1; done
-  # The analyzers need a few seconds of music to show something.
+  # The pointer (Xvfb puts it mid-screen) goes to an empty corner, so no tooltip shows; the
+  # analyzers need a few seconds of music to show something.
+  DISPLAY=$display xdotool mousemove $((w - 2)) $((h - 2)) 2>/dev/null || true
   sleep 6
   DISPLAY=$display import -window root "$OUT/layout_${size}.png"
   kill "$app" 2>/dev/null || true
