@@ -11,9 +11,7 @@ use egui_kittest::kittest::Queryable;
 use rusty_audio::ui::RustyApp;
 
 fn tone(name: &str) -> std::path::PathBuf {
-    let p = scratch(name).join("tone.wav");
-    write_wav_f32(&p, 48_000, 2, &sine(48_000, 2, 1000.0, 0.3, 3.0));
-    p
+    tone_file(&scratch(name), "tone.wav", 1000.0, 0.3, 3.0)
 }
 
 #[test]
@@ -256,10 +254,7 @@ fn a_bad_file_is_marked_notified_and_playback_goes_on() {
     let err = e.error.as_deref().expect("the entry is marked");
     assert!(err.contains("broken.flac"), "{err}");
     assert!(
-        h.state()
-            .notices()
-            .iter()
-            .any(|n| n.contains("broken.flac")),
+        noticed(h.state(), "broken.flac"),
         "a notification names the file: {:?}",
         h.state().notices()
     );

@@ -4,6 +4,7 @@
 //! Its own test binary because it points this process's PULSE_SERVER at the private server.
 
 mod common;
+use common::app::noticed;
 use common::*;
 
 use std::time::{Duration, Instant};
@@ -70,11 +71,7 @@ fn losing_the_device_notifies_and_playback_goes_on() {
     step_until(&mut h, "back on the device", |a| {
         !a.engine.output_info().is_null
     });
-    assert!(
-        h.state().notices().iter().any(|n| n.contains("is back")),
-        "{:?}",
-        h.state().notices()
-    );
+    assert!(noticed(h.state(), "is back"), "{:?}", h.state().notices());
     step_until(&mut h, "a position on the device", |a| {
         a.position().is_some()
     });

@@ -13,9 +13,7 @@ use rusty_audio::ui::settings::{Settings, Store, MAX_VOLUME_DB};
 use rusty_audio::ui::RustyApp;
 
 fn long_tone(name: &str, seconds: f64) -> std::path::PathBuf {
-    let p = scratch(name).join("tone.wav");
-    write_wav_f32(&p, 48_000, 2, &sine(48_000, 2, 440.0, 0.1, seconds));
-    p
+    tone_file(&scratch(name), "tone.wav", 440.0, 0.1, seconds)
 }
 
 fn press(h: &egui_kittest::Harness<'static, RustyApp>, keys: &[egui::Key], times: usize) {
@@ -64,11 +62,7 @@ fn every_volume_key_press_in_a_frame_counts_and_the_volume_is_capped() {
 fn quick_seeks_add_up_and_space_presses_alternate() {
     let mut h = harness(app_with(vec![long_tone("keys_seek", 60.0)]));
     h.step();
-    h.get_by_label("Play").click();
-    h.step();
-    step_until(&mut h, "playing", |a| {
-        a.position().is_some_and(|p| p.1 > 0.2)
-    });
+    play_until(&mut h, 0.2);
     let from = h.state().position().unwrap().1;
     // Three Right presses in one frame, then a fourth a frame later (before the first seek is
     // heard): four seeks of 5 s from where it was.
@@ -111,8 +105,7 @@ fn quick_seeks_add_up_and_space_presses_alternate() {
 #[test]
 fn previous_goes_back_a_track_early_in_one_and_restarts_later() {
     let a = long_tone("keys_prev_a", 10.0);
-    let b = scratch("keys_prev_b").join("second.wav");
-    write_wav_f32(&b, 48_000, 2, &sine(48_000, 2, 880.0, 0.1, 10.0));
+    let b = tone_file(&scratch("keys_prev_b"), "second.wav", 880.0, 0.1, 10.0);
     let mut h = harness(app_with(vec![a, b]));
     h.step();
     h.state_mut().play(1);
@@ -270,17 +263,12 @@ fn seeks_and_stop_do_not_click_at_the_sink() {
         return;
     }
     let dir = scratch("hands_declick");
-    let tone = dir.join("tone.wav");
-    write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 1000.0, 0.1, 30.0)); // −20 dBFS
+    let tone = tone_file(&dir, "tone.wav", 1000.0, 0.1, 30.0); // −20 dBFS
     let raw = dir.join("recorded.raw");
     let rec = start_recording(&raw);
     let mut h = harness(RustyApp::new(device_engine(), vec![tone], false));
     h.step();
-    h.get_by_label("Play").click();
-    h.step();
-    step_until(&mut h, "playing 0.5 s", |a| {
-        a.position().is_some_and(|p| p.1 > 0.5)
-    });
+    play_until(&mut h, 0.5);
     let bar = h.get_by_label("Seek").rect();
     let mut seeks = 0;
     for at in [None, Some(0.37), Some(0.71)] {
@@ -359,8 +347,7 @@ fn notices_float_without_moving_the_playlist_and_failures_are_grouped() {
         std::fs::write(&p, b"this is not audio").unwrap();
         files.push(p);
     }
-    let good = dir.join("good.wav");
-    write_wav_f32(&good, 48_000, 2, &sine(48_000, 2, 440.0, 0.1, 30.0));
+    let good = tone_file(&dir, "good.wav", 440.0, 0.1, 30.0);
     files.push(good);
     let mut h = harness(app_with(files));
     h.step();
@@ -502,18 +489,13 @@ fn small_windows_keep_every_control_inside() {
 #[test]
 fn without_a_file_dialog_a_path_field_is_offered_and_playback_goes_on() {
     let dir = scratch("hands_dialogs");
-    let second = dir.join("second.wav");
-    write_wav_f32(&second, 48_000, 2, &sine(48_000, 2, 880.0, 0.1, 2.0));
+    let second = tone_file(&dir, "second.wav", 880.0, 0.1, 2.0);
     let mut h = harness(app_with(vec![long_tone("hands_dialogs_tone", 30.0)]));
     // What the app does when its check finds no portal and no zenity (the check itself is tested
     // in ui/dialogs.rs): a real dialog here would wait for a user.
     h.state_mut().dialogs.use_path_field_only();
     h.step();
-    h.get_by_label("Play").click();
-    h.step();
-    step_until(&mut h, "playing", |a| {
-        a.position().is_some_and(|p| p.1 > 0.2)
-    });
+    play_until(&mut h, 0.2);
     let device = h.state().engine.output_info().device.clone();
 
     h.get_by_label("Open…").click();
@@ -521,10 +503,7 @@ fn without_a_file_dialog_a_path_field_is_offered_and_playback_goes_on() {
     step_until(&mut h, "the path field", |a| a.dialogs.typed.is_some());
     h.step();
     assert!(
-        h.state()
-            .notices()
-            .iter()
-            .any(|n| n.contains("file dialog cannot open")),
+        noticed(h.state(), "file dialog cannot open"),
         "{:?}",
         h.state().notices()
     );
@@ -566,11 +545,7 @@ fn without_a_file_dialog_a_path_field_is_offered_and_playback_goes_on() {
 fn dragging_a_playlist_row_shows_where_it_lands() {
     let dir = scratch("hands_drop");
     let files: Vec<_> = (0..3)
-        .map(|i| {
-            let p = dir.join(format!("row{i}.wav"));
-            write_wav_f32(&p, 48_000, 2, &sine(48_000, 2, 440.0, 0.1, 1.0));
-            p
-        })
+        .map(|i| tone_file(&dir, &format!("row{i}.wav"), 440.0, 0.1, 1.0))
         .collect();
     let mut h = harness(app_with(files));
     h.step();
@@ -645,11 +620,7 @@ fn a_ceiling_typed_out_of_range_is_clamped_and_reported() {
 fn a_paused_track_seeked_stays_paused() {
     let mut h = harness(app_with(vec![long_tone("hands_paused_seek", 30.0)]));
     h.step();
-    h.get_by_label("Play").click();
-    h.step();
-    step_until(&mut h, "playing", |a| {
-        a.position().is_some_and(|p| p.1 > 0.2)
-    });
+    play_until(&mut h, 0.2);
     h.key_press(egui::Key::Space);
     h.step();
     step_until(&mut h, "paused", |a| {

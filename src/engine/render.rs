@@ -606,6 +606,14 @@ mod tests {
             .collect()
     }
 
+    /// A transparent rig with track 0 started (a flush at its frame 0) and `audio` pushed.
+    fn playing(channels: usize, audio: &[f32]) -> Rig {
+        let mut t = rig(channels);
+        t.p.push_marker(start(0, 0, true)).unwrap();
+        t.p.push(audio);
+        t
+    }
+
     /// (track, source frame) as published for the UI.
     fn pos(r: &Renderer) -> (u32, u64) {
         use std::sync::atomic::Ordering::Relaxed;
@@ -713,10 +721,8 @@ mod tests {
     #[test]
     fn stop_and_skip_fade_out_and_a_track_start_is_not_faded() {
         let ch = 1;
-        let mut t = rig(ch);
         let a = sine(ch, 3000, 0.0);
-        t.p.push_marker(start(0, 0, true)).unwrap();
-        t.p.push(&a);
+        let mut t = playing(ch, &a);
         let mut out = render(&mut t.r, ch, 500, 128);
         // A track starts from silence (a cut into a peak at its first sample would be the
         // file's own click).
@@ -741,10 +747,8 @@ mod tests {
     #[test]
     fn a_seek_while_paused_jumps_at_once_and_resume_fades_in() {
         let ch = 1;
-        let mut t = rig(ch);
         let a = sine(ch, 3000, 0.0);
-        t.p.push_marker(start(0, 0, true)).unwrap();
-        t.p.push(&a);
+        let mut t = playing(ch, &a);
         let _ = render(&mut t.r, ch, 500, 100);
         t.cmd.try_push(Command::Pause).unwrap();
         let paused = render(&mut t.r, ch, 1000, 100);
@@ -765,9 +769,7 @@ mod tests {
     #[test]
     fn a_landing_that_arrives_late_still_fades_in() {
         let ch = 1;
-        let mut t = rig(ch);
-        t.p.push_marker(start(0, 0, true)).unwrap();
-        t.p.push(&sine(ch, 2000, 0.0));
+        let mut t = playing(ch, &sine(ch, 2000, 0.0));
         let _ = render(&mut t.r, ch, 500, 100);
         t.p.push_marker(start(0, 48_000, true)).unwrap();
         let gap = render(&mut t.r, ch, 1000, 100);
@@ -859,10 +861,8 @@ mod tests {
     #[test]
     fn seeks_with_nothing_to_fade_and_bursts_land_on_the_last() {
         let ch = 1;
-        let mut t = rig(ch);
         let a = sine(ch, 500, 0.0);
-        t.p.push_marker(start(0, 0, true)).unwrap();
-        t.p.push(&a);
+        let mut t = playing(ch, &a);
         let _ = render(&mut t.r, ch, 500, 100);
         let b = sine(ch, 1000, 0.0);
         for target in [10_000, 20_000, 30_000] {

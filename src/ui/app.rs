@@ -155,8 +155,6 @@ pub struct RustyApp {
     meters_track: Option<u32>,
     /// File dialogs in flight and the path field (see `dialogs.rs`).
     pub dialogs: super::dialogs::Dialogs,
-    /// The output failed during this session and playback moved to the null output.
-    lost_output: bool,
     /// When the lost output was last tried again (see `engine_link::reconnect_if_due`).
     last_reconnect: Instant,
     /// Wait before the next try (backs off; see `engine_link::reconnect_if_due`).
@@ -224,7 +222,6 @@ impl RustyApp {
             debug_repaint: std::env::var_os("RUSTY_AUDIO_DEBUG_REPAINT").is_some(),
             queued: Vec::new(),
             quit_requested: false,
-            lost_output: false,
             last_reconnect: Instant::now(),
             reconnect_wait: engine_link::RECONNECT_FIRST,
             dialogs: super::dialogs::Dialogs::default(),
@@ -427,15 +424,6 @@ impl RustyApp {
             }
             self.meters_track = now;
         }
-    }
-
-    /// Ask for files to add (a dialog off the UI thread, or the path field; see `dialogs.rs`).
-    pub fn open_dialog(&mut self) {
-        self.dialogs.request(super::dialogs::Purpose::AddFiles);
-    }
-
-    pub fn open_folder_dialog(&mut self) {
-        self.dialogs.request(super::dialogs::Purpose::AddFolder);
     }
 
     /// Carry out what dialogs (or the path field) returned.
@@ -721,7 +709,7 @@ impl RustyApp {
         } else if moving {
             // ~30 frames/s: the spectrum itself updates 23 times a second, meters are smoothed.
             ctx.request_repaint_after(Duration::from_millis(33));
-        } else if self.lost_output || self.engine.output_info().fallback_reason.is_some() {
+        } else if self.output_lost() {
             // Paused on the null output after losing the device: still look for it now and then.
             ctx.request_repaint_after(self.reconnect_wait);
         } else if let Some(due) = self.engine.suspend_due() {

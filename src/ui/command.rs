@@ -33,6 +33,8 @@ pub enum AppCommand {
     AddFiles(Vec<PathBuf>),
     /// Ask for files to add (the file dialog, or the path field when no dialog is available).
     OpenFiles,
+    /// Ask for a folder whose audio files are added.
+    OpenFolder,
     TogglePerf,
     Quit,
 }

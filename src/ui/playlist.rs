@@ -3,6 +3,7 @@
 //! double-click plays, drag to reorder, context menu, Delete removes, Alt+Up/Down moves.
 
 use super::app::RustyApp;
+use super::command::AppCommand;
 
 const ROW_H: f32 = 34.0;
 
@@ -22,14 +23,14 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
             .on_hover_text("Add files to the playlist (Ctrl+O)")
             .clicked()
         {
-            app.send(crate::ui::command::AppCommand::OpenFiles);
+            app.send(AppCommand::OpenFiles);
         }
         if ui
             .button("Add folder")
             .on_hover_text("Add every audio file in a folder")
             .clicked()
         {
-            app.open_folder_dialog();
+            app.send(AppCommand::OpenFolder);
         }
         if ui
             .button("Remove track")

@@ -43,3 +43,18 @@ pub fn step_until(
         std::thread::yield_now();
     }
 }
+
+/// Whether a notice shown contains `needle`.
+pub fn noticed(a: &RustyApp, needle: &str) -> bool {
+    a.notices().iter().any(|n| n.contains(needle))
+}
+
+/// Click Play and step until the position is past `seconds`.
+pub fn play_until(h: &mut Harness<'static, RustyApp>, seconds: f64) {
+    use egui_kittest::kittest::Queryable;
+    h.get_by_label("Play").click();
+    h.step();
+    step_until(h, "playing", |a| {
+        a.position().is_some_and(|p| p.1 > seconds)
+    });
+}

@@ -177,6 +177,13 @@ pub fn skip_without_pulse(test: &str) -> bool {
     )
 }
 
+/// `dir/name`: a 48 kHz stereo float WAV of a sine (`amp` peak) lasting `seconds`.
+pub fn tone_file(dir: &Path, name: &str, freq: f64, amp: f64, seconds: f64) -> PathBuf {
+    let p = dir.join(name);
+    write_wav_f32(&p, 48_000, 2, &sine(48_000, 2, freq, amp, seconds));
+    p
+}
+
 /// Start recording the null sink's monitor (f32 stereo 48 kHz raw) and wait until the recording
 /// stream exists.
 pub fn start_recording(out: &Path) -> Child {

@@ -3,6 +3,7 @@
 //! state and layout.
 
 use crate::ui::command::{self, AppCommand};
+use crate::ui::dialogs::Purpose;
 
 use super::RustyApp;
 
@@ -62,7 +63,8 @@ impl RustyApp {
                 }
             }
             AppCommand::AddFiles(files) => self.add_files(crate::cli::files::expand(&files)),
-            AppCommand::OpenFiles => self.open_dialog(),
+            AppCommand::OpenFiles => self.dialogs.request(Purpose::AddFiles),
+            AppCommand::OpenFolder => self.dialogs.request(Purpose::AddFolder),
             AppCommand::TogglePerf => self.show_perf = !self.show_perf,
             AppCommand::Quit => self.quit_requested = true,
         }

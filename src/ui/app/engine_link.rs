@@ -37,8 +37,6 @@ impl RustyApp {
         }
         self.adopt(&mut engine);
         self.engine = engine; // the old one stops and joins its threads here
-                              // The user chose: no more looking for the lost one.
-        self.lost_output = false;
         self.reconnect_wait = RECONNECT_FIRST;
         self.output_device = device;
         self.buffer_frames = buffer_frames;
@@ -75,15 +73,20 @@ impl RustyApp {
         }
     }
 
-    /// Playing to the null output because the chosen device failed (or was missing at start):
-    /// after `RECONNECT_FIRST` (then backing off), try the device again and move back to it once it opens. Quiet
-    /// while it stays away (the user was told when it went).
-    pub(super) fn reconnect_if_due(&mut self) {
+    /// Playing to the null output because the chosen device failed or was missing at start (the
+    /// engine says why in `fallback_reason`), not because the user chose it.
+    pub(super) fn output_lost(&self) -> bool {
         let info = self.engine.output_info();
-        let fell_back = info.is_null
+        info.is_null
+            && info.fallback_reason.is_some()
             && self.output_device.as_deref() != Some("null")
-            && (info.fallback_reason.is_some() || self.lost_output);
-        if !fell_back || self.last_reconnect.elapsed() < self.reconnect_wait {
+    }
+
+    /// While the output is lost: after `RECONNECT_FIRST` (then backing off), try the device again
+    /// and move back to it once it opens. Quiet while it stays away (the user was told when it
+    /// went).
+    pub(super) fn reconnect_if_due(&mut self) {
+        if !self.output_lost() || self.last_reconnect.elapsed() < self.reconnect_wait {
             return;
         }
         self.last_reconnect = std::time::Instant::now();
@@ -99,7 +102,6 @@ impl RustyApp {
         }
         self.adopt(&mut engine);
         self.engine = engine;
-        self.lost_output = false;
         self.reconnect_wait = RECONNECT_FIRST;
         let name = self.engine.output_info().device.clone();
         self.notify(format!("The output is back: playing on {name:?} again."));
@@ -130,7 +132,6 @@ impl RustyApp {
                     self.notify_unplayable(error);
                 }
                 EngineEvent::OutputChanged { reason, .. } => {
-                    self.lost_output = true;
                     self.last_reconnect = std::time::Instant::now();
                     self.reconnect_wait = RECONNECT_FIRST;
                     self.notify(reason);
