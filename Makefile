@@ -1,6 +1,6 @@
 # Rusty Audio — `make run` plays, `make test` tests. Both work on a bare Debian 12 machine: they
 # install the system packages they need (apt-get; as root, or through sudo) and start what the
-# tests need (a private PulseAudio server with a null sink).
+# tests need (a private PipeWire server with a null sink).
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -12,15 +12,19 @@ MEDIA := $(CURDIR)/target/media
 # user's own sound server, Wayland socket and session bus, which live in the caller's
 # XDG_RUNTIME_DIR, so it gets the caller's environment unchanged (tests/makefile.rs checks this).
 TEST_RUNTIME_DIR := /tmp/rusty-audio-test-$(shell id -u)
-TEST_TARGETS := test pulse soak measure-app bench peers media screenshots
+TEST_TARGETS := test sound-server soak measure-app bench peers media screenshots
 $(TEST_TARGETS): export XDG_RUNTIME_DIR := $(TEST_RUNTIME_DIR)
 $(TEST_TARGETS): export PULSE_SERVER := unix:$(TEST_RUNTIME_DIR)/pulse/native
 $(TEST_TARGETS): export RUSTY_AUDIO_MEDIA := $(MEDIA)
 
-BUILD_PKGS := pkg-config libasound2-dev gcc
+# libpipewire-0.3-dev and libclang-dev: cpal's PipeWire host (the default on Linux) is built with
+# bindgen against libpipewire.
+BUILD_PKGS := pkg-config libasound2-dev gcc libpipewire-0.3-dev libclang-dev
 # Loaded at run time by the window (winit/wgpu via EGL on Mesa); nothing extra is needed to build.
 GUI_PKGS := libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libfontconfig1
-TEST_PKGS := sox libsox-fmt-all ffmpeg flac pulseaudio pulseaudio-utils libasound2-plugins alsa-utils strace xvfb imagemagick xdotool $(GUI_PKGS)
+# The test sound server is PipeWire (+ WirePlumber, pipewire-pulse for parec/pactl, dbus-daemon for
+# WirePlumber); pulseaudio itself for the tests of the native PulseAudio host.
+TEST_PKGS := sox libsox-fmt-all ffmpeg flac pipewire pipewire-bin pipewire-pulse wireplumber dbus-daemon pulseaudio pulseaudio-utils libasound2-plugins alsa-utils strace xvfb imagemagick xdotool $(GUI_PKGS)
 
 # Install the Debian packages in $(1) that are not installed yet.
 define apt_install
@@ -33,7 +37,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: run test deps test-deps media pulse demo clean-media bench peers measure-app soak screenshots
+.PHONY: run test deps test-deps media sound-server demo clean-media bench peers measure-app soak screenshots
 
 deps:
 	$(call apt_install,$(BUILD_PKGS))
@@ -51,10 +55,10 @@ run: deps
 media: test-deps
 	@if [ ! -f $(MEDIA)/prog.flac ]; then bash $(SHARED_MEDIA) $(MEDIA) >/dev/null; fi
 
-pulse: test-deps
-	@bash scripts/start_pulse.sh
+sound-server: test-deps
+	@bash scripts/start_sound_server.sh
 
-test: test-deps media pulse
+test: test-deps media sound-server
 	$(CARGO) test --locked
 
 # Criterion benches, `rusty-audio bench` and the peer comparison (numbers for PERFORMANCE_GUIDE.md).
@@ -65,17 +69,17 @@ bench: test-deps media
 peers: test-deps media
 	bash scripts/compare_peers.sh
 
-# 60 s through the PulseAudio null sink, 256-frame buffer, the other core busy (a short form runs
+# 60 s through the test server's null sink, 256-frame buffer, the other core busy (a short form runs
 # in `make test`).
-soak: test-deps pulse
+soak: test-deps sound-server
 	RUSTY_AUDIO_SOAK_SECONDS=60 $(CARGO) test --release --locked --test soak -- --nocapture
 
 # The app's memory, CPU and frame-time budgets in a real (virtual) window: scripts/measure_app.sh.
-measure-app: test-deps media pulse
+measure-app: test-deps media sound-server
 	bash scripts/measure_app.sh
 
 # The app at 640×480, 800×600 and 1400×900 under Xvfb: docs/screenshots/layout_*.png.
-screenshots: test-deps pulse
+screenshots: test-deps sound-server
 	$(CARGO) build --locked
 	bash scripts/screenshots.sh
 

@@ -51,7 +51,9 @@ t_p=$(cpu_ticks); s_p=$(date +%s.%N)
 # the renderer has been silent for 4 s (render::DORMANT_AFTER_S).
 sleep 6
 t2=$(cpu_ticks); s2=$(date +%s.%N)
-corked=$(pactl list sink-inputs 2>/dev/null | awk -v pid="application.process.id = \"$APP\"" '/^Sink Input/ {c=""} /Corked:/ {c=$2} index($0, pid) {print c}')
+# Our stream: a PulseAudio client's carries its process id, a PipeWire stream its cpal name.
+corked=$(pactl list sink-inputs 2>/dev/null | awk -v pid="application.process.id = \"$APP\"" -v name="media.name = \"cpal-playback-$APP\"" \
+  '/^Sink Input/ {c=""} /Corked:/ {c=$2} index($0, pid) || index($0, name) {print c}')
 sleep 20
 t3=$(cpu_ticks); s3=$(date +%s.%N)
 cpu_settle=$(awk -v a="$t_p" -v b="$t2" -v t="$TCK" -v w0="$s_p" -v w1="$s2" 'BEGIN {printf "%.1f", 100 * (b - a) / t / (w1 - w0)}')

@@ -29,15 +29,16 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct OutputArgs {
-    /// Output: `default`, `null` (no device, real-time pacing) or a device name from `devices`.
+    /// Output: `default`, `null` (no device, real-time pacing), a device name from `devices`, or
+    /// `HOST:DEVICE` for another audio host's device (`pulseaudio:default`, `alsa:hw:CARD=PCH`).
     /// The app remembers its last choice when this is not given.
     #[arg(long, global = true)]
     output: Option<String>,
     /// Frames per audio callback (device default when omitted).
     #[arg(long, value_name = "FRAMES", global = true)]
     buffer: Option<u32>,
-    /// Audio host: `default`, `alsa` (callback on a real-time thread of its own) or `pulse`.
-    /// Also `RUSTY_AUDIO_HOST`.
+    /// Audio host: `default` (PipeWire where it runs, else PulseAudio, else ALSA), `pipewire`,
+    /// `pulse` or `alsa`. Also `RUSTY_AUDIO_HOST`.
     #[arg(long, value_name = "HOST", global = true)]
     host: Option<String>,
 }

@@ -129,3 +129,42 @@ fn silence_at_the_ends_is_measured() {
         "{r}"
     );
 }
+
+/// Files whose channel mask puts positions where a count would not (a 4.0 file's third channel is
+/// its centre, a 10-channel file has front centres and top-rear channels) are weighed by
+/// position, as ffmpeg does: by channel index they read ~0.2 LU off.
+#[test]
+fn loudness_weighs_channels_by_the_files_positions() {
+    let dir = scratch("loudness_positions");
+    for (name, layout) in [
+        ("quad40.wav", "4.0"),
+        ("ten.wav", "FL+FR+FC+LFE+BL+BR+FLC+FRC+TBL+TBR"),
+    ] {
+        let channels = layout.split('+').count().max(4);
+        let path = dir.join(name);
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args(["-y", "-hide_banner", "-loglevel", "error"]);
+        // A different level of pink noise on every channel, so every weight shows.
+        for i in 0..channels {
+            cmd.args(["-f", "lavfi", "-i"]).arg(format!(
+                "anoisesrc=d=6:c=pink:a={}:seed={}",
+                0.02 + 0.03 * i as f64,
+                i + 1
+            ));
+        }
+        let inputs: String = (0..channels).map(|i| format!("[{i}]")).collect();
+        cmd.arg("-filter_complex")
+            .arg(format!(
+                "{inputs}join=inputs={channels}:channel_layout={layout}[a]"
+            ))
+            .args(["-map", "[a]", "-ar", "48000", "-c:a", "pcm_f32le"])
+            .arg(&path);
+        assert!(cmd.status().unwrap().success(), "ffmpeg made {name}");
+        let ours = analyze_json(&path)["integrated_lufs"].as_f64().unwrap();
+        let (theirs, _, _) = ffmpeg_r128(&path);
+        assert!(
+            (ours - theirs).abs() < 0.05,
+            "{name} ({layout}): ours {ours:.3} LUFS, ffmpeg {theirs:.3}"
+        );
+    }
+}

@@ -278,6 +278,10 @@ fn missing_device_falls_back_to_null_output() {
     let o = Command::new(bin())
         .args(["play", "--json", p(&good)])
         .env("PULSE_SERVER", "unix:/nonexistent/pulse")
+        // No PipeWire socket there (cpal looks in PIPEWIRE_RUNTIME_DIR, XDG_RUNTIME_DIR and
+        // the latter's parent).
+        .env("XDG_RUNTIME_DIR", p(&dir))
+        .env_remove("PIPEWIRE_RUNTIME_DIR")
         .env("ALSA_CONFIG_PATH", p(&dir.join("empty-asound.conf")))
         .output()
         .unwrap();

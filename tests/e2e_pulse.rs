@@ -136,13 +136,14 @@ fn kernel_policy(tid: u32) -> u32 {
         .unwrap()
 }
 
-/// The thread that runs the callback is the one the callback recorded (checked in /proc, not
-/// the control thread), and its recorded policy is the kernel's. On the native PulseAudio host
-/// (today's default) it is the client's shared I/O thread, left as it is; the ALSA host's
-/// real-time thread is tested in tests/alsa_host.rs.
+/// On the test server (PipeWire, as on current desktops) the default host is cpal's PipeWire
+/// host; the thread that runs the callback is the one the callback recorded (checked in /proc,
+/// not the control thread), a thread of the stream's own (not the control thread, not shared with
+/// another stream), and real-time: SCHED_FIFO per the kernel. The native PulseAudio host is
+/// tested on private PulseAudio servers (the device-loss tests), ALSA in alsa_host.rs.
 #[test]
-fn the_recorded_audio_thread_is_the_callbacks_and_its_policy_is_true() {
-    if skip_without_pulse("the_recorded_audio_thread_is_the_callbacks_and_its_policy_is_true") {
+fn the_callback_runs_on_a_real_time_thread_of_its_own() {
+    if skip_without_pulse("the_callback_runs_on_a_real_time_thread_of_its_own") {
         return;
     }
     let _sink = SINK
@@ -187,17 +188,45 @@ fn the_recorded_audio_thread_is_the_callbacks_and_its_policy_is_true() {
             .load(std::sync::atomic::Ordering::Relaxed) as f64
             / 1e6
     );
-    let expect = match info.policy {
-        rusty_audio::engine::audio_thread::Policy::Other => 0,
-        rusty_audio::engine::audio_thread::Policy::Fifo => 1,
-        rusty_audio::engine::audio_thread::Policy::RoundRobin => 2,
-        other => panic!("unexpected policy {other:?}"),
-    };
+    assert_eq!(
+        e.output_info().host,
+        "PipeWire",
+        "the default host on a PipeWire server"
+    );
+    let other = e2e_second_engine_thread();
+    assert_ne!(info.tid, other, "each stream has a thread of its own");
+    if skip_unless(
+        "the_callback_runs_on_a_real_time_thread_of_its_own (policy)",
+        info.refused_errno.is_none(),
+        "permission for SCHED_FIFO (root or RLIMIT_RTPRIO)",
+    ) {
+        return;
+    }
     assert_eq!(
         kernel_policy(info.tid),
-        expect,
-        "recorded {info:?} vs /proc"
+        1,
+        "SCHED_FIFO per /proc, recorded {info:?}"
     );
+    assert!(info.policy.is_realtime() && info.priority > 0, "{info:?}");
+}
+
+/// The callback thread of a second engine playing at the same time (to tell a stream's own
+/// thread from a thread the client library shares between streams).
+fn e2e_second_engine_thread() -> u32 {
+    let dir = scratch("e2e_rt_thread_2");
+    let tone = dir.join("tone.wav");
+    write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.01, 2.0));
+    let mut e = device_engine();
+    e.set_queue(vec![tone]);
+    e.play_track(0);
+    let t = e.telemetry().clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.audio_thread.get().tid == 0 {
+        e.poll();
+        assert!(Instant::now() < deadline, "the second callback never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    t.audio_thread.get().tid
 }
 
 /// This thread's kernel id, from /proc (no libc call needed in the test).
@@ -295,18 +324,34 @@ fn eq_and_limiter_are_heard_on_the_sink() {
 }
 
 /// The sound server dies mid-play: playback moves to the null output and finishes the track with
-/// nothing lost. Uses its own throwaway PulseAudio server so the shared one survives.
+/// nothing lost. Uses its own throwaway server so the shared one survives: PipeWire (the default
+/// host's server) and PulseAudio (the PulseAudio host's).
 #[test]
 fn losing_the_device_mid_play_falls_back_and_finishes() {
     if skip_without_pulse("losing_the_device_mid_play_falls_back_and_finishes") {
         return;
     }
+    let stderr = lose_the_server_mid_play(ServerKind::PipeWire);
+    assert!(stderr.contains("PipeWire"), "played on PipeWire: {stderr}");
+}
+
+#[test]
+fn losing_the_pulseaudio_server_mid_play_falls_back_and_finishes() {
+    if skip_without_pulse("losing_the_pulseaudio_server_mid_play_falls_back_and_finishes") {
+        return;
+    }
+    lose_the_server_mid_play(ServerKind::PulseAudio);
+}
+
+/// Play a 3 s tone on a private server of `kind`, kill the server once the stream is there, and
+/// check the play finished on the null output with every frame played. Returns play's stderr.
+fn lose_the_server_mid_play(kind: ServerKind) -> String {
     let _sink = SINK
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let server = PrivatePulse::start("loss");
+    let server = PrivatePulse::start_kind(&format!("loss-{kind:?}"), kind);
 
-    let dir = scratch("e2e_device_loss");
+    let dir = scratch(&format!("e2e_device_loss_{kind:?}"));
     let tone = dir.join("tone.wav");
     write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.1, 3.0));
     let mut play = Command::new(bin());
@@ -341,6 +386,7 @@ fn losing_the_device_mid_play_falls_back_and_finishes() {
         v["frames_played"], 144_000,
         "the whole track played, nothing lost or repeated: {v}"
     );
+    stderr.into_owned()
 }
 
 /// `Corked:` of this process's playback stream on the server (None: no stream of ours).
@@ -350,9 +396,12 @@ fn our_stream_corked() -> Option<bool> {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
+    // A PulseAudio client stream carries its process id; a PipeWire stream (seen through
+    // pipewire-pulse) carries it in the name cpal gives it.
     let pid = format!("application.process.id = \"{}\"", std::process::id());
+    let name = format!("media.name = \"cpal-playback-{}\"", std::process::id());
     text.split("Sink Input #")
-        .find(|block| block.contains(&pid))
+        .find(|block| block.contains(&pid) || block.contains(&name))
         .and_then(|block| {
             block
                 .lines()

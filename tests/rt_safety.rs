@@ -1,4 +1,5 @@
-//! The real-time rule, checked: the render function (what the audio callback runs) makes no heap
+//! The real-time rule, checked: the audio callback (`output::CallbackState::run`, the body of the
+//! closure cpal calls, and the render function it runs) and the stream error handler make no heap
 //! allocation through 10⁵ callbacks that include play, seek, a pause long enough to go dormant
 //! and the resume, volume changes, a track change, a stop and a new queue, EQ edits (a dragged
 //! band, type changes, on/off, bypass, a 10-band preset), the limiter working hard, monitor
@@ -16,7 +17,10 @@ use rusty_audio::dsp::biquad::{BandParams, FilterKind};
 use rusty_audio::dsp::chain::DspSettings;
 use rusty_audio::dsp::eq_params::EqParams;
 use rusty_audio::dsp::monitor_mode::MonitorMode;
+use rusty_audio::engine::output::{CallbackState, ErrorState, OutputHealth};
 use rusty_audio::engine::{Engine, EngineConfig};
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::Arc;
 
 #[cfg(debug_assertions)]
 #[global_allocator]
@@ -236,6 +240,10 @@ fn run_format<S: rusty_audio::dsp::convert::DeviceSample>(
     callbacks: usize,
 ) -> usize {
     let mut buf = vec![S::SILENCE; frames * channels];
+    // The device callback's own body (what cpal's closure calls), not just `Renderer::process`.
+    // Not promoting: this thread also waits for the decoder between callbacks (see
+    // `the_device_callback_and_error_handler_never_allocate` for the promoting path).
+    let mut state = CallbackState::new(Arc::new(OutputHealth::default()), false);
     let mut heard = 0;
     for i in 0..callbacks {
         match i {
@@ -255,7 +263,7 @@ fn run_format<S: rusty_audio::dsp::convert::DeviceSample>(
         }
         wait_ready(e, frames);
         let r = e.offline_renderer().unwrap();
-        assert_no_alloc(|| r.process(&mut buf[..]));
+        assert_no_alloc(|| state.run(Some(r), &mut buf[..], 1_000_000));
         let silence = S::SILENCE;
         heard += usize::from(buf.iter().any(|&x| {
             // Compare bit patterns: every format's silence is one exact value.
@@ -316,4 +324,95 @@ fn every_channel_count_format_and_oversized_block_never_allocates() {
             "{channels} channels: audible callbacks per format {heard:?}"
         );
     }
+}
+
+/// The device callback as a real stream runs it, on a thread of its own: the first call promotes
+/// the thread (SCHED_FIFO where allowed), an error streak demotes it and the next data callback
+/// promotes it again, xruns are counted, a fatal error is handed to the control side; none of it
+/// allocates. (cpal's own wrapper around the closure is cpal's; see docs/ARCHITECTURE.md.)
+#[test]
+fn the_device_callback_and_error_handler_never_allocate() {
+    std::thread::spawn(|| {
+        let mut e = Engine::offline(48_000, 2, &EngineConfig::default());
+        e.set_queue(vec![media_file("prog.flac")]);
+        e.play_track(0);
+        let telemetry = e.telemetry().clone();
+        let health = Arc::new(OutputHealth::default());
+        let mut state = CallbackState::new(health.clone(), true);
+        let (mut on_error, mut errors) = ErrorState::new(health.clone(), telemetry.clone(), true);
+        // Made before the detector is on: cpal builds its errors (and their messages) itself.
+        let mut pending = vec![
+            (40, cpal::Error::new(cpal::ErrorKind::Xrun)),
+            (
+                60,
+                cpal::Error::with_message(cpal::ErrorKind::BackendError, "poll failed"),
+            ),
+            (
+                61,
+                cpal::Error::with_message(cpal::ErrorKind::BackendError, "poll failed again"),
+            ),
+            (150, cpal::Error::new(cpal::ErrorKind::DeviceNotAvailable)),
+        ];
+        pending.reverse();
+        let frames = 256;
+        let mut buf = vec![0.0f32; frames * 2];
+        let mut after_streak = None;
+        for i in 0..200 {
+            if pending.last().is_some_and(|(at, _)| *at == i) {
+                let (_, err) = pending.pop().unwrap();
+                assert_no_alloc(|| on_error.handle(err));
+                if i == 61 {
+                    after_streak = Some(telemetry.audio_thread.get().policy);
+                }
+                continue;
+            }
+            // Wait by sleeping, not spinning: this thread may be SCHED_FIFO now.
+            loop {
+                let r = e.offline_renderer().unwrap();
+                r.discard_flushed();
+                if r.ready_frames() >= frames || telemetry.decoder_idle.load(Relaxed) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let r = e.offline_renderer().unwrap();
+            assert_no_alloc(|| state.run(Some(r), &mut buf[..], 1_000_000));
+        }
+        assert_eq!(telemetry.xruns.load(Relaxed), 1, "the xrun counted");
+        assert!(
+            health.failed.load(Acquire),
+            "the fatal error failed the stream"
+        );
+        let kinds: Vec<_> = std::iter::from_fn(|| ringbuf::traits::Consumer::try_pop(&mut errors))
+            .map(|e| e.kind())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                cpal::ErrorKind::BackendError,
+                cpal::ErrorKind::BackendError,
+                cpal::ErrorKind::DeviceNotAvailable
+            ],
+            "errors reach the control side in order (xruns are only counted)"
+        );
+        let info = telemetry.audio_thread.get();
+        if info.refused_errno.is_none() {
+            assert_eq!(
+                after_streak,
+                Some(rusty_audio::engine::audio_thread::Policy::Other),
+                "demoted while the errors streamed"
+            );
+            assert!(
+                info.policy.is_realtime(),
+                "promoted again after the streak: {info:?}"
+            );
+        } else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs as root: {info:?}"
+            );
+        }
+    })
+    .join()
+    .unwrap();
 }

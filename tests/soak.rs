@@ -1,6 +1,7 @@
-//! Soak: play through the real cpal → PulseAudio null-sink path with a 256-frame buffer while a
-//! process the test starts keeps the other core busy, and count underruns (the callback finding
-//! the ring dry while the track still had audio, i.e. the decoder did not keep up).
+//! Soak: play through the real cpal → test server (PipeWire, the default host) null-sink path with
+//! a 256-frame buffer while a process the test starts keeps the other core busy, and count
+//! underruns (the callback finding the ring dry while the track still had audio, i.e. the decoder
+//! did not keep up) and xruns (the device side running dry: a late callback).
 //!
 //! `make test` runs a short form (8 s); `make soak` runs 60 s in a release build
 //! (RUSTY_AUDIO_SOAK_SECONDS). The numbers are printed for PERFORMANCE_GUIDE.md.
@@ -53,12 +54,18 @@ fn no_underruns_with_a_small_buffer_and_a_busy_core() {
         .output()
         .unwrap();
     drop(busy);
-    let j = play_summary(&out); // succeeded, on the PulseAudio sink
+    let j = play_summary(&out); // succeeded, on the test server's sink
     eprintln!(
         "soak {seconds} s, 256-frame buffer, {} busy process(es): {j}",
         cores.saturating_sub(1).max(1)
     );
     assert_eq!(j["buffer_frames"], 256);
+    assert_eq!(j["host"], "PipeWire", "the default host: {j}");
+    if j["audio_thread"]["refused"].is_null() {
+        assert_eq!(j["audio_thread"]["policy"], "SCHED_FIFO", "{j}");
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root: {j}");
+    }
     assert_eq!(j["underruns"], 0, "the decoder kept the ring fed: {j}");
     assert_eq!(
         j["xruns"], 0,

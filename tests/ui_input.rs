@@ -642,3 +642,34 @@ fn a_paused_track_seeked_stays_paused() {
     );
     assert!(h.state().engine.is_paused());
 }
+
+/// The output picker offers the other audio hosts' outputs (here the PulseAudio client, served by
+/// the test server's pipewire-pulse, next to the default PipeWire host); choosing one moves
+/// playback there, same track, going on, and the choice is what gets saved.
+#[test]
+fn the_output_picker_offers_the_other_hosts() {
+    if skip_without_pulse("the_output_picker_offers_the_other_hosts") {
+        return;
+    }
+    let dir = scratch("hands_hosts");
+    let tone = tone_file(&dir, "tone.wav", 440.0, 0.01, 30.0);
+    let mut h = harness(RustyApp::new(device_engine(), vec![tone], false));
+    h.step();
+    assert_eq!(h.state().engine.output_info().host, "PipeWire");
+    play_until(&mut h, 0.5);
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Output")
+        .click();
+    h.step();
+    h.step();
+    h.get_by_label("PulseAudio · default").click();
+    h.step();
+    step_until(&mut h, "playing on the PulseAudio host", |a| {
+        a.engine.output_info().host == "PulseAudio"
+    });
+    assert!(!h.state().engine.output_info().is_null);
+    assert_eq!(h.state().output_device.as_deref(), Some("pulseaudio:default"));
+    let at = h.state().position().unwrap();
+    step_until(&mut h, "the same track going on there", |a| {
+        a.position().is_some_and(|p| p.0 == at.0 && p.1 > at.1 + 0.3)
+    });
+}

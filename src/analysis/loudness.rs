@@ -46,7 +46,9 @@ pub fn k_weighting(fs: f64) -> [Coeffs; 2] {
 }
 
 /// BS.1770 channel weight of channel `ch` of a `channels`-channel stream in WAVE channel order
-/// (L R C LFE, then the surrounds, then the rest), chosen by the channel count:
+/// (L R C LFE, then the surrounds, then the rest), chosen by the channel count. For streams whose
+/// positions are unknown (the device output the live meters see, files without a channel mask);
+/// a file with a mask is weighed by `position_weight`.
 ///
 /// - 1–3 channels (mono, stereo, L R C): 1.0 each;
 /// - 4 (quad: L R Ls Rs) and 5 (L R C Ls Rs): 1.0 for the fronts, 1.41 for the surrounds;
@@ -83,6 +85,21 @@ pub fn channel_weight(channels: usize, ch: usize) -> f64 {
         // surrounds of the 5.1 / 7.1 bed
         (_, 4..=7) => 1.41,
         // fronts, and every channel beyond the 7.1 bed
+        _ => 1.0,
+    }
+}
+
+/// BS.1770 weight of a channel at WAVE channel-mask position `bit` (0 front left, 3 LFE, 4/5 rear
+/// left/right, 8 rear centre, 9/10 side left/right, 15–17 top rear, 18 LFE 2, …), as ffmpeg's
+/// ebur128 filter weighs them: the LFEs excluded, the side, rear and top-rear channels 1.41
+/// (surrounds), everything else (fronts, front centres, top front/centre, wides) 1.0. Why not
+/// `channel_weight`: a file's mask can put any position at any index (a 4.0 file's third channel
+/// is its centre, not a surround), and by index such a file reads 0.2 LU off.
+#[must_use]
+pub fn position_weight(bit: u32) -> f64 {
+    match bit {
+        3 | 18 => 0.0,
+        4 | 5 | 8 | 9 | 10 | 15 | 16 | 17 => 1.41,
         _ => 1.0,
     }
 }
@@ -341,6 +358,18 @@ impl LoudnessMeter {
     #[must_use]
     pub fn offline(channels: usize, fs: u32) -> Self {
         Self::with_store(channels, fs, Store::exact(), Store::exact())
+    }
+
+    /// `offline` for a file whose channel positions are known (`SourceInfo::position_bits`):
+    /// each channel weighed by its position (`position_weight`), not by its index. Positions
+    /// that do not match the channel count fall back to `offline`.
+    #[must_use]
+    pub fn offline_positioned(positions: &[u32], channels: usize, fs: u32) -> Self {
+        let mut m = Self::offline(channels, fs);
+        if positions.len() == m.channels {
+            m.weights = positions.iter().map(|&b| position_weight(b)).collect();
+        }
+        m
     }
 
     /// Fixed-memory histogram store (0.01 LU bins): for the audio callback.

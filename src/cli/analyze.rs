@@ -94,7 +94,10 @@ pub fn analyze_file(path: &Path) -> Result<Report, DecodeError> {
         let _ = empty_tx.send(Vec::with_capacity(16_384));
     }
     let mut levels = Levels::default();
-    let mut loudness = LoudnessMeter::offline(ch, info.sample_rate);
+    let mut loudness = match &info.position_bits {
+        Some(positions) => LoudnessMeter::offline_positioned(positions, ch, info.sample_rate),
+        None => LoudnessMeter::offline(ch, info.sample_rate),
+    };
     let mut tp = TruePeak::new(ch, info.sample_rate);
     let threshold = 10f64.powf(SILENCE_DBFS / 20.0) as f32;
     let mut frames = 0u64;

@@ -31,6 +31,10 @@ pub struct SourceInfo {
     pub sample_rate: u32,
     pub channels: usize,
     pub layout: Vec<Speaker>,
+    /// The file's own channel positions, as WAVE channel-mask bit numbers (0 front left, 3 LFE,
+    /// 9 side left, 15 top rear left, …; symphonia numbers them the same), in channel order;
+    /// None when the file gives only a count. Loudness weighs channels by these.
+    pub position_bits: Option<Vec<u32>>,
     /// Frame count the container declares, if any (the decoded count is authoritative).
     pub declared_frames: Option<u64>,
     pub bits_per_sample: Option<u32>,
@@ -211,6 +215,13 @@ impl AudioSource {
         }
         let priming = edit_list.and_then(|p| p.frames_at(sample_rate));
         let mut layout = layout_of(params.channels.as_ref());
+        let position_bits = match params.channels.as_ref() {
+            Some(Channels::Positioned(pos)) => {
+                let bits = pos.bits();
+                Some((0..32).filter(|b| bits & (1 << b) != 0).collect::<Vec<u32>>())
+            }
+            _ => None,
+        };
         let channels = layout.len();
         if channels == 0 {
             return Err(DecodeError::BadHeader {
@@ -247,6 +258,7 @@ impl AudioSource {
                 sample_rate,
                 channels,
                 layout,
+                position_bits,
                 declared_frames,
                 bits_per_sample: params.bits_per_sample,
             },

@@ -67,6 +67,8 @@ pub struct AudioThreadStatus {
     priority: AtomicU8,
     /// errno of the refused promotion (0: granted or not tried).
     refused: AtomicI32,
+    /// Whether rtkit granted real-time scheduling after the thread's own request was refused.
+    by_rtkit: std::sync::atomic::AtomicBool,
 }
 
 /// A snapshot of `AudioThreadStatus`.
@@ -78,6 +80,8 @@ pub struct AudioThreadInfo {
     pub priority: u8,
     /// Why real-time scheduling was refused (errno), if it was.
     pub refused_errno: Option<i32>,
+    /// Granted by rtkit (`engine::rtkit`) after the thread's own request was refused.
+    pub by_rtkit: bool,
 }
 
 impl AudioThreadInfo {
@@ -86,9 +90,9 @@ impl AudioThreadInfo {
     pub fn refusal(&self) -> Option<String> {
         self.refused_errno.map(|e| {
             format!(
-                "the audio thread runs without real-time priority ({}: {}); allow SCHED_FIFO \
-                 (RLIMIT_RTPRIO, e.g. membership of the `audio` or `pipewire` group) to protect \
-                 playback from other load",
+                "the audio thread runs without real-time priority ({}: {}); run rtkit-daemon \
+                 or allow SCHED_FIFO (RLIMIT_RTPRIO, e.g. membership of the `audio` or \
+                 `pipewire` group) to protect playback from other load",
                 self.policy.name(),
                 std::io::Error::from_raw_os_error(e)
             )
@@ -105,6 +109,22 @@ impl AudioThreadStatus {
             policy: Policy::from_u8(self.policy.load(Relaxed)),
             priority: self.priority.load(Relaxed),
             refused_errno: (refused != 0).then_some(refused),
+            by_rtkit: self.by_rtkit.load(Relaxed),
+        }
+    }
+
+    /// rtkit made thread `tid` real-time (called on the control side, see `engine::rtkit`): read
+    /// its scheduling back from the kernel, unless the output has moved to another thread since.
+    pub fn granted_by_rtkit(&self, tid: u32) {
+        if self.tid.load(Relaxed) != tid {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        if linux::record_thread(self, tid)
+            && Policy::from_u8(self.policy.load(Relaxed)).is_realtime()
+        {
+            self.refused.store(0, Relaxed);
+            self.by_rtkit.store(true, Relaxed);
         }
     }
 
@@ -188,11 +208,30 @@ mod linux {
         // SAFETY: gettid has no preconditions and cannot fail.
         let tid = unsafe { libc::gettid() };
         status.tid.store(tid as u32, Relaxed);
-        // SAFETY: pid 0 is the calling thread; no pointers are involved.
-        let policy = unsafe { libc::sched_getscheduler(0) };
+        store(status, 0);
+    }
+
+    /// Read back what the kernel says about thread `tid` of this process (from another thread);
+    /// false if the thread is gone.
+    pub(super) fn record_thread(status: &AudioThreadStatus, tid: u32) -> bool {
+        let Ok(tid) = libc::pid_t::try_from(tid) else {
+            return false;
+        };
+        // SAFETY: no pointers are involved; an unknown tid fails with ESRCH.
+        if unsafe { libc::sched_getscheduler(tid) } < 0 {
+            return false;
+        }
+        store(status, tid);
+        true
+    }
+
+    /// Store the policy and priority of `tid` (0: the calling thread).
+    fn store(status: &AudioThreadStatus, tid: libc::pid_t) {
+        // SAFETY: no pointers are involved; a failure returns -1 (recorded as Unknown).
+        let policy = unsafe { libc::sched_getscheduler(tid) };
         let mut param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: pid 0 is the calling thread; `param` is a valid sched_param to fill in.
-        let prio = if unsafe { libc::sched_getparam(0, &mut param) } == 0 {
+        // SAFETY: `param` is a valid sched_param for the kernel to fill in.
+        let prio = if unsafe { libc::sched_getparam(tid, &mut param) } == 0 {
             param.sched_priority.clamp(0, 99) as u8
         } else {
             0
@@ -254,5 +293,55 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    /// rtkit's grant is read back from the kernel for the audio thread, from another thread:
+    /// nothing is claimed while the thread is still SCHED_OTHER, and once something has made it
+    /// real-time (here the test itself, as root; in use rtkit) the status says so.
+    #[test]
+    fn a_grant_is_read_back_from_the_kernel() {
+        let status = std::sync::Arc::new(AudioThreadStatus::default());
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let s2 = status.clone();
+        let worker = std::thread::spawn(move || {
+            s2.record_current_thread();
+            // As if its own request had been refused.
+            s2.refused.store(libc::EPERM, Relaxed);
+            tid_tx.send(s2.get().tid).unwrap();
+            done_rx.recv().unwrap();
+        });
+        let tid = tid_rx.recv().unwrap();
+        status.granted_by_rtkit(tid);
+        assert!(
+            !status.get().by_rtkit,
+            "still SCHED_OTHER: {:?}",
+            status.get()
+        );
+        assert_eq!(status.get().refused_errno, Some(libc::EPERM));
+        let param = libc::sched_param { sched_priority: 5 };
+        // SAFETY: `tid` is a live thread of this process (it waits on `done_rx`); `param` is a
+        // valid sched_param that outlives the call.
+        let made = unsafe { libc::sched_setscheduler(tid as i32, libc::SCHED_RR, &param) } == 0;
+        status.granted_by_rtkit(tid + 1_000_000); // another thread: ignored
+        assert!(!status.get().by_rtkit);
+        status.granted_by_rtkit(tid);
+        let info = status.get();
+        if made {
+            assert!(info.by_rtkit, "{info:?}");
+            assert_eq!(info.policy, Policy::RoundRobin);
+            assert_eq!(info.priority, 5);
+            assert_eq!(info.refused_errno, None);
+        } else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs as root: SCHED_RR must be allowed"
+            );
+            eprintln!(
+                "*** a_grant_is_read_back_from_the_kernel: not root, grant half untested ***"
+            );
+        }
+        done_tx.send(()).unwrap();
+        worker.join().unwrap();
     }
 }

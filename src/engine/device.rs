@@ -12,7 +12,56 @@ use super::output::{self, OutputError, OutputHealth, OutputPlan, RunningOutput};
 use super::render::{self, Renderer};
 use super::{Command, Engine, EngineEvent, PlayState, Sink};
 
+/// Where the judgement of the audio thread's scheduling stands (control side only).
+#[derive(Default)]
+pub(super) struct RtWatch {
+    /// The thread last judged (a refusal is said once per thread: a reopened output has a new
+    /// one).
+    settled_tid: u32,
+    /// rtkit is being asked for this thread.
+    request: Option<super::rtkit::Request>,
+}
+
 impl Engine {
+    /// The audio thread's own promotion was refused: ask rtkit (on a worker thread) and say once
+    /// per thread what came of it. Real-time already, or no callback yet: nothing to do.
+    fn watch_realtime(&mut self) {
+        let status = &self.telemetry.audio_thread;
+        let thread = status.get();
+        if thread.tid == 0 || thread.tid == self.rt.settled_tid {
+            return;
+        }
+        if thread.policy.is_realtime() || thread.refused_errno.is_none() {
+            if thread.policy != super::audio_thread::Policy::Unknown {
+                self.rt.settled_tid = thread.tid;
+                self.rt.request = None;
+            }
+            return;
+        }
+        let request = match self.rt.request.take() {
+            Some(r) if r.tid == thread.tid => r,
+            _ => super::rtkit::Request::start(
+                thread.tid,
+                super::audio_thread::RT_PRIORITY,
+                std::env::var("RUSTY_AUDIO_RTKIT_BUS").ok(),
+            ),
+        };
+        match request.outcome() {
+            None => self.rt.request = Some(request),
+            Some(Ok(_)) => {
+                status.granted_by_rtkit(thread.tid);
+                self.rt.settled_tid = thread.tid;
+            }
+            Some(Err(why)) => {
+                self.rt.settled_tid = thread.tid;
+                if let Some(refusal) = status.get().refusal() {
+                    self.events
+                        .push_back(EngineEvent::Notice(format!("{refusal} (rtkit: {why})")));
+                }
+            }
+        }
+    }
+
     pub(super) fn launch(&mut self, renderer: Renderer) -> Result<(), OutputError> {
         let (prod, cons) = output::renderer_home();
         self.home = cons;
@@ -117,15 +166,7 @@ impl Engine {
                 last_error.unwrap_or_default()
             )));
         }
-        if !self.rt_reported {
-            let thread = self.telemetry.audio_thread.get();
-            if let Some(why) = thread.refusal() {
-                self.rt_reported = true;
-                self.events.push_back(EngineEvent::Notice(why));
-            } else if thread.policy.is_realtime() {
-                self.rt_reported = true;
-            }
-        }
+        self.watch_realtime();
         for why in self.dsp.meter_failures() {
             self.events.push_back(EngineEvent::Notice(format!(
                 "the meters failed ({why}) and were restarted"

@@ -13,6 +13,7 @@ pub mod output;
 pub mod render;
 pub mod resample;
 pub mod ring;
+pub mod rtkit;
 pub mod telemetry;
 
 use std::collections::VecDeque;
@@ -118,8 +119,8 @@ pub struct Engine {
     transient_reported: bool,
     /// When the device was last reopened after an error (see `reopen_device`).
     last_reopen: Option<std::time::Instant>,
-    /// Whether the audio thread's scheduling has been judged (a refusal is said once).
-    rt_reported: bool,
+    /// The audio thread's scheduling, judged once per thread (see `device::watch_realtime`).
+    rt: device::RtWatch,
     plan: OutputPlan,
     info: OutputInfo,
     queue: Vec<PathBuf>,
@@ -260,7 +261,7 @@ impl Engine {
             home,
             health: Arc::new(OutputHealth::default()),
             failure: None,
-            rt_reported: false,
+            rt: device::RtWatch::default(),
             last_reopen: None,
             transient_reported: false,
             plan,

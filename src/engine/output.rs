@@ -23,17 +23,57 @@ use crate::dsp::convert::DeviceSample;
 pub enum OutputChoice {
     Default,
     Null,
+    /// A device of the process's host (`host()`).
     Named(String),
+    /// A device (None: the default one) of another audio host, written `HOST:DEVICE` (e.g.
+    /// `pulseaudio:default`): the app's output picker offers every host's devices, so a user whose
+    /// PipeWire host misbehaves can move to the PulseAudio client without restarting.
+    OnHost {
+        /// The host's name in lower case (`pipewire`, `pulseaudio`, `alsa`).
+        host: String,
+        device: Option<String>,
+    },
 }
+
+/// Host names `HOST:DEVICE` accepts (lower case; `pulse` is short for `pulseaudio`).
+const HOST_PREFIXES: [&str; 4] = ["pipewire", "pulseaudio", "pulse", "alsa"];
 
 impl std::str::FromStr for OutputChoice {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // Only a known host name before the first ':' makes a host prefix: ALSA device names
+        // have colons of their own (`hw:CARD=PCH,DEV=0`).
+        if let Some((prefix, device)) = s.split_once(':') {
+            let lower = prefix.to_ascii_lowercase();
+            if HOST_PREFIXES.contains(&lower.as_str()) {
+                let host = if lower == "pulse" {
+                    "pulseaudio".to_string()
+                } else {
+                    lower
+                };
+                let device = (!matches!(device, "" | "default")).then(|| device.to_string());
+                return Ok(Self::OnHost { host, device });
+            }
+        }
         Ok(match s {
             "default" | "" => Self::Default,
             "null" => Self::Null,
             name => Self::Named(name.to_string()),
         })
+    }
+}
+
+impl std::fmt::Display for OutputChoice {
+    /// The text `from_str` reads back (what the app saves).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Default => f.write_str("default"),
+            Self::Null => f.write_str("null"),
+            Self::Named(n) => f.write_str(n),
+            Self::OnHost { host, device } => {
+                write!(f, "{host}:{}", device.as_deref().unwrap_or("default"))
+            }
+        }
     }
 }
 
@@ -98,12 +138,13 @@ const SUPPORTED_FORMATS: [cpal::SampleFormat; 10] = {
 };
 
 /// The audio host chosen for this process (`--host`, or `RUSTY_AUDIO_HOST`); unset: cpal's
-/// default host (on Linux with the `pulseaudio` feature: the native PulseAudio client).
+/// default host (on Linux: PipeWire where its server runs, else the native PulseAudio client,
+/// else ALSA).
 static HOST: std::sync::OnceLock<cpal::HostId> = std::sync::OnceLock::new();
 
-/// Choose the audio host by name (`alsa`, `pulse`/`pulseaudio`, `default`), before the first
-/// output is planned. The choice is process-wide: the app's device picker, `devices` and every
-/// engine use the same host. Errors name the hosts that are available.
+/// Choose the audio host by name (`pipewire`, `pulse`/`pulseaudio`, `alsa`, `default`), before the
+/// first output is planned. The choice is process-wide: the app's device picker, `devices` and
+/// every engine use the same host. Errors name the hosts that are available.
 pub fn choose_host(name: &str) -> Result<(), String> {
     let want = name.trim().to_ascii_lowercase();
     if want == "default" || want.is_empty() {
@@ -129,10 +170,9 @@ pub fn choose_host(name: &str) -> Result<(), String> {
 }
 
 /// The audio host outputs are opened on: the chosen one (`choose_host`, or the
-/// `RUSTY_AUDIO_HOST` environment variable read on first use), else cpal's default. On Linux the
-/// default is still cpal's native PulseAudio client, whose callback runs on the client's shared
-/// I/O thread; `alsa` runs it on a thread of its own (see docs/ARCHITECTURE.md for why it is not
-/// the default yet).
+/// `RUSTY_AUDIO_HOST` environment variable read on first use), else cpal's default. On Linux that
+/// is PipeWire where it runs: its callback runs on the stream's own loop thread, which the engine
+/// promotes to real-time (see docs/ARCHITECTURE.md "Audio host").
 #[must_use]
 pub fn host() -> cpal::Host {
     if HOST.get().is_none() {
@@ -291,21 +331,58 @@ pub fn plan(choice: &OutputChoice, buffer_frames: Option<u32>) -> Result<OutputP
     })
 }
 
+/// The available host called `name` (lower case, as `OutputChoice::OnHost` holds it).
+fn host_named(name: &str) -> Result<cpal::Host, OutputError> {
+    let unavailable = |reason: String| OutputError::Device {
+        device: format!("{name}:"),
+        reason,
+    };
+    let id = cpal::available_hosts()
+        .into_iter()
+        .find(|h| h.name().eq_ignore_ascii_case(name))
+        .ok_or_else(|| unavailable("no such audio host here".into()))?;
+    cpal::host_from_id(id).map_err(|e| unavailable(e.to_string()))
+}
+
+/// Every available host other than `host()`, with its output devices' names (for the app's
+/// output picker; `OutputChoice::OnHost` opens them). Hosts that fail to list give none.
+#[must_use]
+pub fn other_hosts_devices() -> Vec<(String, Vec<String>)> {
+    let current = host().id();
+    quiet_enumeration(|| {
+        cpal::available_hosts()
+            .into_iter()
+            .filter(|id| *id != current)
+            .filter_map(|id| {
+                let host = cpal::host_from_id(id).ok()?;
+                let mut names: Vec<String> = host.output_devices().ok()?.map(|d| device_name(&d)).collect();
+                names.dedup();
+                Some((id.name().to_string(), names))
+            })
+            .collect()
+    })
+    .0
+}
+
 fn plan_quietly(
     choice: &OutputChoice,
     buffer_frames: Option<u32>,
 ) -> Result<OutputPlan, OutputError> {
-    let host = host();
-    let device = match choice {
+    let (host, named) = match choice {
         OutputChoice::Null => return Ok(OutputPlan::null(NULL_RATE, NULL_CHANNELS, buffer_frames)),
-        OutputChoice::Default => {
+        OutputChoice::Default => (host(), None),
+        OutputChoice::Named(n) => (host(), Some(n)),
+        OutputChoice::OnHost { host, device } => (host_named(host)?, device.as_ref()),
+    };
+    let device = match named {
+        None => {
             host.default_output_device()
                 .ok_or_else(|| OutputError::Device {
                     device: "default".into(),
                     reason: "no default output device".into(),
                 })?
         }
-        OutputChoice::Named(want) => host
+        Some(want) => host
             .output_devices()
             .map_err(|e| OutputError::Device {
                 device: want.clone(),
@@ -542,41 +619,113 @@ pub fn renderer_home() -> (HeapProd<Renderer>, HeapCons<Renderer>) {
     HeapRb::<Renderer>::new(1).split()
 }
 
+/// What cpal's data closure does on every callback, apart from cpal's own call around it. Kept
+/// out of the closure so that tests/rt_safety.rs runs exactly this (not a copy) under the
+/// allocation detector, in every sample format.
+#[doc(hidden)]
+pub struct CallbackState {
+    first: bool,
+    promote: bool,
+    flowing: Arc<OutputHealth>,
+}
+
+impl CallbackState {
+    /// `promote`: whether the callback's thread is ours to make real-time (see `start`).
+    #[must_use]
+    pub fn new(flowing: Arc<OutputHealth>, promote: bool) -> Self {
+        Self {
+            first: true,
+            promote,
+            flowing,
+        }
+    }
+
+    /// One device callback: `out` to fill, `ahead_ns` the host's estimate of how far ahead of
+    /// the DAC it is written. No allocation, lock or I/O; a few syscalls on the first call (and
+    /// after an error streak) to (re)promote the thread.
+    #[inline]
+    pub fn run<S: DeviceSample>(
+        &mut self,
+        renderer: Option<&mut Renderer>,
+        out: &mut [S],
+        ahead_ns: u64,
+    ) {
+        let Some(r) = renderer else {
+            return;
+        };
+        if self.first {
+            self.first = false;
+            first_callback(Some(&mut *r), self.promote);
+        }
+        if self.flowing.data_flowed() && self.promote {
+            // Back from an error streak (see `on_stream_error`): real-time again.
+            r.telemetry().audio_thread.promote_current_thread();
+        }
+        r.process(out);
+        r.report_device_latency(ahead_ns);
+    }
+}
+
+/// What cpal's error closure does (see `on_stream_error`), kept out of the closure for the same
+/// reason as `CallbackState`.
+#[doc(hidden)]
+pub struct ErrorState {
+    health: Arc<OutputHealth>,
+    telemetry: Arc<Telemetry>,
+    errors: HeapProd<cpal::Error>,
+    promoted: bool,
+}
+
+impl ErrorState {
+    /// The handler, and the ring the control side reads its errors from.
+    #[must_use]
+    pub fn new(
+        health: Arc<OutputHealth>,
+        telemetry: Arc<Telemetry>,
+        promoted: bool,
+    ) -> (Self, ErrorRx) {
+        let (errors, rx) = HeapRb::<cpal::Error>::new(ERROR_RING).split();
+        (
+            Self {
+                health,
+                telemetry,
+                errors,
+                promoted,
+            },
+            rx,
+        )
+    }
+
+    #[inline]
+    pub fn handle(&mut self, e: cpal::Error) {
+        on_stream_error(
+            e,
+            &self.health,
+            &self.telemetry,
+            &mut self.errors,
+            self.promoted,
+        );
+    }
+}
+
 fn build_typed<S: DeviceSample + cpal::SizedSample>(
     device: &cpal::Device,
     config: cpal::StreamConfig,
     mut guard: RendererGuard,
-    health: Arc<OutputHealth>,
-    mut errors: HeapProd<cpal::Error>,
+    mut on_error: ErrorState,
     promote: bool,
 ) -> Result<cpal::Stream, cpal::Error> {
-    let mut first = true;
-    let flowing = health.clone();
-    let telemetry = guard
-        .renderer
-        .as_ref()
-        .map(|r| r.telemetry().clone())
-        .unwrap_or_default();
+    let mut state = CallbackState::new(on_error.health.clone(), promote);
     device.build_output_stream::<S, _, _>(
         config,
         move |out: &mut [S], info: &cpal::OutputCallbackInfo| {
-            if first {
-                first = false;
-                first_callback(guard.renderer.as_mut(), promote);
-            }
-            if let Some(r) = guard.renderer.as_mut() {
-                if flowing.data_flowed() && promote {
-                    // Back from an error streak (see `on_stream_error`): real-time again.
-                    r.telemetry().audio_thread.promote_current_thread();
-                }
-                r.process(out);
-                // How far ahead of the DAC this block was written (the host's own estimate).
-                let ts = info.timestamp();
-                let ahead = ts.playback.saturating_duration_since(ts.callback);
-                r.report_device_latency(ahead.as_nanos().min(u128::from(u64::MAX)) as u64);
-            }
+            // How far ahead of the DAC this block is written (the host's own estimate).
+            let ts = info.timestamp();
+            let ahead = ts.playback.saturating_duration_since(ts.callback);
+            let ahead_ns = ahead.as_nanos().min(u128::from(u64::MAX)) as u64;
+            state.run(guard.renderer.as_mut(), out, ahead_ns);
         },
-        move |e: cpal::Error| on_stream_error(e, &health, &telemetry, &mut errors, promote),
+        move |e: cpal::Error| on_error.handle(e),
         Some(Duration::from_secs(5)),
     )
 }
@@ -603,22 +752,27 @@ pub fn start(
             .buffer_frames
             .map_or(cpal::BufferSize::Default, cpal::BufferSize::Fixed),
     };
-    let (errors, errors_rx) = HeapRb::<cpal::Error>::new(ERROR_RING).split();
     // cpal's PulseAudio host runs the callback on the client library's shared I/O thread: not
     // ours to make real-time.
     let promote = plan.host != "PulseAudio";
+    let telemetry = guard
+        .renderer
+        .as_ref()
+        .map(|r| r.telemetry().clone())
+        .unwrap_or_default();
+    let (errors, errors_rx) = ErrorState::new(health, telemetry, promote);
     use cpal::SampleFormat as F;
     let stream = match plan.sample_format {
-        F::F32 => build_typed::<f32>(device, config, guard, health, errors, promote),
-        F::F64 => build_typed::<f64>(device, config, guard, health, errors, promote),
-        F::I8 => build_typed::<i8>(device, config, guard, health, errors, promote),
-        F::I16 => build_typed::<i16>(device, config, guard, health, errors, promote),
-        F::I24 => build_typed::<cpal::I24>(device, config, guard, health, errors, promote),
-        F::I32 => build_typed::<i32>(device, config, guard, health, errors, promote),
-        F::I64 => build_typed::<i64>(device, config, guard, health, errors, promote),
-        F::U8 => build_typed::<u8>(device, config, guard, health, errors, promote),
-        F::U16 => build_typed::<u16>(device, config, guard, health, errors, promote),
-        F::U32 => build_typed::<u32>(device, config, guard, health, errors, promote),
+        F::F32 => build_typed::<f32>(device, config, guard, errors, promote),
+        F::F64 => build_typed::<f64>(device, config, guard, errors, promote),
+        F::I8 => build_typed::<i8>(device, config, guard, errors, promote),
+        F::I16 => build_typed::<i16>(device, config, guard, errors, promote),
+        F::I24 => build_typed::<cpal::I24>(device, config, guard, errors, promote),
+        F::I32 => build_typed::<i32>(device, config, guard, errors, promote),
+        F::I64 => build_typed::<i64>(device, config, guard, errors, promote),
+        F::U8 => build_typed::<u8>(device, config, guard, errors, promote),
+        F::U16 => build_typed::<u16>(device, config, guard, errors, promote),
+        F::U32 => build_typed::<u32>(device, config, guard, errors, promote),
         other => {
             return Err(OutputError::Device {
                 device: plan.name.clone(),
@@ -649,13 +803,12 @@ fn start_null(plan: &OutputPlan, mut guard: RendererGuard) -> RunningOutput {
     let thread = std::thread::Builder::new()
         .name("rusty-audio-null-output".into())
         .spawn(move || {
-            first_callback(guard.renderer.as_mut(), true);
+            // The same callback body as a device's (no host errors here).
+            let mut state = CallbackState::new(Arc::new(OutputHealth::default()), true);
             let mut buf = vec![0.0f32; frames * channels];
             let mut next = Instant::now();
             while !stop2.load(Relaxed) {
-                if let Some(r) = guard.renderer.as_mut() {
-                    r.process(&mut buf[..]);
-                }
+                state.run(guard.renderer.as_mut(), &mut buf[..], 0);
                 next += period;
                 let now = Instant::now();
                 if next > now {

@@ -131,6 +131,8 @@ pub struct RustyApp {
     last_save_check: Instant,
     /// Output device names for the picker (filled when first shown / refreshed).
     pub devices: Option<Vec<String>>,
+    /// The other audio hosts and their output devices (filled with `devices`).
+    pub other_hosts: Vec<(String, Vec<String>)>,
     pub output_device: Option<String>,
     pub buffer_frames: Option<u32>,
     /// Name typed into "Save preset as".
@@ -211,6 +213,7 @@ impl RustyApp {
             last_saved: None,
             last_save_check: Instant::now(),
             devices: None,
+            other_hosts: Vec::new(),
             output_device: s.output_device.clone(),
             buffer_frames: s.buffer_frames,
             preset_name: String::new(),

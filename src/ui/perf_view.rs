@@ -180,11 +180,12 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
                         format!("{} host, not started", info.host)
                     } else if th.policy.is_realtime() {
                         format!(
-                            "{} host, tid {}, {} priority {}",
+                            "{} host, tid {}, {} priority {}{}",
                             info.host,
                             th.tid,
                             th.policy.name(),
-                            th.priority
+                            th.priority,
+                            if th.by_rtkit { " (rtkit)" } else { "" }
                         )
                     } else {
                         format!(

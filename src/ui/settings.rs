@@ -139,7 +139,7 @@ pub fn saved_output(choice: &crate::engine::OutputChoice) -> Option<String> {
     match choice {
         OutputChoice::Default => None,
         OutputChoice::Null => Some("null".into()),
-        OutputChoice::Named(n) => Some(n.clone()),
+        other => Some(other.to_string()),
     }
 }
 
@@ -449,9 +449,25 @@ mod tests {
             OutputChoice::Default,
             OutputChoice::Null,
             OutputChoice::Named("USB DAC".into()),
+            OutputChoice::Named("hw:CARD=PCH,DEV=0".into()),
+            OutputChoice::OnHost {
+                host: "pulseaudio".into(),
+                device: None,
+            },
+            OutputChoice::OnHost {
+                host: "alsa".into(),
+                device: Some("hw:CARD=PCH,DEV=0".into()),
+            },
         ] {
             assert_eq!(output_choice(saved_output(&c).as_deref()), c);
         }
+        assert_eq!(
+            output_choice(Some("pulse:nullsink")),
+            OutputChoice::OnHost {
+                host: "pulseaudio".into(),
+                device: Some("nullsink".into())
+            }
+        );
         assert_eq!(volume_gain(-60.0), 0.0);
         assert!((volume_gain(-6.0) - 0.501).abs() < 1e-3);
     }

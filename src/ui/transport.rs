@@ -189,13 +189,30 @@ fn seek_bar(app: &mut RustyApp, ui: &mut egui::Ui, width: f32, track: usize, pos
     );
 }
 
+/// How a host's name is shown (`OutputChoice::OnHost` holds it in lower case).
+fn host_title(host: &str) -> &str {
+    match host {
+        "pipewire" => "PipeWire",
+        "pulseaudio" => "PulseAudio",
+        "alsa" => "ALSA",
+        other => other,
+    }
+}
+
 fn output_picker(app: &mut RustyApp, ui: &mut egui::Ui) {
     let info = app.engine.output_info().clone();
     let current = app.output_device.clone();
     let label = |d: &Option<String>| match d {
         None => "System default".to_string(),
         Some(n) if n == "null" => "None (silent)".to_string(),
-        Some(n) => n.clone(),
+        Some(n) => match crate::ui::settings::output_choice(Some(n)) {
+            crate::engine::OutputChoice::OnHost { host, device } => format!(
+                "{} · {}",
+                host_title(&host),
+                device.as_deref().unwrap_or("default")
+            ),
+            _ => n.clone(),
+        },
     };
     let mut choice = current.clone();
     egui::ComboBox::new("output_device", "Output")
@@ -204,6 +221,7 @@ fn output_picker(app: &mut RustyApp, ui: &mut egui::Ui) {
         .show_ui(ui, |ui| {
             if app.devices.is_none() {
                 app.devices = Some(crate::engine::output::device_names());
+                app.other_hosts = crate::engine::output::other_hosts_devices();
             }
             ui.selectable_value(&mut choice, None, label(&None));
             for d in app.devices.clone().unwrap_or_default() {
@@ -216,6 +234,20 @@ fn output_picker(app: &mut RustyApp, ui: &mut egui::Ui) {
                 Some("null".into()),
                 label(&Some("null".into())),
             );
+            // The other audio hosts (PulseAudio's client where PipeWire is the default, ALSA):
+            // each one's default output first, then its devices.
+            for (host, devices) in app.other_hosts.clone() {
+                ui.separator();
+                let key = host.to_ascii_lowercase();
+                let default = Some(format!("{key}:default"));
+                let text = label(&default);
+                ui.selectable_value(&mut choice, default, text);
+                for d in devices {
+                    let v = Some(format!("{key}:{d}"));
+                    let text = label(&v);
+                    ui.selectable_value(&mut choice, v, text);
+                }
+            }
             if ui.button("Refresh list").clicked() {
                 app.devices = None;
             }

@@ -272,16 +272,32 @@ pub fn play_summary(o: &Output) -> serde_json::Value {
     summary
 }
 
-/// A throwaway PulseAudio server with one null sink, for tests that kill their sound server (the
+/// Which sound server a `PrivatePulse` runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ServerKind {
+    /// A PulseAudio daemon: the app plays on cpal's PulseAudio host.
+    PulseAudio,
+    /// PipeWire + WirePlumber + pipewire-pulse (scripts/start_sound_server.sh, as `make test`
+    /// starts the shared one): the app plays on cpal's PipeWire host.
+    PipeWire,
+}
+
+/// A throwaway sound server with one null sink, for tests that kill their sound server (the
 /// shared one must survive). Dropping it kills the server if still running and removes its
-/// runtime directory.
+/// runtime directory. Either kind speaks the PulseAudio protocol (`pactl`) at `server`.
 pub struct PrivatePulse {
     pub runtime: PathBuf,
     pub server: String,
+    pub kind: ServerKind,
 }
 
 impl PrivatePulse {
+    /// A PulseAudio server.
     pub fn start(tag: &str) -> Self {
+        Self::start_kind(tag, ServerKind::PulseAudio)
+    }
+
+    pub fn start_kind(tag: &str, kind: ServerKind) -> Self {
         let runtime = PathBuf::from(format!("/tmp/rusty-audio-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&runtime);
         std::fs::create_dir_all(&runtime).unwrap();
@@ -293,6 +309,7 @@ impl PrivatePulse {
         let p = Self {
             server: format!("unix:{}/pulse/native", runtime.display()),
             runtime,
+            kind,
         };
         p.launch();
         p
@@ -300,19 +317,34 @@ impl PrivatePulse {
 
     /// Start the server again after `kill` (the device "comes back").
     pub fn launch(&self) {
-        let mut start = Command::new("pulseaudio");
-        start.args([
-            "--daemonize=yes",
-            "--exit-idle-time=-1",
-            "--disallow-exit",
-            "-n",
-            "--load=module-native-protocol-unix",
-            "--load=module-null-sink sink_name=private rate=48000 channels=2",
-        ]);
+        let mut start = match self.kind {
+            ServerKind::PulseAudio => {
+                let mut c = Command::new("pulseaudio");
+                c.args([
+                    "--daemonize=yes",
+                    "--exit-idle-time=-1",
+                    "--disallow-exit",
+                    "-n",
+                    "--load=module-native-protocol-unix",
+                    "--load=module-null-sink sink_name=private rate=48000 channels=2",
+                ]);
+                c
+            }
+            ServerKind::PipeWire => {
+                let mut c = Command::new("bash");
+                c.arg(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/scripts/start_sound_server.sh"
+                ))
+                .stdout(Stdio::null());
+                c
+            }
+        };
         self.env(&mut start);
         assert!(
             start.stderr(Stdio::null()).status().unwrap().success(),
-            "private PulseAudio started"
+            "private {:?} server started",
+            self.kind
         );
     }
 
@@ -320,6 +352,7 @@ impl PrivatePulse {
     pub fn env<'a>(&self, c: &'a mut Command) -> &'a mut Command {
         c.env("XDG_RUNTIME_DIR", &self.runtime)
             .env("PULSE_SERVER", &self.server)
+            .env_remove("PIPEWIRE_RUNTIME_DIR")
     }
 
     /// Whether some client plays into it.
@@ -332,22 +365,68 @@ impl PrivatePulse {
 
     /// Kill the server (the device "disappears").
     pub fn kill(&self) {
-        let mut kill = Command::new("pulseaudio");
-        kill.arg("-k");
-        self.env(&mut kill);
-        assert!(
-            kill.status().unwrap().success(),
-            "private PulseAudio killed"
-        );
+        match self.kind {
+            ServerKind::PulseAudio => {
+                let mut kill = Command::new("pulseaudio");
+                kill.arg("-k");
+                self.env(&mut kill);
+                assert!(
+                    kill.status().unwrap().success(),
+                    "private PulseAudio killed"
+                );
+            }
+            ServerKind::PipeWire => {
+                let pids = self.pipewire_pids();
+                assert!(!pids.is_empty(), "private PipeWire runs");
+                for pid in &pids {
+                    let _ = Command::new("kill").arg(pid.to_string()).status();
+                }
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while !self.pipewire_pids().is_empty() {
+                    assert!(std::time::Instant::now() < deadline, "PipeWire would not die");
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            }
+        }
+    }
+
+    /// The PipeWire stack's processes (and its private bus) serving this runtime dir.
+    fn pipewire_pids(&self) -> Vec<u32> {
+        let want = format!("XDG_RUNTIME_DIR={}", self.runtime.display());
+        let names = ["pipewire", "wireplumber", "pipewire-pulse", "dbus-daemon"];
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                // A zombie is dead already (its parent has not reaped it).
+                names.contains(&comm.trim())
+                    && !state.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z')
+                    && std::fs::read(format!("/proc/{pid}/environ"))
+                        .unwrap_or_default()
+                        .split(|&b| b == 0)
+                        .any(|v| v == want.as_bytes())
+            })
+            .collect()
     }
 }
 
 impl Drop for PrivatePulse {
     fn drop(&mut self) {
-        let mut kill = Command::new("pulseaudio");
-        kill.arg("-k").stderr(Stdio::null());
-        self.env(&mut kill);
-        let _ = kill.status();
+        match self.kind {
+            ServerKind::PulseAudio => {
+                let mut kill = Command::new("pulseaudio");
+                kill.arg("-k").stderr(Stdio::null());
+                self.env(&mut kill);
+                let _ = kill.status();
+            }
+            ServerKind::PipeWire => {
+                for pid in self.pipewire_pids() {
+                    let _ = Command::new("kill").arg(pid.to_string()).status();
+                }
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.runtime);
     }
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# start_sound_server.sh — start (or reuse) the private test sound server: PipeWire with WirePlumber
+# and pipewire-pulse (what current desktops run), and a 48 kHz stereo null sink as the default
+# output. Everything lives under $XDG_RUNTIME_DIR (the Makefile sets a private one in /tmp), so it
+# never touches a desktop user's own sound server and tests never play into real speakers.
+#
+# The app's default host on Linux is cpal's PipeWire host (its callback on a thread of its own);
+# the tests record the sink through the PulseAudio protocol (parec/pactl), which pipewire-pulse
+# serves from the same graph. Tests of the native PulseAudio host start real PulseAudio daemons of
+# their own (tests/common: PrivatePulse).
+set -euo pipefail
+: "${XDG_RUNTIME_DIR:?set XDG_RUNTIME_DIR}"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+export PULSE_SERVER="unix:$XDG_RUNTIME_DIR/pulse/native"
+log="$XDG_RUNTIME_DIR/sound-server.log"
+
+server_name() { pactl info 2>/dev/null | sed -n 's/^Server Name: //p'; }
+
+if [[ "$(server_name)" == *PipeWire* ]] && pactl list short sinks | grep -q nullsink; then
+  exit 0
+fi
+# A PulseAudio daemon left by an older checkout holds the socket: replace it.
+if [[ -n "$(server_name)" && "$(server_name)" != *PipeWire* ]]; then
+  pulseaudio -k 2>/dev/null || true
+  for _ in $(seq 50); do [[ -z "$(server_name)" ]] && break; sleep 0.1; done
+fi
+# Leftovers of a half-started stack (a crashed daemon keeps its lock file and socket).
+killed=()
+for p in pipewire wireplumber pipewire-pulse dbus-daemon; do
+  for pid in $(pgrep -u "$(id -u)" -x "$p" || true); do
+    if { tr "\0" "\n" < "/proc/$pid/environ"; } 2>/dev/null | grep -qx "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR"; then
+      kill "$pid" 2>/dev/null && killed+=("$pid")
+    fi
+  done
+done
+for pid in "${killed[@]}"; do
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+done
+rm -f "$XDG_RUNTIME_DIR/pipewire-0" "$XDG_RUNTIME_DIR/pipewire-0.lock" "$XDG_RUNTIME_DIR/pipewire-0-manager" \
+  "$XDG_RUNTIME_DIR/pipewire-0-manager.lock"
+
+# WirePlumber (the session manager that links streams to the sink) needs a session bus; the
+# server gets a private one, which nothing else uses. Its state (the chosen default sink) stays in
+# the runtime dir too, not in the user's ~/.local/state.
+state="$XDG_RUNTIME_DIR/sound-server-state"
+mkdir -p "$state"
+bus="unix:path=$XDG_RUNTIME_DIR/sound-server-bus"
+rm -f "$XDG_RUNTIME_DIR/sound-server-bus"
+setsid dbus-daemon --session --address="$bus" --nofork --nopidfile >>"$log" 2>&1 < /dev/null &
+for _ in $(seq 50); do [[ -S "$XDG_RUNTIME_DIR/sound-server-bus" ]] && break; sleep 0.1; done
+export DBUS_SESSION_BUS_ADDRESS="$bus" XDG_STATE_HOME="$state" XDG_CONFIG_HOME="$state"
+# As root PipeWire's module-rt sets its data thread to SCHED_FIFO itself (no rtkit needed); on a
+# loaded 2-core machine a 256-frame stream otherwise meets the server's own scheduling gaps.
+setsid pipewire >>"$log" 2>&1 < /dev/null &
+for _ in $(seq 50); do [[ -S "$XDG_RUNTIME_DIR/pipewire-0" ]] && break; sleep 0.1; done
+setsid wireplumber >>"$log" 2>&1 < /dev/null &
+setsid pipewire-pulse >>"$log" 2>&1 < /dev/null &
+for _ in $(seq 100); do
+  pactl info >/dev/null 2>&1 && break
+  sleep 0.1
+done
+pactl info >/dev/null 2>&1 || { echo "start_sound_server.sh: PipeWire did not start (see $log)" >&2; exit 1; }
+if ! pactl list short sinks | grep -q nullsink; then
+  pactl load-module module-null-sink sink_name=nullsink rate=48000 channels=2 >/dev/null
+fi
+# WirePlumber announces the default once it has seen the sink.
+for _ in $(seq 100); do
+  pactl set-default-sink nullsink 2>/dev/null || true
+  [[ "$(pactl get-default-sink 2>/dev/null)" == nullsink ]] && break
+  sleep 0.1
+done
+[[ "$(pactl get-default-sink)" == nullsink ]] || { echo "start_sound_server.sh: nullsink is not the default (see $log)" >&2; exit 1; }
+echo "PipeWire null sink ready at $XDG_RUNTIME_DIR/pipewire-0 (PulseAudio protocol: $PULSE_SERVER)"

@@ -1,0 +1,130 @@
+//! Real-time scheduling through RealtimeKit (rtkit), for desktops where the audio thread may not
+//! promote itself.
+//!
+//! Why: an ordinary desktop user has RLIMIT_RTPRIO 0 (membership of the `audio` or `pipewire`
+//! group is rare), so the audio thread's own `sched_setscheduler` is refused. Desktops grant
+//! real-time scheduling through rtkit instead, over the system bus: PipeWire and PulseAudio get
+//! theirs that way. The request is a D-Bus call, so it never runs on the audio thread: the engine
+//! makes it from a short-lived worker thread when the thread's own promotion was refused
+//! (`Engine::poll`), and reads the outcome from the kernel afterwards.
+//!
+//! rtkit's rules: the process must have RLIMIT_RTTIME set no higher than `RTTimeUSecMax` (a thread
+//! that then spins for that long without sleeping gets SIGXCPU, rtkit's guard against a runaway
+//! real-time thread; the audio thread sleeps every callback), and the priority may not exceed
+//! `MaxRealtimePriority`.
+
+use std::sync::mpsc::{channel, Receiver};
+
+const SERVICE: &str = "org.freedesktop.RealtimeKit1";
+const PATH: &str = "/org/freedesktop/RealtimeKit1";
+
+/// A request under way on its worker thread; `outcome` answers once.
+pub struct Request {
+    pub tid: u32,
+    outcome: Receiver<Result<i32, String>>,
+}
+
+impl Request {
+    /// Ask rtkit, on a worker thread, to make thread `tid` of this process SCHED_RR at up to
+    /// `priority`. `address`: the system bus's, or another bus (tests); None: the system bus.
+    #[must_use]
+    pub fn start(tid: u32, priority: i32, address: Option<String>) -> Self {
+        let (tx, outcome) = channel();
+        let spawned = std::thread::Builder::new()
+            .name("rtkit-request".into())
+            .spawn(move || {
+                let _ = tx.send(async_io::block_on(ask(tid, priority, address.as_deref())));
+            });
+        if let Err(e) = spawned {
+            let (tx, rx) = channel();
+            let _ = tx.send(Err(format!("no thread for the request: {e}")));
+            return Self { tid, outcome: rx };
+        }
+        Self { tid, outcome }
+    }
+
+    /// The priority granted, or why not; None while the request is still under way.
+    pub fn outcome(&self) -> Option<Result<i32, String>> {
+        match self.outcome.try_recv() {
+            Ok(r) => Some(r),
+            Err(std::sync::mpsc::TryRecvError::Empty) => None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                Some(Err("the request's thread ended without an answer".into()))
+            }
+        }
+    }
+}
+
+async fn ask(tid: u32, priority: i32, address: Option<&str>) -> Result<i32, String> {
+    let conn = match address {
+        None => zbus::Connection::system().await,
+        Some(a) => match zbus::connection::Builder::address(a) {
+            Ok(b) => b.build().await,
+            Err(e) => Err(e),
+        },
+    }
+    .map_err(|e| format!("no system bus ({e})"))?;
+    let proxy = zbus::Proxy::new(&conn, SERVICE, PATH, SERVICE)
+        .await
+        .map_err(|e| format!("rtkit: {e}"))?;
+    let max_priority: i32 = proxy
+        .get_property("MaxRealtimePriority")
+        .await
+        .map_err(|e| format!("rtkit is not available ({e})"))?;
+    let rttime_max: i64 = proxy
+        .get_property("RTTimeUSecMax")
+        .await
+        .map_err(|e| format!("rtkit: {e}"))?;
+    limit_rttime(rttime_max)?;
+    let granted = priority.min(max_priority).max(1);
+    proxy
+        .call::<_, _, ()>(
+            "MakeThreadRealtimeWithPID",
+            &(
+                u64::from(std::process::id()),
+                u64::from(tid),
+                granted as u32,
+            ),
+        )
+        .await
+        .map_err(|e| format!("rtkit refused ({e})"))?;
+    Ok(granted)
+}
+
+/// Set RLIMIT_RTTIME to at most `max_us` (rtkit's condition), keeping a lower limit if one is
+/// set already.
+fn limit_rttime(max_us: i64) -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `lim` is a valid rlimit for the kernel to fill in.
+        if unsafe { libc::getrlimit(libc::RLIMIT_RTTIME, &mut lim) } != 0 {
+            return Err(format!(
+                "RLIMIT_RTTIME: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let want = libc::rlim_t::try_from(max_us.max(1)).unwrap_or(libc::RLIM_INFINITY);
+        let new = libc::rlimit {
+            rlim_cur: lim.rlim_cur.min(want),
+            rlim_max: lim.rlim_max.min(want),
+        };
+        // SAFETY: `new` is a valid, initialised rlimit that outlives the call; lowering a limit
+        // of our own process needs no privilege.
+        if unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &new) } != 0 {
+            return Err(format!(
+                "RLIMIT_RTTIME: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = max_us;
+        Err("rtkit is Linux only".into())
+    }
+}
