@@ -15,6 +15,10 @@ TEST_RUNTIME_DIR := /tmp/rusty-audio-test-$(shell id -u)
 TEST_TARGETS := test sound-server soak measure-app bench peers media screenshots
 $(TEST_TARGETS): export XDG_RUNTIME_DIR := $(TEST_RUNTIME_DIR)
 $(TEST_TARGETS): export PULSE_SERVER := unix:$(TEST_RUNTIME_DIR)/pulse/native
+# libpipewire and cpal look in PIPEWIRE_RUNTIME_DIR before XDG_RUNTIME_DIR, and PIPEWIRE_REMOTE may
+# name a desktop's socket: both point at the test server too.
+$(TEST_TARGETS): export PIPEWIRE_RUNTIME_DIR := $(TEST_RUNTIME_DIR)
+$(TEST_TARGETS): export PIPEWIRE_REMOTE := pipewire-0
 $(TEST_TARGETS): export RUSTY_AUDIO_MEDIA := $(MEDIA)
 
 # libpipewire-0.3-dev and libclang-dev: cpal's PipeWire host (the default on Linux) is built with
@@ -23,8 +27,9 @@ BUILD_PKGS := pkg-config libasound2-dev gcc libpipewire-0.3-dev libclang-dev
 # Loaded at run time by the window (winit/wgpu via EGL on Mesa); nothing extra is needed to build.
 GUI_PKGS := libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libfontconfig1
 # The test sound server is PipeWire (+ WirePlumber, pipewire-pulse for parec/pactl, dbus-daemon for
-# WirePlumber); pulseaudio itself for the tests of the native PulseAudio host.
-TEST_PKGS := sox libsox-fmt-all ffmpeg flac pipewire pipewire-bin pipewire-pulse wireplumber dbus-daemon pulseaudio pulseaudio-utils libasound2-plugins alsa-utils strace xvfb imagemagick xdotool $(GUI_PKGS)
+# WirePlumber); pulseaudio itself for the tests of the native PulseAudio host; rtkit and polkitd
+# for the real-time grant test (tests/realtime.rs).
+TEST_PKGS := sox libsox-fmt-all ffmpeg flac pipewire pipewire-bin pipewire-pulse wireplumber dbus-daemon dbus-bin rtkit polkitd pulseaudio pulseaudio-utils libasound2-plugins alsa-utils strace xvfb imagemagick xdotool $(GUI_PKGS)
 
 # Install the Debian packages in $(1) that are not installed yet.
 define apt_install

@@ -14,9 +14,13 @@ mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 export PULSE_SERVER="unix:$XDG_RUNTIME_DIR/pulse/native"
 log="$XDG_RUNTIME_DIR/sound-server.log"
 
-server_name() { pactl info 2>/dev/null | sed -n 's/^Server Name: //p'; }
+# Outputs are captured, not piped into `grep -q` (under pipefail, grep quitting early would fail
+# the writer with SIGPIPE and read as "no").
+server_name() { local info; info=$(pactl info 2>/dev/null) || return 0; sed -n 's/^Server Name: //p' <<<"$info"; }
+has_nullsink() { local sinks; sinks=$(pactl list short sinks 2>/dev/null) || return 1; [[ "$sinks" == *nullsink* ]]; }
+ours() { local env; env=$(tr '\0' '\n' 2>/dev/null < "/proc/$1/environ") || return 1; [[ $'\n'"$env"$'\n' == *$'\n'"XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR"$'\n'* ]]; }
 
-if [[ "$(server_name)" == *PipeWire* ]] && pactl list short sinks | grep -q nullsink; then
+if [[ "$(server_name)" == *PipeWire* ]] && has_nullsink; then
   exit 0
 fi
 # A PulseAudio daemon left by an older checkout holds the socket: replace it.
@@ -28,7 +32,7 @@ fi
 killed=()
 for p in pipewire wireplumber pipewire-pulse dbus-daemon; do
   for pid in $(pgrep -u "$(id -u)" -x "$p" || true); do
-    if { tr "\0" "\n" < "/proc/$pid/environ"; } 2>/dev/null | grep -qx "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR"; then
+    if ours "$pid"; then
       kill "$pid" 2>/dev/null && killed+=("$pid")
     fi
   done
@@ -46,28 +50,37 @@ state="$XDG_RUNTIME_DIR/sound-server-state"
 mkdir -p "$state"
 bus="unix:path=$XDG_RUNTIME_DIR/sound-server-bus"
 rm -f "$XDG_RUNTIME_DIR/sound-server-bus"
+# A failure below leaves nothing running (the next run would find a half-started stack).
+started=()
+trap 'if (( ${#started[@]} )); then kill "${started[@]}" 2>/dev/null || true; fi' EXIT
+fail() { echo "start_sound_server.sh: $1 (see $log)" >&2; exit 1; }
 setsid dbus-daemon --session --address="$bus" --nofork --nopidfile >>"$log" 2>&1 < /dev/null &
+started+=($!)
 for _ in $(seq 50); do [[ -S "$XDG_RUNTIME_DIR/sound-server-bus" ]] && break; sleep 0.1; done
+[[ -S "$XDG_RUNTIME_DIR/sound-server-bus" ]] || fail "the server's D-Bus did not start"
 export DBUS_SESSION_BUS_ADDRESS="$bus" XDG_STATE_HOME="$state" XDG_CONFIG_HOME="$state"
 # As root PipeWire's module-rt sets its data thread to SCHED_FIFO itself (no rtkit needed); on a
 # loaded 2-core machine a 256-frame stream otherwise meets the server's own scheduling gaps.
 setsid pipewire >>"$log" 2>&1 < /dev/null &
+started+=($!)
 for _ in $(seq 50); do [[ -S "$XDG_RUNTIME_DIR/pipewire-0" ]] && break; sleep 0.1; done
+[[ -S "$XDG_RUNTIME_DIR/pipewire-0" ]] || fail "PipeWire did not start"
 setsid wireplumber >>"$log" 2>&1 < /dev/null &
+started+=($!)
 setsid pipewire-pulse >>"$log" 2>&1 < /dev/null &
+started+=($!)
 for _ in $(seq 100); do
-  pactl info >/dev/null 2>&1 && break
+  [[ "$(server_name)" == *PipeWire* ]] && break
   sleep 0.1
 done
-pactl info >/dev/null 2>&1 || { echo "start_sound_server.sh: PipeWire did not start (see $log)" >&2; exit 1; }
-if ! pactl list short sinks | grep -q nullsink; then
-  pactl load-module module-null-sink sink_name=nullsink rate=48000 channels=2 >/dev/null
-fi
+[[ "$(server_name)" == *PipeWire* ]] || fail "pipewire-pulse did not start (or another server holds $PULSE_SERVER)"
+has_nullsink || pactl load-module module-null-sink sink_name=nullsink rate=48000 channels=2 >/dev/null
 # WirePlumber announces the default once it has seen the sink.
 for _ in $(seq 100); do
   pactl set-default-sink nullsink 2>/dev/null || true
   [[ "$(pactl get-default-sink 2>/dev/null)" == nullsink ]] && break
   sleep 0.1
 done
-[[ "$(pactl get-default-sink)" == nullsink ]] || { echo "start_sound_server.sh: nullsink is not the default (see $log)" >&2; exit 1; }
+[[ "$(pactl get-default-sink)" == nullsink ]] || fail "nullsink is not the default"
+started=() # up: leave it running
 echo "PipeWire null sink ready at $XDG_RUNTIME_DIR/pipewire-0 (PulseAudio protocol: $PULSE_SERVER)"

@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Args, Clone)]
 struct OutputArgs {
     /// Output: `default`, `null` (no device, real-time pacing), a device name from `devices`, or
-    /// `HOST:DEVICE` for another audio host's device (`pulseaudio:default`, `alsa:hw:CARD=PCH`).
+    /// `HOST:DEVICE` for another audio host's device (`pulseaudio:default`, `alsa:hw:CARD=PCH,DEV=0`).
     /// The app remembers its last choice when this is not given.
     #[arg(long, global = true)]
     output: Option<String>,

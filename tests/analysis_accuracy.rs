@@ -168,3 +168,28 @@ fn loudness_weighs_channels_by_the_files_positions() {
         );
     }
 }
+
+/// A 4-channel WAV that gives only a count (symphonia reads it as its first four positions,
+/// FL FR FC LFE) is weighed as the conventional quad, L R Ls Rs: a sine on the fourth channel is a
+/// surround (+1.49 LU against the same sine in mono), not an LFE that would not count at all.
+#[test]
+fn a_count_only_quad_file_is_weighed_as_quad() {
+    let dir = scratch("loudness_count_only");
+    let mono = sine(48_000, 1, 997.0, 0.1, 6.0);
+    let mut quad = vec![0.0f32; 4 * mono.len()];
+    for (frame, &s) in quad.chunks_exact_mut(4).zip(&mono) {
+        frame[3] = s;
+    }
+    write_wav_f32(&dir.join("mono.wav"), 48_000, 1, &mono);
+    write_wav_f32(&dir.join("quad.wav"), 48_000, 4, &quad);
+    let one = analyze_json(&dir.join("mono.wav"))["integrated_lufs"]
+        .as_f64()
+        .unwrap();
+    let four = analyze_json(&dir.join("quad.wav"))["integrated_lufs"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("the fourth channel counted"));
+    assert!(
+        (four - one - 10.0 * 1.41f64.log10()).abs() < 0.02,
+        "quad {four:.3} vs mono {one:.3}"
+    );
+}

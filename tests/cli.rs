@@ -335,6 +335,7 @@ fn devices_without_any_audio_stays_quiet() {
         .arg("devices")
         .env("PULSE_SERVER", "unix:/nonexistent/pulse")
         .env("XDG_RUNTIME_DIR", "/nonexistent")
+        .env_remove("PIPEWIRE_RUNTIME_DIR")
         .output()
         .unwrap();
     assert_no_panic(&o);

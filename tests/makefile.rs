@@ -26,6 +26,8 @@ fn stub_env(target: &str, dir: &Path) -> HashMap<String, String> {
         .env("WAYLAND_DISPLAY", "wayland-7")
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/4242/bus")
         .env_remove("PULSE_SERVER")
+        .env_remove("PIPEWIRE_RUNTIME_DIR")
+        .env_remove("PIPEWIRE_REMOTE")
         .env_remove("RUSTY_AUDIO_MEDIA")
         .status()
         .expect("make runs");
@@ -56,5 +58,15 @@ fn make_run_passes_the_callers_environment_through() {
         "make run must not point the app at the test sound server: {:?}",
         env.get("PULSE_SERVER")
     );
-    assert!(!env.contains_key("RUSTY_AUDIO_MEDIA"));
+    for var in [
+        "PIPEWIRE_RUNTIME_DIR",
+        "PIPEWIRE_REMOTE",
+        "RUSTY_AUDIO_MEDIA",
+    ] {
+        assert!(
+            !env.contains_key(var),
+            "{var} leaked into make run: {:?}",
+            env.get(var)
+        );
+    }
 }

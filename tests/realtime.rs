@@ -1,7 +1,8 @@
 //! The audio thread of an unprivileged user: its own SCHED_FIFO request is refused (RLIMIT_RTPRIO
 //! 0), so the engine asks rtkit over D-Bus, from a worker thread, and says once what came of it.
-//! Runs `play` as `nobody` (setpriv) on the null output (our own audio thread), with a real
-//! dbus-daemon standing in for the system bus.
+//! Runs `play` on the null output (our own audio thread) without the privilege (as `nobody`, or as
+//! root without CAP_SYS_NICE), against real daemons on a private bus standing in for the system
+//! bus: none (rtkit absent), or Debian's rtkit-daemon with polkitd.
 
 mod common;
 use common::*;
@@ -123,4 +124,172 @@ fn a_refused_promotion_asks_rtkit_and_says_what_came_of_it() {
     );
     drop(bus);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A private bus configured like the system bus (any user may connect), with polkitd and
+/// rtkit-daemon on it, as a desktop has them. Everything is killed on drop.
+struct SystemBus {
+    children: Vec<std::process::Child>,
+    address: String,
+    dir: std::path::PathBuf,
+}
+
+impl SystemBus {
+    fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("rusty-audio-sysbus-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let socket = dir.join("bus");
+        let config = dir.join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+"#,
+                socket.display()
+            ),
+        )
+        .unwrap();
+        let address = format!("unix:path={}", socket.display());
+        let spawn = |program: &str, args: &[&str]| {
+            Command::new(program)
+                .args(args)
+                .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("{program}: {e}"))
+        };
+        let mut bus = Self {
+            children: vec![spawn(
+                "dbus-daemon",
+                &[
+                    &format!("--config-file={}", config.display()),
+                    "--nofork",
+                    "--nopidfile",
+                ],
+            )],
+            address: address.clone(),
+            dir,
+        };
+        wait_for(|| socket.exists(), "the bus");
+        bus.children
+            .push(spawn("/usr/lib/polkit-1/polkitd", &["--no-debug"]));
+        // As root, without its sandbox (chroot, privilege drop, canary, rlimits: none of them
+        // matter for a daemon that lives as long as this test).
+        bus.children.push(spawn(
+            "/usr/libexec/rtkit-daemon",
+            &[
+                "--no-canary",
+                "--no-chroot",
+                "--no-drop-privileges",
+                "--no-limit-resources",
+            ],
+        ));
+        wait_for(
+            || {
+                let o = Command::new("dbus-send")
+                    .args([
+                        "--system",
+                        "--print-reply",
+                        "--dest=org.freedesktop.DBus",
+                        "/",
+                    ])
+                    .arg("org.freedesktop.DBus.ListNames")
+                    .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+                    .output()
+                    .unwrap();
+                let names = String::from_utf8_lossy(&o.stdout);
+                names.contains("org.freedesktop.RealtimeKit1")
+                    && names.contains("org.freedesktop.PolicyKit1")
+            },
+            "rtkit and polkit on the bus",
+        );
+        bus
+    }
+}
+
+impl Drop for SystemBus {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut().rev() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// With rtkit on the bus (Debian's rtkit-daemon, authorised by polkitd), a process that may not
+/// promote its audio thread itself (root without CAP_SYS_NICE, RLIMIT_RTPRIO 0) gets it made
+/// real-time by rtkit: SCHED_RR at our priority, as the kernel reports it, and no refusal said.
+#[test]
+fn rtkit_makes_the_audio_thread_real_time_when_the_thread_may_not() {
+    let tools = ["setpriv", "prlimit", "dbus-daemon", "dbus-send"]
+        .iter()
+        .all(|t| have(t))
+        && std::path::Path::new("/usr/libexec/rtkit-daemon").exists()
+        && std::path::Path::new("/usr/lib/polkit-1/polkitd").exists();
+    if skip_unless(
+        "rtkit_makes_the_audio_thread_real_time_when_the_thread_may_not",
+        is_root() && tools,
+        "root, setpriv, prlimit, dbus-daemon, rtkit and polkitd",
+    ) {
+        return;
+    }
+    let bus = SystemBus::start();
+    let dir = scratch("realtime_rtkit");
+    let tone = dir.join("tone.wav");
+    // Long enough for rtkit's answer (milliseconds) to come back while it plays.
+    write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.1, 2.0));
+    let o = Command::new("prlimit")
+        .args(["--rtprio=0:0", "--"])
+        .args([
+            "setpriv",
+            "--inh-caps=-sys_nice",
+            "--bounding-set=-sys_nice",
+            "--",
+        ])
+        .arg(bin())
+        .args(["play", "--json", "--output", "null"])
+        .arg(&tone)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env_remove("RUSTY_AUDIO_RTKIT_BUS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("the JSON summary");
+    let thread = &j["audio_thread"];
+    assert_eq!(thread["granted_by"], "rtkit", "{j}\n{stderr}");
+    assert_eq!(thread["policy"], "SCHED_RR", "{j}");
+    assert_eq!(thread["priority"], 20, "{j}");
+    assert!(thread["refused"].is_null(), "{j}");
+    assert!(
+        !stderr.contains("without real-time priority"),
+        "nothing to complain about: {stderr}"
+    );
 }

@@ -62,7 +62,9 @@ fn no_underruns_with_a_small_buffer_and_a_busy_core() {
     assert_eq!(j["buffer_frames"], 256);
     assert_eq!(j["host"], "PipeWire", "the default host: {j}");
     if j["audio_thread"]["refused"].is_null() {
-        assert_eq!(j["audio_thread"]["policy"], "SCHED_FIFO", "{j}");
+        // Promoted itself (FIFO), or granted by rtkit (RR).
+        let policy = j["audio_thread"]["policy"].as_str().unwrap_or_default();
+        assert!(matches!(policy, "SCHED_FIFO" | "SCHED_RR"), "{j}");
     } else {
         assert!(std::env::var_os("CI").is_none(), "CI runs as root: {j}");
     }

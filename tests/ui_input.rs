@@ -667,9 +667,13 @@ fn the_output_picker_offers_the_other_hosts() {
         a.engine.output_info().host == "PulseAudio"
     });
     assert!(!h.state().engine.output_info().is_null);
-    assert_eq!(h.state().output_device.as_deref(), Some("pulseaudio:default"));
+    assert_eq!(
+        h.state().output_device.as_deref(),
+        Some("pulseaudio:default")
+    );
     let at = h.state().position().unwrap();
     step_until(&mut h, "the same track going on there", |a| {
-        a.position().is_some_and(|p| p.0 == at.0 && p.1 > at.1 + 0.3)
+        a.position()
+            .is_some_and(|p| p.0 == at.0 && p.1 > at.1 + 0.3)
     });
 }

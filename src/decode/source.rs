@@ -214,11 +214,32 @@ impl AudioSource {
             });
         }
         let priming = edit_list.and_then(|p| p.frames_at(sample_rate));
-        let mut layout = layout_of(params.channels.as_ref());
-        let position_bits = match params.channels.as_ref() {
+        // symphonia describes a WAVE file without a channel mask (or with mask 0) as its first n
+        // positions (FL FR FC LFE BL …): a count, not a layout. From 4 channels on that guess
+        // differs from the conventional layout (a quad file would get a centre and an LFE), so
+        // such a mask is read as "count only".
+        let channels_given = match params.channels.as_ref() {
             Some(Channels::Positioned(pos)) => {
                 let bits = pos.bits();
-                Some((0..32).filter(|b| bits & (1 << b) != 0).collect::<Vec<u32>>())
+                let n = bits.count_ones();
+                let first_n = 1u64.checked_shl(n).map_or(u64::MAX, |v| v - 1);
+                if n >= 4 && u64::from(bits) == first_n {
+                    Some(Channels::Discrete(n as u16))
+                } else {
+                    params.channels.clone()
+                }
+            }
+            other => other.cloned(),
+        };
+        let mut layout = layout_of(channels_given.as_ref());
+        let position_bits = match channels_given.as_ref() {
+            Some(Channels::Positioned(pos)) => {
+                let bits = pos.bits();
+                Some(
+                    (0..64)
+                        .filter(|b| bits & (1 << b) != 0)
+                        .collect::<Vec<u32>>(),
+                )
             }
             _ => None,
         };

@@ -8,7 +8,10 @@
 //! priority, or why it was refused) goes into atomics that `play --json`, the performance panel
 //! and the tests read; the tests check it independently in `/proc/PID/task/TID/stat`.
 
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicI32, AtomicU32, AtomicU8,
+    Ordering::{Acquire, Relaxed},
+};
 
 /// SCHED_FIFO priority asked for. PipeWire asks rtkit for 20 for its data threads, PulseAudio for
 /// 5; the render callback is a client of either, so it asks for as much as PipeWire and no more
@@ -59,16 +62,23 @@ impl Policy {
     }
 }
 
-/// Written once by the audio thread on its first callback, read by anyone.
+/// Written by the audio thread on its first callback (and when an error streak demotes it and the
+/// next callback promotes it again), read by anyone.
+///
+/// Ordering: a writer stores every field, then bumps `generation` with Release; `get` loads
+/// `generation` with Acquire first, so a reader that sees a generation sees at least that
+/// generation's fields (a newer write may also show: the next `get` has its generation).
 #[derive(Default)]
 pub struct AudioThreadStatus {
     tid: AtomicU32,
     policy: AtomicU8,
     priority: AtomicU8,
-    /// errno of the refused promotion (0: granted or not tried).
+    /// errno of the refused promotion (0: granted, or not ours to promote).
     refused: AtomicI32,
     /// Whether rtkit granted real-time scheduling after the thread's own request was refused.
     by_rtkit: std::sync::atomic::AtomicBool,
+    /// How many times the fields were written by the audio thread (0: never).
+    generation: AtomicU32,
 }
 
 /// A snapshot of `AudioThreadStatus`.
@@ -82,6 +92,8 @@ pub struct AudioThreadInfo {
     pub refused_errno: Option<i32>,
     /// Granted by rtkit (`engine::rtkit`) after the thread's own request was refused.
     pub by_rtkit: bool,
+    /// Which write this is (see `AudioThreadStatus`); the control side judges each once.
+    pub generation: u32,
 }
 
 impl AudioThreadInfo {
@@ -103,8 +115,10 @@ impl AudioThreadInfo {
 impl AudioThreadStatus {
     #[must_use]
     pub fn get(&self) -> AudioThreadInfo {
+        let generation = self.generation.load(Acquire);
         let refused = self.refused.load(Relaxed);
         AudioThreadInfo {
+            generation,
             tid: self.tid.load(Relaxed),
             policy: Policy::from_u8(self.policy.load(Relaxed)),
             priority: self.priority.load(Relaxed),
@@ -113,19 +127,23 @@ impl AudioThreadStatus {
         }
     }
 
-    /// rtkit made thread `tid` real-time (called on the control side, see `engine::rtkit`): read
-    /// its scheduling back from the kernel, unless the output has moved to another thread since.
-    pub fn granted_by_rtkit(&self, tid: u32) {
-        if self.tid.load(Relaxed) != tid {
-            return;
+    /// rtkit answered that it made the thread of `info` real-time (called on the control side,
+    /// see `engine::rtkit`): read its scheduling back from the kernel and, when it is real-time,
+    /// record the grant. False when the thread is not real-time after all, or when the audio
+    /// thread has written a newer generation since `info` (it judges itself again then).
+    pub fn granted_by_rtkit(&self, info: &AudioThreadInfo) -> bool {
+        if self.generation.load(Acquire) != info.generation {
+            return false;
         }
         #[cfg(target_os = "linux")]
-        if linux::record_thread(self, tid)
+        if linux::record_thread(self, info.tid)
             && Policy::from_u8(self.policy.load(Relaxed)).is_realtime()
         {
             self.refused.store(0, Relaxed);
             self.by_rtkit.store(true, Relaxed);
+            return true;
         }
+        false
     }
 
     /// Put the calling thread back to SCHED_OTHER (its stream is failing; see
@@ -183,9 +201,6 @@ mod linux {
     }
 
     pub(super) fn promote(status: &AudioThreadStatus) {
-        // SAFETY: gettid has no preconditions and cannot fail.
-        let tid = unsafe { libc::gettid() };
-        status.tid.store(tid as u32, Relaxed);
         let mut result = set_fifo(RT_PRIORITY);
         if result == Err(libc::EPERM) {
             // Not privileged: RLIMIT_RTPRIO may still allow a lower priority.
@@ -199,16 +214,26 @@ mod linux {
                 result = set_fifo(lim.rlim_cur.min(RT_PRIORITY as libc::rlim_t) as i32);
             }
         }
-        status.refused.store(result.err().unwrap_or(0), Relaxed);
-        record(status);
+        publish(status, result.err().unwrap_or(0));
     }
 
-    /// Read back what the kernel says about the calling thread.
+    /// Read back what the kernel says about the calling thread (not a refusal: nothing was
+    /// asked).
     pub(super) fn record(status: &AudioThreadStatus) {
+        publish(status, 0);
+    }
+
+    /// Write a new generation: the calling thread's id and scheduling, and `refused` (errno).
+    pub(super) fn publish(status: &AudioThreadStatus, refused: i32) {
         // SAFETY: gettid has no preconditions and cannot fail.
         let tid = unsafe { libc::gettid() };
         status.tid.store(tid as u32, Relaxed);
+        status.refused.store(refused, Relaxed);
+        status.by_rtkit.store(false, Relaxed);
         store(status, 0);
+        status
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
     /// Read back what the kernel says about thread `tid` of this process (from another thread);
@@ -227,8 +252,9 @@ mod linux {
 
     /// Store the policy and priority of `tid` (0: the calling thread).
     fn store(status: &AudioThreadStatus, tid: libc::pid_t) {
-        // SAFETY: no pointers are involved; a failure returns -1 (recorded as Unknown).
-        let policy = unsafe { libc::sched_getscheduler(tid) };
+        // SAFETY: no pointers are involved; a failure returns -1 (recorded as Unknown). rtkit's
+        // grant carries SCHED_RESET_ON_FORK, which the kernel reports in the same word.
+        let policy = unsafe { libc::sched_getscheduler(tid) } & !libc::SCHED_RESET_ON_FORK;
         let mut param = libc::sched_param { sched_priority: 0 };
         // SAFETY: `param` is a valid sched_param for the kernel to fill in.
         let prio = if unsafe { libc::sched_getparam(tid, &mut param) } == 0 {
@@ -296,38 +322,54 @@ mod tests {
     }
 
     /// rtkit's grant is read back from the kernel for the audio thread, from another thread:
-    /// nothing is claimed while the thread is still SCHED_OTHER, and once something has made it
-    /// real-time (here the test itself, as root; in use rtkit) the status says so.
+    /// nothing is claimed while the thread is still SCHED_OTHER, nor for a generation the audio
+    /// thread has replaced; once something has made it SCHED_RR with SCHED_RESET_ON_FORK (as
+    /// rtkit does; here the test itself, as root) the status says so.
     #[test]
     fn a_grant_is_read_back_from_the_kernel() {
         let status = std::sync::Arc::new(AudioThreadStatus::default());
-        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let (tx, rx) = std::sync::mpsc::channel();
+        // What the worker (the "audio thread") writes next: a refusal of its own request, a
+        // plain record (as an error streak's demotion does), or nothing more.
+        enum Write {
+            Refusal,
+            Record,
+            Done,
+        }
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<Write>();
         let s2 = status.clone();
-        let worker = std::thread::spawn(move || {
-            s2.record_current_thread();
-            // As if its own request had been refused.
-            s2.refused.store(libc::EPERM, Relaxed);
-            tid_tx.send(s2.get().tid).unwrap();
-            done_rx.recv().unwrap();
+        let worker = std::thread::spawn(move || loop {
+            match go_rx.recv().unwrap() {
+                Write::Refusal => linux::publish(&s2, libc::EPERM),
+                Write::Record => s2.record_current_thread(),
+                Write::Done => return,
+            }
+            tx.send(s2.get()).unwrap();
         });
-        let tid = tid_rx.recv().unwrap();
-        status.granted_by_rtkit(tid);
-        assert!(
-            !status.get().by_rtkit,
-            "still SCHED_OTHER: {:?}",
-            status.get()
-        );
-        assert_eq!(status.get().refused_errno, Some(libc::EPERM));
-        let param = libc::sched_param { sched_priority: 5 };
-        // SAFETY: `tid` is a live thread of this process (it waits on `done_rx`); `param` is a
-        // valid sched_param that outlives the call.
-        let made = unsafe { libc::sched_setscheduler(tid as i32, libc::SCHED_RR, &param) } == 0;
-        status.granted_by_rtkit(tid + 1_000_000); // another thread: ignored
+        go_tx.send(Write::Refusal).unwrap();
+        let first = rx.recv().unwrap();
+        assert_eq!(first.refused_errno, Some(libc::EPERM));
+        assert!(!status.granted_by_rtkit(&first), "still SCHED_OTHER");
         assert!(!status.get().by_rtkit);
-        status.granted_by_rtkit(tid);
-        let info = status.get();
+        let param = libc::sched_param { sched_priority: 5 };
+        // SAFETY: `first.tid` is a live thread of this process (it waits on `go_rx`); `param` is
+        // a valid sched_param that outlives the call.
+        let made = unsafe {
+            libc::sched_setscheduler(
+                first.tid as i32,
+                libc::SCHED_RR | libc::SCHED_RESET_ON_FORK,
+                &param,
+            )
+        } == 0;
         if made {
+            go_tx.send(Write::Record).unwrap();
+            let newer = rx.recv().unwrap();
+            assert!(!status.granted_by_rtkit(&first), "a replaced generation");
+            assert_eq!(newer.policy, Policy::RoundRobin, "{newer:?}");
+            go_tx.send(Write::Refusal).unwrap();
+            let info = rx.recv().unwrap();
+            assert!(status.granted_by_rtkit(&info));
+            let info = status.get();
             assert!(info.by_rtkit, "{info:?}");
             assert_eq!(info.policy, Policy::RoundRobin);
             assert_eq!(info.priority, 5);
@@ -341,7 +383,7 @@ mod tests {
                 "*** a_grant_is_read_back_from_the_kernel: not root, grant half untested ***"
             );
         }
-        done_tx.send(()).unwrap();
+        go_tx.send(Write::Done).unwrap();
         worker.join().unwrap();
     }
 }

@@ -311,9 +311,12 @@ pub fn device_names() -> Vec<String> {
         let Ok(devices) = host().output_devices() else {
             return Vec::new();
         };
-        let mut names: Vec<String> = devices.map(|d| device_name(&d)).collect();
-        names.dedup();
-        names
+        // Several ALSA PCMs of one card share a description: list each name once.
+        let mut seen = std::collections::HashSet::new();
+        devices
+            .map(|d| device_name(&d))
+            .filter(|n| seen.insert(n.clone()))
+            .collect()
     })
     .0
 }
@@ -355,8 +358,13 @@ pub fn other_hosts_devices() -> Vec<(String, Vec<String>)> {
             .filter(|id| *id != current)
             .filter_map(|id| {
                 let host = cpal::host_from_id(id).ok()?;
-                let mut names: Vec<String> = host.output_devices().ok()?.map(|d| device_name(&d)).collect();
-                names.dedup();
+                let mut seen = std::collections::HashSet::new();
+                let names: Vec<String> = host
+                    .output_devices()
+                    .ok()?
+                    .map(|d| device_name(&d))
+                    .filter(|n| seen.insert(n.clone()))
+                    .collect();
                 Some((id.name().to_string(), names))
             })
             .collect()
@@ -375,13 +383,12 @@ fn plan_quietly(
         OutputChoice::OnHost { host, device } => (host_named(host)?, device.as_ref()),
     };
     let device = match named {
-        None => {
-            host.default_output_device()
-                .ok_or_else(|| OutputError::Device {
-                    device: "default".into(),
-                    reason: "no default output device".into(),
-                })?
-        }
+        None => host
+            .default_output_device()
+            .ok_or_else(|| OutputError::Device {
+                device: "default".into(),
+                reason: "no default output device".into(),
+            })?,
         Some(want) => host
             .output_devices()
             .map_err(|e| OutputError::Device {
@@ -389,9 +396,12 @@ fn plan_quietly(
                 reason: e.to_string(),
             })?
             .find(|d| {
+                // Its name (what `devices` and the picker show), or its cpal id, whole
+                // (`alsa:hw:0,0`, `pipewire:52`) or within the host (`hw:0,0` after `alsa:`).
                 device_name(d) == *want
                     || d.to_string() == *want
-                    || d.id().is_ok_and(|id| id.to_string() == *want)
+                    || d.id()
+                        .is_ok_and(|id| id.to_string() == *want || id.id() == want.as_str())
             })
             .ok_or_else(|| OutputError::NoSuchDevice(want.clone()))?,
     };

@@ -8,10 +8,10 @@
 //! makes it from a short-lived worker thread when the thread's own promotion was refused
 //! (`Engine::poll`), and reads the outcome from the kernel afterwards.
 //!
-//! rtkit's rules: the process must have RLIMIT_RTTIME set no higher than `RTTimeUSecMax` (a thread
-//! that then spins for that long without sleeping gets SIGXCPU, rtkit's guard against a runaway
-//! real-time thread; the audio thread sleeps every callback), and the priority may not exceed
-//! `MaxRealtimePriority`.
+//! rtkit's rules: the process must have RLIMIT_RTTIME set no higher than `RTTimeUSecMax` (a
+//! real-time thread that then spins that long without sleeping is signalled, rtkit's guard against
+//! a runaway thread; the audio thread sleeps every callback), and the priority may not exceed
+//! `MaxRealtimePriority`. rtkit grants SCHED_RR (with SCHED_RESET_ON_FORK), not SCHED_FIFO.
 
 use std::sync::mpsc::{channel, Receiver};
 
@@ -55,16 +55,30 @@ impl Request {
     }
 }
 
+/// How long rtkit may take to answer (it answers in milliseconds; a hung bus must not leave the
+/// request's thread waiting for D-Bus's default 25 s).
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn ask(tid: u32, priority: i32, address: Option<&str>) -> Result<i32, String> {
-    let conn = match address {
-        None => zbus::Connection::system().await,
-        Some(a) => match zbus::connection::Builder::address(a) {
-            Ok(b) => b.build().await,
-            Err(e) => Err(e),
-        },
+    let builder = match address {
+        None => zbus::connection::Builder::system(),
+        Some(a) => zbus::connection::Builder::address(a),
     }
     .map_err(|e| format!("no system bus ({e})"))?;
-    let proxy = zbus::Proxy::new(&conn, SERVICE, PATH, SERVICE)
+    let conn = builder
+        .method_timeout(TIMEOUT)
+        .build()
+        .await
+        .map_err(|e| format!("no system bus ({e})"))?;
+    // No property cache: it would fetch them with GetAll, which rtkit 0.13 (what distributions
+    // ship) does not implement; each property is read with Get.
+    let proxy = zbus::proxy::Builder::<zbus::Proxy<'_>>::new(&conn)
+        .destination(SERVICE)
+        .and_then(|b| b.path(PATH))
+        .and_then(|b| b.interface(SERVICE))
+        .map_err(|e| format!("rtkit: {e}"))?
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
         .await
         .map_err(|e| format!("rtkit: {e}"))?;
     let max_priority: i32 = proxy
@@ -91,8 +105,9 @@ async fn ask(tid: u32, priority: i32, address: Option<&str>) -> Result<i32, Stri
     Ok(granted)
 }
 
-/// Set RLIMIT_RTTIME to at most `max_us` (rtkit's condition), keeping a lower limit if one is
-/// set already.
+/// Set RLIMIT_RTTIME's hard limit to at most `max_us` (rtkit's condition), and the soft limit a
+/// tenth below it, keeping lower limits if set already: a real-time thread that spins past the
+/// soft limit gets SIGXCPU (and is killed only at the hard one).
 fn limit_rttime(max_us: i64) -> Result<(), String> {
     #[cfg(target_os = "linux")]
     {
@@ -107,10 +122,11 @@ fn limit_rttime(max_us: i64) -> Result<(), String> {
                 std::io::Error::last_os_error()
             ));
         }
-        let want = libc::rlim_t::try_from(max_us.max(1)).unwrap_or(libc::RLIM_INFINITY);
+        let want = libc::rlim_t::try_from(max_us.max(10)).unwrap_or(libc::RLIM_INFINITY);
+        let hard = lim.rlim_max.min(want);
         let new = libc::rlimit {
-            rlim_cur: lim.rlim_cur.min(want),
-            rlim_max: lim.rlim_max.min(want),
+            rlim_cur: lim.rlim_cur.min(hard - hard / 10),
+            rlim_max: hard,
         };
         // SAFETY: `new` is a valid, initialised rlimit that outlives the call; lowering a limit
         // of our own process needs no privilege.

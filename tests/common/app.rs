@@ -81,7 +81,11 @@ pub fn lose_and_regain_the_server(kind: super::ServerKind) {
         ServerKind::PulseAudio => "PulseAudio",
         ServerKind::PipeWire => "PipeWire",
     };
-    assert_eq!(engine.output_info().host, host, "the default host for this server");
+    assert_eq!(
+        engine.output_info().host,
+        host,
+        "the default host for this server"
+    );
     let mut h = Harness::builder()
         .with_size([1200.0, 800.0])
         .build_ui_state(
@@ -118,6 +122,11 @@ pub fn lose_and_regain_the_server(kind: super::ServerKind) {
     step_paced(&mut h, "back on the device", |a| {
         !a.engine.output_info().is_null
     });
+    assert_eq!(
+        h.state().engine.output_info().host,
+        host,
+        "back on the same host"
+    );
     assert!(noticed(h.state(), "is back"), "{:?}", h.state().notices());
     step_paced(&mut h, "a position on the device", |a| {
         a.position().is_some()

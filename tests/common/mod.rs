@@ -383,7 +383,10 @@ impl PrivatePulse {
                 }
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
                 while !self.pipewire_pids().is_empty() {
-                    assert!(std::time::Instant::now() < deadline, "PipeWire would not die");
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "PipeWire would not die"
+                    );
                     std::thread::sleep(std::time::Duration::from_millis(10));
                 }
             }
@@ -399,10 +402,16 @@ impl PrivatePulse {
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
             .filter(|pid| {
                 let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-                let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let state =
+                    std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
                 // A zombie is dead already (its parent has not reaped it).
                 names.contains(&comm.trim())
-                    && !state.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z')
+                    && !state
+                        .rsplit(')')
+                        .next()
+                        .unwrap_or("")
+                        .trim_start()
+                        .starts_with('Z')
                     && std::fs::read(format!("/proc/{pid}/environ"))
                         .unwrap_or_default()
                         .split(|&b| b == 0)
