@@ -24,30 +24,41 @@ HOST=${HOST:-default}
 "$BIN" play --host "$HOST" --json --buffer "$BUFFER" "$WORK/tone.wav" >"$WORK/summary.json" 2>"$WORK/stderr" &
 PLAY=$!
 sleep 1 # past the first callbacks (promotion, stream start)
-# The callback thread: PipeWire's stream loop (pw_out) or ALSA's output thread (cpal_alsa_out);
-# libpipewire starts a helper thread of the same name from it, so take the one that wakes most
-# (the audio thread wakes every callback). The PulseAudio host has no such thread of its own.
-TID=
-best=-1
+# The audio threads: PipeWire's stream loop (pw_out: our callback runs there) and the helper
+# libpipewire starts from it (same name: its data loop, which receives the server's wake-up and
+# hands it to the stream loop), or ALSA's output thread (cpal_alsa_out). The PulseAudio host has
+# no thread of its own. Each is traced alone; the summary's tid says which one runs our callback.
+TIDS=()
 for t in /proc/$PLAY/task/*; do
-  case "$(cat "$t/comm" 2>/dev/null)" in
-    pw_out | cpal_alsa_out)
-      n=$(awk '/^voluntary_ctxt_switches/ {print $2}' "$t/status" 2>/dev/null || echo 0)
-      if [ "${n:-0}" -gt "$best" ]; then best=$n; TID=${t##*/}; fi ;;
-  esac
+  case "$(cat "$t/comm" 2>/dev/null)" in pw_out | cpal_alsa_out) TIDS+=("${t##*/}") ;; esac
 done
-[ -n "$TID" ] || { echo "rt_audit.sh: no audio thread (pw_out / cpal_alsa_out) in $PLAY" >&2; cat "$WORK/stderr" >&2; exit 1; }
-STAT=$(cat "/proc/$PLAY/task/$TID/stat")
-FIELDS=${STAT##*) }
-read -r -a F <<<"$FIELDS"
-# Fields after the command name start at field 3: rt_priority is field 40, policy field 41.
-PRIO=${F[37]}
-POLICY=${F[38]}
-case $POLICY in 0) P=SCHED_OTHER ;; 1) P=SCHED_FIFO ;; 2) P=SCHED_RR ;; 3) P=SCHED_BATCH ;; 5) P=SCHED_IDLE ;; *) P=$POLICY ;; esac
-echo "audio thread: pid $PLAY tid $TID ($(cat "/proc/$PLAY/task/$TID/comm")) policy $P rt_priority $PRIO"
-echo "strace -c of that thread alone for ${SECONDS_TRACED} s (${BUFFER}-frame buffer at 48 kHz):"
-timeout -s INT "$SECONDS_TRACED" strace -c -p "$TID" -o "$WORK/strace.txt" || true
-cat "$WORK/strace.txt"
+(( ${#TIDS[@]} )) || { echo "rt_audit.sh: no audio thread (pw_out / cpal_alsa_out) in $PLAY" >&2; cat "$WORK/stderr" >&2; exit 1; }
+policy_of() {
+  local stat fields
+  stat=$(cat "/proc/$PLAY/task/$1/stat")
+  fields=${stat##*) }
+  read -r -a F <<<"$fields"
+  # Fields after the command name start at field 3: rt_priority is field 40, policy field 41.
+  case ${F[38]} in 0) echo -n SCHED_OTHER ;; 1) echo -n SCHED_FIFO ;; 2) echo -n SCHED_RR ;; 3) echo -n SCHED_BATCH ;; 5) echo -n SCHED_IDLE ;; *) echo -n "${F[38]}" ;; esac
+  echo " rt_priority ${F[37]}"
+}
+declare -A POLICY
+TRACES=()
+for tid in "${TIDS[@]}"; do
+  POLICY[$tid]=$(policy_of "$tid")
+  timeout -s INT "$SECONDS_TRACED" strace -c -p "$tid" -o "$WORK/strace.$tid" 2>/dev/null &
+  TRACES+=($!)
+done
+for j in "${TRACES[@]}"; do wait "$j" || true; done
 wait "$PLAY"
+CALLBACK_TID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["audio_thread"]["tid"])' "$WORK/summary.json")
+echo "strace -c of each audio thread alone for ${SECONDS_TRACED} s (${BUFFER}-frame buffer at 48 kHz):"
+for tid in "${TIDS[@]}"; do
+  if [ "$tid" = "$CALLBACK_TID" ]; then role="runs our callback"; else role="backend helper, no code of ours"; fi
+  echo
+  echo "thread $tid — $role — ${POLICY[$tid]}"
+  cat "$WORK/strace.$tid"
+done
+echo
 echo "play summary:"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({k: s[k] for k in ("host","device","audio_thread","underruns","xruns","frames_played","buffer_frames")}))' "$WORK/summary.json"

@@ -516,3 +516,67 @@ fn a_long_pause_suspends_the_device_stream_and_resume_continues() {
         intervals.max
     );
 }
+
+/// In `rusty-audio play` on PipeWire, both threads the server's wake-up passes through are
+/// real-time: libpipewire's data loop (module-rt, loaded by the client-rt configuration `main`
+/// selects) and the stream loop that runs our callback (promoted by us).
+#[test]
+fn the_whole_wake_up_chain_is_real_time_in_play() {
+    if skip_without_pulse("the_whole_wake_up_chain_is_real_time_in_play") {
+        return;
+    }
+    let _sink = SINK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = scratch("e2e_rt_chain");
+    let tone = dir.join("tone.wav");
+    write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.01, 3.0));
+    let child = Command::new(bin())
+        .args(["play", "--json"])
+        .arg(&tone)
+        .env_remove("PIPEWIRE_CONFIG_NAME")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let policies = |pid: u32| -> Vec<u32> {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|d| {
+                d.filter_map(|t| {
+                    let t = t.ok()?.path();
+                    let comm = std::fs::read_to_string(t.join("comm")).ok()?;
+                    (comm.trim() == "pw_out").then(|| {
+                        let stat = std::fs::read_to_string(t.join("stat")).unwrap_or_default();
+                        stat.rsplit(')')
+                            .next()
+                            .and_then(|f| f.split_whitespace().nth(38))
+                            .and_then(|p| p.parse().ok())
+                            .unwrap_or(0)
+                    })
+                })
+                .collect()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let seen = loop {
+        let p = policies(child.id());
+        if p.len() >= 2 && p.iter().all(|&x| x != 0) {
+            break p;
+        }
+        if Instant::now() > deadline {
+            break p;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let o = child.wait_with_output().unwrap();
+    let j = play_summary(&o);
+    if j["audio_thread"]["refused"].is_null() {
+        assert!(
+            seen.len() >= 2 && seen.iter().all(|&p| p == 1 || p == 2),
+            "stream loop and data loop real-time (policies {seen:?}): {j}"
+        );
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "CI runs as root: {j}");
+    }
+}

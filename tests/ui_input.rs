@@ -12,6 +12,15 @@ use rusty_audio::engine::PlayState;
 use rusty_audio::ui::settings::{Settings, Store, MAX_VOLUME_DB};
 use rusty_audio::ui::RustyApp;
 
+/// The tests that play into the test server's sink, one at a time: the declick test records the
+/// sink, and another test's stream (or its output switch) would be in the recording.
+static SINK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn sink() -> std::sync::MutexGuard<'static, ()> {
+    SINK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn long_tone(name: &str, seconds: f64) -> std::path::PathBuf {
     tone_file(&scratch(name), "tone.wav", 440.0, 0.1, seconds)
 }
@@ -262,6 +271,7 @@ fn seeks_and_stop_do_not_click_at_the_sink() {
     if skip_without_pulse("seeks_and_stop_do_not_click_at_the_sink") {
         return;
     }
+    let _sink = sink();
     let dir = scratch("hands_declick");
     let tone = tone_file(&dir, "tone.wav", 1000.0, 0.1, 30.0); // −20 dBFS
     let raw = dir.join("recorded.raw");
@@ -651,12 +661,14 @@ fn the_output_picker_offers_the_other_hosts() {
     if skip_without_pulse("the_output_picker_offers_the_other_hosts") {
         return;
     }
+    let _sink = sink();
     let dir = scratch("hands_hosts");
     let tone = tone_file(&dir, "tone.wav", 440.0, 0.01, 30.0);
     let mut h = harness(RustyApp::new(device_engine(), vec![tone], false));
     h.step();
     assert_eq!(h.state().engine.output_info().host, "PipeWire");
     play_until(&mut h, 0.5);
+    let before = h.state().position().unwrap();
     h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Output")
         .click();
     h.step();
@@ -671,7 +683,15 @@ fn the_output_picker_offers_the_other_hosts() {
         h.state().output_device.as_deref(),
         Some("pulseaudio:default")
     );
+    // Same track, from where it was (not from the start), and going on.
+    step_until(&mut h, "a position on the new output", |a| {
+        a.position().is_some()
+    });
     let at = h.state().position().unwrap();
+    assert!(
+        at.0 == before.0 && at.1 >= before.1 - 0.2,
+        "went on where it was ({before:?}): {at:?}"
+    );
     step_until(&mut h, "the same track going on there", |a| {
         a.position()
             .is_some_and(|p| p.0 == at.0 && p.1 > at.1 + 0.3)

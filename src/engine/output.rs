@@ -142,6 +142,18 @@ const SUPPORTED_FORMATS: [cpal::SampleFormat; 10] = {
 /// else ALSA).
 static HOST: std::sync::OnceLock<cpal::HostId> = std::sync::OnceLock::new();
 
+/// Have libpipewire load its real-time client configuration (`client-rt.conf`, which loads
+/// module-rt) unless the user chose another: with cpal's PipeWire host our callback runs on the
+/// stream's loop thread, which the engine promotes itself, but the server's wake-up reaches it
+/// through libpipewire's data-loop thread, which only module-rt makes real-time (itself, or through
+/// rtkit). With the default `client.conf` that thread stayed SCHED_OTHER: a link of the real-time
+/// chain at ordinary priority. Call at the start of `main`, before any thread is spawned.
+pub fn configure_pipewire_client() {
+    if std::env::var_os("PIPEWIRE_CONFIG_NAME").is_none() {
+        std::env::set_var("PIPEWIRE_CONFIG_NAME", "client-rt.conf");
+    }
+}
+
 /// Choose the audio host by name (`pipewire`, `pulse`/`pulseaudio`, `alsa`, `default`), before the
 /// first output is planned. The choice is process-wide: the app's device picker, `devices` and
 /// every engine use the same host. Errors name the hosts that are available.
