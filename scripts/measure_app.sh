@@ -27,7 +27,7 @@ XVFB=$!
 export DISPLAY=$DISPLAY_NUM
 for _ in $(seq 100); do xdotool getdisplaygeometry >/dev/null 2>&1 && break; sleep 0.1; done
 
-RUSTY_AUDIO_CONFIG_DIR="$WORK/config" "$BIN" --stats-on-exit "$WORK/prog5min.flac" >"$WORK/stats.json" 2>"$WORK/stderr" &
+RUSTY_AUDIO_CONFIG_DIR="$WORK/config" "$BIN" --new-window --stats-on-exit "$WORK/prog5min.flac" >"$WORK/stats.json" 2>"$WORK/stderr" &
 APP=$!
 for _ in $(seq 300); do WID=$(xdotool search --name "Rusty Audio" 2>/dev/null | head -1) && [ -n "$WID" ] && break; sleep 0.1; done
 

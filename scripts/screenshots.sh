@@ -17,7 +17,7 @@ for size in 640x480 800x600 1400x900; do
   config=$(mktemp -d)
   # Only the window size is set: everything else is the app's default layout.
   printf '{"layout": {"window": [%s, %s]}}\n' "$w" "$h" > "$config/settings.json"
-  DISPLAY=$display RUSTY_AUDIO_CONFIG_DIR=$config "$BIN" assets/demo.flac 2>/dev/null &
+  DISPLAY=$display RUSTY_AUDIO_CONFIG_DIR=$config "$BIN" --new-window assets/demo.flac 2>/dev/null &
   app=$!
   for _ in $(seq 200); do DISPLAY=$display xdotool search --name "Rusty Audio" >/dev/null 2>&1 && break; sleep 0.1; done
   # The pointer (Xvfb puts it mid-screen) goes to an empty corner, so no tooltip shows; the

@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod decode;
+pub mod desktop;
 pub mod dsp;
 pub mod engine;
 pub mod perf;

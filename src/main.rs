@@ -22,6 +22,13 @@ struct Cli {
     /// Queue the files but do not start playing.
     #[arg(long)]
     no_autoplay: bool,
+    /// With the app already running: start the first of the files handed to it (they are
+    /// appended to its playlist either way).
+    #[arg(long)]
+    play: bool,
+    /// Open a window of its own even when the app is already running.
+    #[arg(long)]
+    new_window: bool,
     /// Print UI frame time, callback time and memory as JSON when the window closes.
     #[arg(long, hide = true)]
     stats_on_exit: bool,
@@ -244,6 +251,8 @@ fn main() {
                 output: cli.output.output.is_some().then_some(output),
                 buffer_frames: cli.output.buffer,
                 stats_on_exit: cli.stats_on_exit,
+                play: cli.play,
+                new_window: cli.new_window,
             })
         }
     };

@@ -74,6 +74,8 @@ fn real_window_plays_draws_and_closes_cleanly() {
     let _ = std::fs::remove_dir_all(&config);
     let mut app = Command::new(bin())
         .arg(&tone)
+        // Not the instance another test's app (or the user's) may be: a window of its own.
+        .arg("--new-window")
         .env("DISPLAY", &display)
         .env("RUSTY_AUDIO_CONFIG_DIR", &config)
         .stderr(Stdio::piped())

@@ -15,6 +15,8 @@ use super::settings::{Settings, Store};
 use super::spectrogram_view::Spectrogram;
 
 mod actions;
+mod desktop_link;
+pub use desktop_link::Desktop;
 mod engine_link;
 
 /// Smallest height of an analyzer view (spectrum, spectrogram) before the middle scrolls.
@@ -125,6 +127,12 @@ pub struct RustyApp {
     pub overview: Option<OverviewCache>,
     pub cover: Option<(u32, egui::TextureHandle)>,
     pending_cover: Option<(u32, Option<egui::ColorImage>)>,
+    /// The playing entry's cover as a file in the cache (for the desktop's media controls).
+    pub cover_file: Option<(u32, PathBuf)>,
+    /// Media keys, sound menus and the single-instance hand-over (see `app/desktop_link.rs`).
+    pub(crate) desktop: Option<desktop_link::DesktopLink>,
+    /// A seek was commanded this frame (to its target, seconds): MPRIS says `Seeked`.
+    seeked_to: Option<f64>,
     pub store: Store,
     saver: super::saver::Saver,
     last_saved: Option<Settings>,
@@ -208,6 +216,9 @@ impl RustyApp {
             overview: None,
             cover: None,
             pending_cover: None,
+            cover_file: None,
+            desktop: None,
+            seeked_to: None,
             saver: super::saver::Saver::new(start.store.clone()),
             store: start.store,
             last_saved: None,
@@ -594,6 +605,7 @@ impl RustyApp {
         self.reconnect_if_due();
         self.reset_meters_per_track();
         self.upload_cover(&ctx);
+        self.desktop_requests(&ctx);
         self.keyboard(&ctx);
         // Files dropped from the file manager.
         let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -699,6 +711,7 @@ impl RustyApp {
         }
         self.notices.show(&ctx);
         self.apply_queued();
+        self.publish_desktop();
         self.handle_dialogs(&ctx);
         if std::mem::take(&mut self.quit_requested) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);

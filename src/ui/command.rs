@@ -15,6 +15,11 @@ pub const SEEK_STEP_S: f64 = 5.0;
 pub enum AppCommand {
     /// Play/pause (play the selected entry when nothing is loaded).
     TogglePause,
+    /// Play: resume when paused, play the selected entry when nothing is loaded, nothing when
+    /// playing (MPRIS `Play`).
+    Resume,
+    /// Pause when playing (MPRIS `Pause`).
+    Pause,
     /// Play playlist entry `n` from its start.
     Play(usize),
     Stop,
@@ -31,6 +36,12 @@ pub enum AppCommand {
     MoveSelected(isize),
     RemoveSelected,
     AddFiles(Vec<PathBuf>),
+    /// Append files (folders expanded); with `play`, start the first of them (a second
+    /// instance's hand-over, MPRIS `OpenUri`).
+    Open {
+        files: Vec<PathBuf>,
+        play: bool,
+    },
     /// Ask for files to add (the file dialog, or the path field when no dialog is available).
     OpenFiles,
     /// Ask for a folder whose audio files are added.

@@ -167,11 +167,34 @@ pub struct RunOptions {
     /// Print frame-time, callback and memory figures as JSON on stdout at exit (for the guide's
     /// measurement script).
     pub stats_on_exit: bool,
+    /// `--play`: when handing the files to a running instance, start the first of them.
+    pub play: bool,
+    /// `--new-window`: do not hand over to a running instance (and do not become the one others
+    /// hand over to).
+    pub new_window: bool,
 }
 
 /// Run the desktop app; returns the process exit code.
 pub fn run(opts: RunOptions) -> i32 {
+    use crate::desktop::instance;
     use crate::engine::{Engine, EngineConfig, OutputChoice};
+    // One instance per user: a running one takes the files (and comes to the front).
+    let mut desktop = app::Desktop::new();
+    if !opts.new_window {
+        let socket = instance::socket_path();
+        match instance::hand_over(&socket, &opts.files, opts.play) {
+            Ok(true) => return 0,
+            Ok(false) => {}
+            Err(why) => eprintln!("rusty-audio: {why}; opening a window of its own"),
+        }
+        if let Err(why) = desktop.listen(&socket) {
+            // Another instance started in the same moment and won: hand over to it.
+            match instance::hand_over(&socket, &opts.files, opts.play) {
+                Ok(true) => return 0,
+                _ => eprintln!("rusty-audio: {why}; a second instance will open its own window"),
+            }
+        }
+    }
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         eprintln!(
             "rusty-audio: no display (neither DISPLAY nor WAYLAND_DISPLAY is set). Headless use: \
@@ -238,9 +261,10 @@ pub fn run(opts: RunOptions) -> i32 {
     let result = eframe::run_native(
         "rusty-audio",
         options,
-        Box::new(move |_cc| {
+        Box::new(move |cc| {
             let mut app = RustyApp::build(engine, start);
             app.print_stats_on_exit = opts.stats_on_exit;
+            desktop.attach(&mut app, &cc.egui_ctx, true);
             Ok(Box::new(app))
         }),
     );

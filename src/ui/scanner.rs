@@ -34,10 +34,12 @@ pub enum Found {
         key: u32,
         overview: Overview,
     },
-    /// `None`: the file has no (decodable) picture.
+    /// `None`: the file has no (decodable) picture. `file`: the picture as stored in the file,
+    /// written to the cache for the desktop's media controls (`mpris:artUrl`).
     Cover {
         key: u32,
         image: Option<egui::ColorImage>,
+        file: Option<std::path::PathBuf>,
     },
 }
 
@@ -156,13 +158,54 @@ fn work(
 
 fn now_playing(key: u32, path: &std::path::Path, g: u64, gen: &AtomicU64, found: &Sender<Found>) {
     // Cover first: it is quick and the now-playing area shows it at once.
-    let cover = AudioSource::open(path)
+    let art = AudioSource::open(path)
         .ok()
-        .and_then(|mut s| s.tags(true).1)
-        .and_then(|c| decode_cover(&c));
-    let _ = found.send(Found::Cover { key, image: cover });
+        .and_then(|mut s| s.tags(true).1);
+    let image = art.as_ref().and_then(decode_cover);
+    let file = art
+        .as_ref()
+        .filter(|_| image.is_some())
+        .and_then(|c| cache_cover(path, c));
+    let _ = found.send(Found::Cover { key, image, file });
     if let Ok(Some(overview)) = Overview::of_file(path, || gen.load(Relaxed) != g) {
         let _ = found.send(Found::Overview { key, overview });
+    }
+}
+
+/// Write `cover` (as stored in `track`) to `$XDG_CACHE_HOME/rusty-audio/covers/` under a name
+/// derived from the track's path, atomically (a temporary file renamed into place), unless it is
+/// there already; its path, or None when it cannot be written (the cover still shows in the app).
+fn cache_cover(track: &std::path::Path, cover: &CoverArt) -> Option<std::path::PathBuf> {
+    use std::hash::{Hash, Hasher};
+    let dir = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?
+        .join("rusty-audio/covers");
+    let ext = match cover.media_type.as_deref() {
+        Some("image/png") => "png",
+        Some("image/jpeg" | "image/jpg") => "jpg",
+        _ => match cover.data.get(..4) {
+            Some([0x89, b'P', b'N', b'G']) => "png",
+            _ => "jpg",
+        },
+    };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    track.hash(&mut h);
+    cover.data.len().hash(&mut h);
+    let file = dir.join(format!("{:016x}.{ext}", h.finish()));
+    if file.exists() {
+        return Some(file);
+    }
+    std::fs::create_dir_all(&dir).ok()?;
+    let tmp = dir.join(format!(".{:016x}.{}.tmp", h.finish(), std::process::id()));
+    std::fs::write(&tmp, &cover.data).ok()?;
+    match std::fs::rename(&tmp, &file) {
+        Ok(()) => Some(file),
+        Err(_) => {
+            let _ = std::fs::remove_file(&tmp);
+            None
+        }
     }
 }
 

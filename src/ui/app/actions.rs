@@ -25,6 +25,16 @@ impl RustyApp {
     pub fn apply(&mut self, cmd: AppCommand) {
         match cmd {
             AppCommand::TogglePause => self.toggle_pause(),
+            AppCommand::Resume => {
+                if self.engine.target_position().is_none() || self.engine.is_paused() {
+                    self.toggle_pause();
+                }
+            }
+            AppCommand::Pause => {
+                if self.engine.target_position().is_some() && !self.engine.is_paused() {
+                    self.toggle_pause();
+                }
+            }
             AppCommand::Play(i) => {
                 if i < self.playlist.len() {
                     self.play(i);
@@ -63,6 +73,13 @@ impl RustyApp {
                 }
             }
             AppCommand::AddFiles(files) => self.add_files(crate::cli::files::expand(&files)),
+            AppCommand::Open { files, play } => {
+                let first = self.playlist.len();
+                self.add_files(crate::cli::files::expand(&files));
+                if play && first < self.playlist.len() {
+                    self.play(first);
+                }
+            }
             AppCommand::OpenFiles => self.dialogs.request(Purpose::AddFiles),
             AppCommand::OpenFolder => self.dialogs.request(Purpose::AddFolder),
             AppCommand::TogglePerf => self.show_perf = !self.show_perf,
@@ -80,6 +97,7 @@ impl RustyApp {
             t = t.min((d - 0.5).max(0.0));
         }
         self.engine.seek(t);
+        self.note_seek(t);
         self.kick();
     }
 

@@ -172,7 +172,10 @@ impl RustyApp {
                         columns: Vec::new(),
                     });
                 }
-                Found::Cover { key, image } => self.pending_cover = Some((key, image)),
+                Found::Cover { key, image, file } => {
+                    self.pending_cover = Some((key, image));
+                    self.cover_file = file.map(|f| (key, f));
+                }
             }
         }
         // Ask for the overview and cover of a new now-playing entry.

@@ -1,0 +1,452 @@
+//! The app as a desktop citizen, all real parts: a session bus from `dbus-run-session`, the real
+//! binary in a real window under Xvfb playing into the test server's null sink (recorded back),
+//! driven by `playerctl` (MPRIS) and by a second `rusty-audio FILE --play` (single instance).
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+struct Killer(Child);
+impl Drop for Killer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The pieces a test needs: a display, a session bus and the environment pointing at both.
+struct Desk {
+    display: String,
+    bus: String,
+    dir: PathBuf,
+    _xvfb: Killer,
+    _session: Killer,
+}
+
+impl Desk {
+    fn start(tag: &str) -> Self {
+        let dir = scratch(tag);
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let display = format!(":{}", 100 + (std::process::id() % 40) * 4 + n);
+        let xvfb = Killer(
+            Command::new("Xvfb")
+                .args([
+                    display.as_str(),
+                    "-screen",
+                    "0",
+                    "1280x900x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        wait_for("Xvfb", 20, || {
+            Command::new("xdotool")
+                .arg("getdisplaygeometry")
+                .env("DISPLAY", &display)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+        // A session bus of its own, from dbus-run-session, alive while its child sleeps.
+        let addr_file = dir.join("bus-address");
+        let _ = std::fs::remove_file(&addr_file);
+        let session = Killer(
+            Command::new("dbus-run-session")
+                .args(["--", "sh", "-c"])
+                .arg(format!(
+                    "echo \"$DBUS_SESSION_BUS_ADDRESS\" > '{}'; exec sleep 600",
+                    addr_file.display()
+                ))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let mut bus = String::new();
+        wait_for("the session bus", 20, || {
+            bus = std::fs::read_to_string(&addr_file)
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            !bus.is_empty()
+        });
+        Self {
+            display,
+            bus,
+            dir,
+            _xvfb: xvfb,
+            _session: session,
+        }
+    }
+
+    /// A command with this desk's display, bus, private settings, cache and instance socket.
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("DISPLAY", &self.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
+            .env("RUSTY_AUDIO_CONFIG_DIR", self.dir.join("config"))
+            .env("XDG_CACHE_HOME", self.dir.join("cache"))
+            .env("RUSTY_AUDIO_INSTANCE_SOCKET", self.dir.join("instance"));
+        c
+    }
+
+    fn playerctl(&self, args: &[&str]) -> String {
+        self.try_playerctl(args)
+            .unwrap_or_else(|e| panic!("playerctl {args:?}: {e}"))
+    }
+
+    /// playerctl's answer, or its complaint (a metadata key not there yet fails).
+    fn try_playerctl(&self, args: &[&str]) -> Result<String, String> {
+        let o = self
+            .cmd("playerctl")
+            .args(["-p", "rusty_audio"])
+            .args(args)
+            .output()
+            .unwrap();
+        if o.status.success() {
+            Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&o.stderr).trim().to_string())
+        }
+    }
+
+    fn windows(&self) -> usize {
+        let o = self
+            .cmd("xdotool")
+            .args(["search", "--onlyvisible", "--name", "^Rusty Audio$"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).lines().count()
+    }
+}
+
+/// `dir/name`: a FLAC of `first` Hz for 20 s then `second` Hz for 20 s (−14 dBFS), tagged, with a
+/// cover picture.
+fn tagged_flac(dir: &Path, name: &str, title: &str, first: f64, second: f64) -> PathBuf {
+    let wav = dir.join(format!("{name}.wav"));
+    let mut s = sine(48_000, 2, first, 0.2, 20.0);
+    s.extend(sine(48_000, 2, second, 0.2, 20.0));
+    write_wav_i16(&wav, 48_000, 2, &s);
+    let flac = dir.join(format!("{name}.flac"));
+    let ok = Command::new("flac")
+        .args(["-s", "-f", "-o"])
+        .arg(&flac)
+        .arg(&wav)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "flac encodes");
+    let cover = dir.join("cover.png");
+    if !cover.exists() {
+        assert!(Command::new("convert")
+            .args(["-size", "32x32", "xc:orange"])
+            .arg(&cover)
+            .status()
+            .unwrap()
+            .success());
+    }
+    let ok = Command::new("metaflac")
+        .arg(format!("--set-tag=TITLE={title}"))
+        .arg("--set-tag=ARTIST=The Testers")
+        .arg("--set-tag=ALBUM=Real Parts")
+        .arg(format!("--import-picture-from={}", cover.display()))
+        .arg(&flac)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "metaflac tags");
+    flac
+}
+
+/// Frequency of the left channel of interleaved stereo, from its zero crossings.
+fn frequency(stereo: &[f32]) -> f64 {
+    let left: Vec<f32> = stereo.iter().step_by(2).copied().collect();
+    let ups = left
+        .windows(2)
+        .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
+        .count();
+    ups as f64 * 48_000.0 / left.len().max(1) as f64
+}
+
+fn rms_db(stereo: &[f32]) -> f64 {
+    let e: f64 = stereo
+        .iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        / stereo.len().max(1) as f64;
+    10.0 * e.max(1e-20).log10()
+}
+
+/// The next `seconds` of the sink, from the moment this is called (the recording runs all along;
+/// we wait for its file to grow, not for a clock).
+fn next_audio(raw: &Path, seconds: f64) -> Vec<f32> {
+    let from = read_f32_raw(raw).len();
+    let want = (seconds * 48_000.0) as usize * 2;
+    wait_for("the sink to record", 30, || {
+        read_f32_raw(raw).len() >= from + want
+    });
+    read_f32_raw(raw)[from..from + want].to_vec()
+}
+
+#[test]
+fn media_keys_and_a_second_instance_drive_the_running_app() {
+    let tools = [
+        "Xvfb",
+        "xdotool",
+        "dbus-run-session",
+        "dbus-send",
+        "playerctl",
+        "flac",
+        "metaflac",
+        "convert",
+    ];
+    if skip_unless(
+        "media_keys_and_a_second_instance_drive_the_running_app",
+        tools.iter().all(|t| have(t)) && pulse_running(),
+        "Xvfb, xdotool, dbus-run-session, playerctl, flac/metaflac, ImageMagick and the test sound server",
+    ) {
+        return;
+    }
+    let desk = Desk::start("desktop_mpris");
+    let a = tagged_flac(&desk.dir, "a", "Song A", 440.0, 880.0);
+    let b = tagged_flac(&desk.dir, "b", "Song B", 660.0, 660.0);
+    let raw = desk.dir.join("sink.raw");
+    let _rec = Killer(start_recording(&raw));
+    let _ = std::fs::remove_dir_all(desk.dir.join("config"));
+    let mut app = Killer(
+        desk.cmd(bin())
+            .arg(&a)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("rusty_audio on the bus", 30, || {
+        let o = desk.cmd("playerctl").arg("-l").output().unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l == "rusty_audio")
+    });
+    wait_for("playing", 30, || {
+        desk.try_playerctl(&["status"])
+            .is_ok_and(|s| s == "Playing")
+    });
+
+    // Metadata: tags, the exact length, a cover that exists.
+    wait_for("the cover in the metadata", 30, || {
+        desk.try_playerctl(&["metadata", "mpris:artUrl"])
+            .is_ok_and(|a| !a.is_empty())
+    });
+    assert_eq!(desk.playerctl(&["metadata", "title"]), "Song A");
+    assert_eq!(desk.playerctl(&["metadata", "artist"]), "The Testers");
+    assert_eq!(desk.playerctl(&["metadata", "album"]), "Real Parts");
+    let length_us: i64 = desk
+        .playerctl(&["metadata", "mpris:length"])
+        .parse()
+        .unwrap();
+    assert!(
+        (length_us - 40_000_000).abs() <= 1_000,
+        "length {length_us} µs"
+    );
+    let art = desk.playerctl(&["metadata", "mpris:artUrl"]);
+    let art_path = art.strip_prefix("file://").expect("a file:// URL");
+    assert!(Path::new(art_path).is_file(), "{art} exists");
+    assert_eq!(
+        desk.playerctl(&["metadata", "xesam:url"]),
+        format!("file://{}", a.display())
+    );
+
+    // Pause silences the sink, play resumes it.
+    desk.playerctl(&["pause"]);
+    wait_for("paused", 10, || desk.playerctl(&["status"]) == "Paused");
+    let _ = next_audio(&raw, 0.2); // what the device still held
+    let quiet = next_audio(&raw, 0.5);
+    assert!(quiet.iter().all(|s| s.abs() < 1e-4), "silent when paused");
+    desk.playerctl(&["play"]);
+    wait_for("playing again", 10, || {
+        desk.playerctl(&["status"]) == "Playing"
+    });
+    let _ = next_audio(&raw, 0.2);
+    let heard = next_audio(&raw, 0.5);
+    assert!(
+        (frequency(&heard) - 440.0).abs() < 10.0,
+        "{} Hz",
+        frequency(&heard)
+    );
+
+    // Position 30 s reads back and is heard (the second half is 880 Hz).
+    desk.playerctl(&["position", "30"]);
+    wait_for("the seek", 10, || {
+        let p: f64 = desk.playerctl(&["position"]).parse().unwrap_or(0.0);
+        (30.0..30.5 + 2.0).contains(&p)
+    });
+    let _ = next_audio(&raw, 0.2);
+    let after = next_audio(&raw, 0.5);
+    let p: f64 = desk.playerctl(&["position"]).parse().unwrap();
+    assert!((30.0..33.0).contains(&p), "position {p}");
+    assert!(
+        (frequency(&after) - 880.0).abs() < 15.0,
+        "{} Hz after the seek",
+        frequency(&after)
+    );
+
+    // Volume 0.5 is −6.02 dB by the app's law, heard at the sink.
+    let before_db = rms_db(&after);
+    desk.playerctl(&["volume", "0.5"]);
+    wait_for("the volume", 10, || {
+        desk.playerctl(&["volume"])
+            .parse::<f64>()
+            .is_ok_and(|v| (v - 0.5).abs() < 1e-3)
+    });
+    let _ = next_audio(&raw, 0.3);
+    let softer = next_audio(&raw, 0.5);
+    let drop_db = before_db - rms_db(&softer);
+    assert!(
+        (drop_db - 6.02).abs() < 0.3,
+        "the sink dropped {drop_db:.2} dB"
+    );
+
+    // A second instance hands its file over and is gone within a second; no second window.
+    assert_eq!(desk.windows(), 1);
+    let t0 = Instant::now();
+    let second = desk.cmd(bin()).arg(&b).arg("--play").output().unwrap();
+    let took = t0.elapsed();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(
+        took < Duration::from_secs(1),
+        "the second instance took {took:?}"
+    );
+    wait_for("Song B playing", 10, || {
+        desk.playerctl(&["metadata", "title"]) == "Song B"
+    });
+    assert_eq!(desk.windows(), 1, "no second window");
+
+    // Previous and next change the title.
+    desk.playerctl(&["previous"]);
+    wait_for("back to Song A", 10, || {
+        desk.playerctl(&["metadata", "title"]) == "Song A"
+    });
+    desk.playerctl(&["next"]);
+    wait_for("Song B again", 10, || {
+        desk.playerctl(&["metadata", "title"]) == "Song B"
+    });
+
+    // Quit through MPRIS: a clean exit, the playlist saved with both files.
+    let quit = desk
+        .cmd("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.mpris.MediaPlayer2.rusty_audio",
+            "/org/mpris/MediaPlayer2",
+            "org.mpris.MediaPlayer2.Quit",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(quit.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = app.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the app did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit {status:?}");
+    let settings = std::fs::read_to_string(desk.dir.join("config/settings.json")).unwrap();
+    assert!(
+        settings.contains("a.flac") && settings.contains("b.flac"),
+        "playlist saved: {settings}"
+    );
+}
+
+/// Without a session bus the app runs as before and says so in one line.
+#[test]
+fn without_a_session_bus_the_app_says_so_and_plays() {
+    if skip_unless(
+        "without_a_session_bus_the_app_says_so_and_plays",
+        have("Xvfb") && have("xdotool") && pulse_running(),
+        "Xvfb, xdotool and the test sound server",
+    ) {
+        return;
+    }
+    let desk = Desk::start("desktop_nobus");
+    let tone = desk.dir.join("tone.wav");
+    write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.01, 30.0));
+    let mut app = Killer(
+        desk.cmd(bin())
+            .arg(&tone)
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env("XDG_RUNTIME_DIR", desk.dir.join("no-runtime"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("the window", 30, || desk.windows() == 1);
+    let wid = {
+        let o = desk
+            .cmd("xdotool")
+            .args(["search", "--onlyvisible", "--name", "^Rusty Audio$"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    // Ctrl+Q once the window takes the keyboard.
+    wait_for("Ctrl+Q delivered", 30, || {
+        desk.cmd("xdotool")
+            .args(["windowfocus", "--sync", &wid, "key", "ctrl+q"])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    });
+    let out = {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if app.0.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the app did not close");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut err = String::new();
+        use std::io::Read;
+        let _ = app.0.stderr.take().unwrap().read_to_string(&mut err);
+        err
+    };
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("MPRIS")).collect();
+    assert_eq!(lines.len(), 1, "one line about it: {out}");
+    assert!(lines[0].contains("no session bus"), "{out}");
+}
