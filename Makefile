@@ -29,7 +29,7 @@ GUI_PKGS := libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 libx11-xcb1 
 # The test sound server is PipeWire (+ WirePlumber, pipewire-pulse for parec/pactl, dbus-daemon for
 # WirePlumber); pulseaudio itself for the tests of the native PulseAudio host; rtkit and polkitd
 # for the real-time grant test (tests/realtime.rs).
-TEST_PKGS := sox libsox-fmt-all ffmpeg flac playerctl pipewire pipewire-bin pipewire-pulse wireplumber dbus-daemon dbus-bin rtkit polkitd pulseaudio pulseaudio-utils libasound2-plugins alsa-utils strace xvfb imagemagick xdotool $(GUI_PKGS)
+TEST_PKGS := sox libsox-fmt-all ffmpeg flac playerctl desktop-file-utils appstream pipewire pipewire-bin pipewire-pulse wireplumber dbus-daemon dbus-bin rtkit polkitd pulseaudio pulseaudio-utils libasound2-plugins alsa-utils strace xvfb imagemagick xdotool $(GUI_PKGS)
 
 # Install the Debian packages in $(1) that are not installed yet.
 define apt_install
@@ -42,7 +42,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: run test deps test-deps media sound-server demo clean-media bench peers measure-app soak screenshots
+.PHONY: run test deps test-deps media sound-server demo clean-media bench peers measure-app soak screenshots install uninstall
 
 deps:
 	$(call apt_install,$(BUILD_PKGS))
@@ -93,3 +93,50 @@ demo: test-deps
 
 clean-media:
 	rm -rf $(MEDIA)
+
+# Install for this user (PREFIX=~/.local; `sudo make install PREFIX=/usr/local` system-wide): the
+# release binary, the desktop entry (menu, "Open with" for the formats it plays), the icon (SVG and
+# the hicolor PNG sizes) and the AppStream metainfo. What was installed is listed in
+# $(PREFIX)/share/rusty-audio/installed-files, and `make uninstall PREFIX=…` removes exactly that
+# (the desktop's shared caches, mimeinfo.cache and icon-theme.cache, are refreshed, not removed).
+# BIN: the binary to install (built in release mode when it is the default and missing).
+PREFIX ?= $(HOME)/.local
+APP_ID := io.github.rustyaudio.RustyAudio
+BIN ?= target/release/rusty-audio
+ICON_SIZES := 16 24 32 48 64 128 256
+MANIFEST = $(DESTDIR)$(PREFIX)/share/rusty-audio/installed-files
+
+install:
+	@if [ "$(BIN)" = target/release/rusty-audio ]; then $(MAKE) -s deps && $(CARGO) build --release --locked; fi
+	@set -e; d="$(DESTDIR)$(PREFIX)"; \
+	files="bin/rusty-audio share/applications/$(APP_ID).desktop share/metainfo/$(APP_ID).metainfo.xml share/icons/hicolor/scalable/apps/$(APP_ID).svg"; \
+	install -Dm755 "$(BIN)" "$$d/bin/rusty-audio"; \
+	install -Dm644 assets/desktop/$(APP_ID).desktop "$$d/share/applications/$(APP_ID).desktop"; \
+	install -Dm644 assets/desktop/$(APP_ID).metainfo.xml "$$d/share/metainfo/$(APP_ID).metainfo.xml"; \
+	install -Dm644 assets/icons/$(APP_ID).svg "$$d/share/icons/hicolor/scalable/apps/$(APP_ID).svg"; \
+	for s in $(ICON_SIZES); do \
+	  install -Dm644 assets/icons/$$s.png "$$d/share/icons/hicolor/$${s}x$${s}/apps/$(APP_ID).png"; \
+	  files="$$files share/icons/hicolor/$${s}x$${s}/apps/$(APP_ID).png"; \
+	done; \
+	mkdir -p "$$d/share/rusty-audio"; \
+	printf '%s\n' $$files > "$(MANIFEST).tmp" && mv "$(MANIFEST).tmp" "$(MANIFEST)"; \
+	if [ -z "$(DESTDIR)" ]; then \
+	  command -v update-desktop-database >/dev/null && update-desktop-database -q "$$d/share/applications" || true; \
+	  command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q -t "$$d/share/icons/hicolor" || true; \
+	fi; \
+	echo "Installed Rusty Audio in $$d (menu entry $(APP_ID).desktop; make uninstall PREFIX=$(PREFIX) removes it)"; \
+	case ":$$PATH:" in *":$$d/bin:"*) ;; *) echo "Note: $$d/bin is not on your PATH";; esac
+
+uninstall:
+	@set -e; d="$(DESTDIR)$(PREFIX)"; \
+	if [ ! -f "$(MANIFEST)" ]; then echo "Nothing installed in $$d ($(MANIFEST) is missing)"; exit 0; fi; \
+	while read -r f; do \
+	  case "$$f" in ""|/*|*..*) continue;; esac; \
+	  rm -f "$$d/$$f"; \
+	done < "$(MANIFEST)"; \
+	rm -f "$(MANIFEST)"; rmdir "$$d/share/rusty-audio" 2>/dev/null || true; \
+	if [ -z "$(DESTDIR)" ]; then \
+	  command -v update-desktop-database >/dev/null && [ -d "$$d/share/applications" ] && update-desktop-database -q "$$d/share/applications" || true; \
+	  command -v gtk-update-icon-cache >/dev/null && [ -f "$$d/share/icons/hicolor/icon-theme.cache" ] && gtk-update-icon-cache -q -t "$$d/share/icons/hicolor" || true; \
+	fi; \
+	echo "Removed Rusty Audio from $$d"

@@ -11,6 +11,10 @@
 pub mod instance;
 pub mod mpris;
 
+/// The application id: the desktop entry's and AppStream component's name
+/// (`assets/desktop/`), the Wayland app id / X11 class of the window, and MPRIS `DesktopEntry`.
+pub const APP_ID: &str = "io.github.rustyaudio.RustyAudio";
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

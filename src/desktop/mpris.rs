@@ -380,7 +380,7 @@ impl RootInterface for Adapter {
         Ok("Rusty Audio".into())
     }
     async fn desktop_entry(&self) -> fdo::Result<String> {
-        Ok("rusty-audio".into())
+        Ok(super::APP_ID.into())
     }
     async fn supported_uri_schemes(&self) -> fdo::Result<Vec<String>> {
         Ok(vec!["file".into()])

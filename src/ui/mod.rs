@@ -248,6 +248,9 @@ pub fn run(opts: RunOptions) -> i32 {
             .with_inner_size([size[0].clamp(640.0, 8000.0), size[1].clamp(480.0, 8000.0)])
             .with_min_inner_size([640.0, 480.0])
             .with_title("Rusty Audio")
+            // Matches the installed desktop entry: the desktop shows its icon and name for the
+            // window (Wayland app id, X11 WM_CLASS).
+            .with_app_id(crate::desktop::APP_ID)
             .with_drag_and_drop(true),
         ..Default::default()
     };
