@@ -29,6 +29,10 @@ struct Cli {
     /// Open a window of its own even when the app is already running.
     #[arg(long)]
     new_window: bool,
+    /// How the window is drawn: `glow` (OpenGL, the default: lightest, also in software
+    /// rendering) or `wgpu` (Vulkan/GL through wgpu). Also `RUSTY_AUDIO_RENDERER`.
+    #[arg(long, value_name = "glow|wgpu")]
+    renderer: Option<String>,
     /// Print UI frame time, callback time and memory as JSON when the window closes.
     #[arg(long, hide = true)]
     stats_on_exit: bool,
@@ -253,6 +257,7 @@ fn main() {
                 stats_on_exit: cli.stats_on_exit,
                 play: cli.play,
                 new_window: cli.new_window,
+                renderer: cli.renderer,
             })
         }
     };

@@ -172,6 +172,18 @@ pub struct RunOptions {
     /// `--new-window`: do not hand over to a running instance (and do not become the one others
     /// hand over to).
     pub new_window: bool,
+    /// `--renderer glow|wgpu` (None: `RUSTY_AUDIO_RENDERER`, else glow).
+    pub renderer: Option<String>,
+}
+
+/// The renderer `name` asks for (`glow`/`opengl`, `wgpu`); None when it names neither.
+#[must_use]
+pub fn renderer_named(name: &str) -> Option<eframe::Renderer> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "glow" | "opengl" | "gl" => Some(eframe::Renderer::Glow),
+        "wgpu" => Some(eframe::Renderer::Wgpu),
+        _ => None,
+    }
 }
 
 /// Run the desktop app; returns the process exit code.
@@ -242,6 +254,18 @@ pub fn run(opts: RunOptions) -> i32 {
             return 1;
         }
     };
+    let renderer_choice = opts
+        .renderer
+        .clone()
+        .or_else(|| std::env::var("RUSTY_AUDIO_RENDERER").ok());
+    let renderer = match renderer_choice.as_deref().map(|n| (n, renderer_named(n))) {
+        None => eframe::Renderer::Glow,
+        Some((_, Some(r))) => r,
+        Some((n, None)) => {
+            eprintln!("rusty-audio: no renderer {n:?} (glow or wgpu)");
+            return 2;
+        }
+    };
     let size = saved.layout.window.unwrap_or([1280.0, 820.0]);
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -252,6 +276,7 @@ pub fn run(opts: RunOptions) -> i32 {
             // window (Wayland app id, X11 WM_CLASS).
             .with_app_id(crate::desktop::APP_ID)
             .with_drag_and_drop(true),
+        renderer,
         ..Default::default()
     };
     let start = app::Startup {
