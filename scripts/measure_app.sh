@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Measure the desktop app's budgets (issue 4) the way a user runs it: the release binary in a real
-# window (Xvfb + Mesa), playing a 5-minute FLAC into the PulseAudio null sink with every view
+# window (Xvfb + Mesa), playing a 5-minute FLAC into the test server's null sink with every view
 # visible. Reports anonymous RSS (peak over the run), CPU while playing and while paused, and the
 # UI frame (`update`) time percentiles the app measured itself (--stats-on-exit).
 #
-# Usage: scripts/measure_app.sh [SECONDS_PLAYING]   (make measure-app; needs `make pulse` first)
+# Usage: [RENDERER=glow|wgpu] scripts/measure_app.sh [SECONDS_PLAYING]   (make measure-app)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PLAY_S=${1:-30}
@@ -13,8 +13,12 @@ BIN=${BIN:-target/release/rusty-audio}
 MEDIA=${RUSTY_AUDIO_MEDIA:-target/media}
 [ -f "$MEDIA/prog.flac" ] || bash ../shared/media/make_media.sh "$MEDIA" >/dev/null
 WORK=$(mktemp -d)
-DISPLAY_NUM=:$((90 + RANDOM % 9))
+# A display nobody uses (no socket, no lock file).
+for n in $(seq 90 130); do
+  [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || { DISPLAY_NUM=:$n; break; }
+done
 cleanup() {
+  [ -s "$WORK/stderr" ] && { echo "app stderr:" >&2; cat "$WORK/stderr" >&2; }
   [ -n "${APP:-}" ] && kill "$APP" 2>/dev/null || true
   [ -n "${XVFB:-}" ] && kill "$XVFB" 2>/dev/null || true
   rm -rf "$WORK"
@@ -26,8 +30,11 @@ Xvfb "$DISPLAY_NUM" -screen 0 1400x900x24 -nolisten tcp 2>/dev/null &
 XVFB=$!
 export DISPLAY=$DISPLAY_NUM
 for _ in $(seq 100); do xdotool getdisplaygeometry >/dev/null 2>&1 && break; sleep 0.1; done
+xdotool getdisplaygeometry >/dev/null 2>&1 || { echo "measure_app.sh: Xvfb did not start on $DISPLAY_NUM" >&2; exit 1; }
 
-RUSTY_AUDIO_CONFIG_DIR="$WORK/config" "$BIN" --new-window --stats-on-exit "$WORK/prog5min.flac" >"$WORK/stats.json" 2>"$WORK/stderr" &
+# RENDERER=wgpu to measure the other renderer (glow is the default).
+RENDERER=${RENDERER:-glow}
+RUSTY_AUDIO_CONFIG_DIR="$WORK/config" "$BIN" --new-window --renderer "$RENDERER" --stats-on-exit "$WORK/prog5min.flac" >"$WORK/stats.json" 2>"$WORK/stderr" &
 APP=$!
 for _ in $(seq 300); do WID=$(xdotool search --name "Rusty Audio" 2>/dev/null | head -1) && [ -n "$WID" ] && break; sleep 0.1; done
 
@@ -62,7 +69,7 @@ cpu_pause=$(awk -v a="$t2" -v b="$t3" -v t="$TCK" -v w0="$s2" -v w1="$s3" 'BEGIN
 xdotool windowfocus --sync "$WID" key ctrl+q
 wait "$APP" || true
 APP=
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); Xvfb + Mesa (software rendering)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); Xvfb + Mesa (software rendering); renderer $RENDERER"
 echo "playing ${PLAY_S} s of a 5-min FLAC, all views: RssAnon peak $((peak / 1024)) MiB ($peak KiB), CPU ${cpu_play} % of a core"
 echo "first 6 s after pausing (fade, meters falling, suspension): CPU ${cpu_settle} % of a core"
 echo "then paused 20 s, window open, device stream corked: ${corked:-unknown}: CPU ${cpu_pause} % of a core"
