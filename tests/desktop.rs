@@ -42,6 +42,12 @@ struct Desk {
     _session: Killer,
 }
 
+impl Drop for Desk {
+    fn drop(&mut self) {
+        self.end_session();
+    }
+}
+
 impl Desk {
     fn start(tag: &str) -> Self {
         let dir = scratch(tag);
@@ -71,12 +77,14 @@ impl Desk {
         });
         // A session bus of its own, from dbus-run-session, alive while its child sleeps.
         let addr_file = dir.join("bus-address");
+        let pid_file = dir.join("bus-child.pid");
         let _ = std::fs::remove_file(&addr_file);
         let session = Killer(
             Command::new("dbus-run-session")
                 .args(["--", "sh", "-c"])
                 .arg(format!(
-                    "echo \"$DBUS_SESSION_BUS_ADDRESS\" > '{}'; exec sleep 600",
+                    "echo $$ > '{}'; echo \"$DBUS_SESSION_BUS_ADDRESS\" > '{}'; exec sleep 600",
+                    pid_file.display(),
                     addr_file.display()
                 ))
                 .stdout(Stdio::null())
@@ -101,6 +109,14 @@ impl Desk {
         }
     }
 
+    /// End the session bus the way dbus-run-session expects: its child exits, and it stops the
+    /// bus daemon (killing dbus-run-session itself would leave the daemon behind).
+    fn end_session(&self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("bus-child.pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+
     /// A command with this desk's display, bus, private settings, cache and instance socket.
     fn cmd(&self, program: &str) -> Command {
         let mut c = Command::new(program);
@@ -108,7 +124,8 @@ impl Desk {
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus)
             .env("RUSTY_AUDIO_CONFIG_DIR", self.dir.join("config"))
             .env("XDG_CACHE_HOME", self.dir.join("cache"))
-            .env("RUSTY_AUDIO_INSTANCE_SOCKET", self.dir.join("instance"));
+            // In a directory of its own: the app insists on a private (0700) one.
+            .env("RUSTY_AUDIO_INSTANCE_SOCKET", self.dir.join("run/instance"));
         c
     }
 
@@ -210,8 +227,14 @@ fn next_audio(raw: &Path, seconds: f64) -> Vec<f32> {
     read_f32_raw(raw)[from..from + want].to_vec()
 }
 
+/// One app at a time plays into the shared sink (the media-keys test listens to it).
+static SINK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn media_keys_and_a_second_instance_drive_the_running_app() {
+    let _sink = SINK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tools = [
         "Xvfb",
         "xdotool",
@@ -357,6 +380,31 @@ fn media_keys_and_a_second_instance_drive_the_running_app() {
         desk.playerctl(&["metadata", "title"]) == "Song B"
     });
 
+    // A window opened with --new-window serves MPRIS under its own name; the first keeps
+    // `rusty_audio` (zbus would otherwise let the newcomer replace it).
+    let other = Killer(
+        desk.cmd(bin())
+            .args(["--new-window", "--no-autoplay"])
+            .env("RUSTY_AUDIO_CONFIG_DIR", desk.dir.join("config-other"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let theirs = format!("rusty_audio.instance{}", other.0.id());
+    wait_for("the second window's own MPRIS name", 30, || {
+        let o = desk.cmd("playerctl").arg("-l").output().unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l == theirs)
+    });
+    assert_eq!(
+        desk.playerctl(&["metadata", "title"]),
+        "Song B",
+        "the first keeps its name"
+    );
+    drop(other);
+
     // Quit through MPRIS: a clean exit, the playlist saved with both files.
     let quit = desk
         .cmd("dbus-send")
@@ -390,6 +438,9 @@ fn media_keys_and_a_second_instance_drive_the_running_app() {
 /// Without a session bus the app runs as before and says so in one line.
 #[test]
 fn without_a_session_bus_the_app_says_so_and_plays() {
+    let _sink = SINK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if skip_unless(
         "without_a_session_bus_the_app_says_so_and_plays",
         have("Xvfb") && have("xdotool") && pulse_running(),

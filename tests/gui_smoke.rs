@@ -93,6 +93,9 @@ fn window_plays_draws_and_closes(renderer: &str, display_offset: u32) {
         .arg(&tone)
         // Not the instance another test's app (or the user's) may be: a window of its own.
         .arg("--new-window")
+        // Not the developer's session bus (MPRIS) or cache (covers).
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env("XDG_CACHE_HOME", dir.join("cache"))
         .args(["--renderer", renderer])
         .env("DISPLAY", &display)
         .env("RUSTY_AUDIO_CONFIG_DIR", &config)

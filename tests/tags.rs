@@ -146,9 +146,11 @@ fn scanner_reports_tags_failures_overview_and_cover() {
                 assert!((o.duration_s() - 3.0).abs() < 0.01);
                 overview = true;
             }
-            Found::Cover { key, image } => {
+            Found::Cover { key, image, file } => {
                 assert_eq!(key, 1);
                 assert!(image.is_some());
+                // Written to the cache for the desktop's media controls (mpris:artUrl).
+                assert!(file.as_ref().is_some_and(|f| f.is_file()), "{file:?}");
                 cover = true;
             }
         }

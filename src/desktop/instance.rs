@@ -91,56 +91,111 @@ pub fn hand_over(socket: &Path, files: &[PathBuf], play: bool) -> Result<bool, S
     }
 }
 
-/// The running instance's end: accepts hand-overs on its own thread and posts them as requests.
-/// Dropping it stops the thread and removes the socket file.
+/// The running instance's end: accepts hand-overs on its own thread (each connection served on a
+/// short thread of its own, so a client that never writes holds up nobody) and posts them as
+/// requests. Dropping it stops the thread and removes the socket file, if it is still ours.
 pub struct Listener {
     path: PathBuf,
+    /// (device, inode) of the socket file we bound: what Drop may remove.
+    bound: (u64, u64),
+    /// The listening socket (the thread accepts on a duplicate of it): Drop shuts it down to
+    /// end the thread's blocking `accept`.
+    socket: UnixListener,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// Make `dir` (this user's, mode 0700) or check an existing one is: another user's directory, or
+/// one others may write, could receive the hand-over instead of us.
+fn private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    if let Err(e) = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
+        return Err(format!("cannot make {}: {e}", dir.display()));
+    }
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    if !meta.is_dir() || meta.uid() != uid || meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "{} is not a private directory of this user; not listening there",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
 impl Listener {
     /// Listen at `socket`, replacing a stale socket file (one nobody answers on). Fails when
-    /// another instance is live there (the caller hands over to it instead) or the directory
-    /// cannot be made.
+    /// another instance is live there (the caller hands over to it instead), when something that
+    /// is not a socket is in the way (left alone), or the directory is not private.
     pub fn start(socket: &Path, outbox: Outbox) -> Result<Self, String> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
         if let Some(dir) = socket.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            private_dir(dir)?;
         }
         let listener = match UnixListener::bind(socket) {
             Ok(l) => l,
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                if UnixStream::connect(socket).is_ok() {
-                    return Err(format!("another instance listens at {}", socket.display()));
+                let is_socket =
+                    std::fs::symlink_metadata(socket).is_ok_and(|m| m.file_type().is_socket());
+                match UnixStream::connect(socket) {
+                    Ok(_) => {
+                        return Err(format!("another instance listens at {}", socket.display()))
+                    }
+                    // Left by an instance that crashed: a socket nobody answers on.
+                    Err(e) if is_socket && e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                        std::fs::remove_file(socket)
+                            .map_err(|e| format!("cannot replace {}: {e}", socket.display()))?;
+                    }
+                    Err(e) => {
+                        return Err(format!(
+                            "{} is in the way and not a stale socket ({e}); left alone",
+                            socket.display()
+                        ))
+                    }
                 }
-                // Left by an instance that crashed: nobody answers on it.
-                std::fs::remove_file(socket)
-                    .map_err(|e| format!("cannot replace {}: {e}", socket.display()))?;
                 UnixListener::bind(socket)
                     .map_err(|e| format!("cannot listen at {}: {e}", socket.display()))?
             }
             Err(e) => return Err(format!("cannot listen at {}: {e}", socket.display())),
         };
+        let bound = std::fs::symlink_metadata(socket)
+            .map(|m| (m.dev(), m.ino()))
+            .map_err(|e| format!("{}: {e}", socket.display()))?;
+        let accepting = listener
+            .try_clone()
+            .map_err(|e| format!("{}: {e}", socket.display()))?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let thread = std::thread::Builder::new()
             .name("rusty-audio-instance".into())
             .spawn(move || {
-                for conn in listener.incoming() {
+                for conn in accepting.incoming() {
                     if stop2.load(Ordering::Acquire) {
                         return;
                     }
-                    if let Ok(conn) = conn {
-                        serve(conn, &outbox);
+                    match conn {
+                        Ok(conn) => {
+                            let outbox = outbox.clone();
+                            let _ = std::thread::Builder::new()
+                                .name("rusty-audio-handover".into())
+                                .spawn(move || serve(conn, &outbox));
+                        }
+                        // Shut down (Drop), or the socket is gone: stop.
+                        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => return,
+                        Err(_) => {}
                     }
                 }
             })
             .map_err(|e| format!("no thread for the instance listener: {e}"))?;
         Ok(Self {
             path: socket.to_path_buf(),
+            bound,
+            socket: listener,
             stop,
             thread: Some(thread),
         })
@@ -176,13 +231,22 @@ fn serve(mut conn: UnixStream, outbox: &Outbox) {
 
 impl Drop for Listener {
     fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
         self.stop.store(true, Ordering::Release);
-        // Wake the accept loop so it sees `stop`.
-        let _ = UnixStream::connect(&self.path);
+        // End the blocking accept: shutting the listening socket down (both descriptors share
+        // it) makes the thread's accept fail at once.
+        // SAFETY: `self.socket` is owned by this struct, so its descriptor is open for the whole
+        // call; shutdown changes the socket's state and touches no memory of ours.
+        unsafe { libc::shutdown(self.socket.as_raw_fd(), libc::SHUT_RDWR) };
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        let _ = std::fs::remove_file(&self.path);
+        // Only the socket we bound: after a stale-socket replacement by another instance (or a
+        // cleaner), the path may be someone else's now.
+        if std::fs::symlink_metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.bound) {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -254,5 +318,21 @@ mod tests {
         BufReader::new(s).read_line(&mut answer).unwrap();
         assert!(answer.starts_with("error: bad request"), "{answer}");
         assert!(inbox.drain().is_empty());
+    }
+
+    /// A client that connects and never writes does not hold up the next hand-over; a file
+    /// that is not a socket where the socket should be is left alone (not deleted).
+    #[test]
+    fn a_silent_client_blocks_nobody_and_a_file_in_the_way_is_kept() {
+        let socket = temp_socket("silent");
+        let (outbox, inbox) = super::super::channel(Arc::new(|| {}));
+        let listener = Listener::start(&socket, outbox.clone()).unwrap();
+        let _silent = UnixStream::connect(&socket).unwrap();
+        assert_eq!(hand_over(&socket, &[], true), Ok(true));
+        assert_eq!(inbox.drain(), [Request::Raise]);
+        drop(listener);
+        std::fs::write(&socket, "a user's file").unwrap();
+        assert!(Listener::start(&socket, outbox).is_err());
+        assert_eq!(std::fs::read_to_string(&socket).unwrap(), "a user's file");
     }
 }

@@ -24,6 +24,10 @@ use super::{Outbox, Request};
 /// The bus name suffix: `org.mpris.MediaPlayer2.rusty_audio` (a second instance started with
 /// `--new-window` takes `rusty_audio.instance<pid>`, as the spec suggests).
 pub const NAME: &str = "rusty_audio";
+/// The app's volume range in dB (`ui::settings::MIN_VOLUME_DB`/`MAX_VOLUME_DB`; desktop/ does
+/// not import ui/).
+pub const MIN_DB: f32 = -60.0;
+pub const MAX_DB: f32 = 0.0;
 /// Object path prefix of track ids (`/org/rusty_audio/track/<playlist key>`).
 const TRACK_PATH: &str = "/org/rusty_audio/track/";
 /// File types the app plays (`SupportedMimeTypes`; the desktop file lists the same).
@@ -106,8 +110,12 @@ pub struct Mpris {
 
 impl Mpris {
     /// Start serving on the session bus. Returns at once; the outcome arrives through `status`.
+    /// `primary`: this is the user's instance (it owns the single-instance socket) and takes
+    /// `org.mpris.MediaPlayer2.rusty_audio`; any other (`--new-window`) takes
+    /// `rusty_audio.instance<pid>`. Decided by role, not by trying: zbus requests names with
+    /// ReplaceExisting, so a second window would otherwise take the name from the first.
     #[must_use]
-    pub fn start(outbox: Outbox) -> Self {
+    pub fn start(outbox: Outbox, primary: bool) -> Self {
         let shared = Arc::new(Mutex::new(Shared {
             snap: Snapshot::default(),
             at: Instant::now(),
@@ -121,7 +129,7 @@ impl Mpris {
         let spawned = std::thread::Builder::new()
             .name("rusty-audio-mpris".into())
             .spawn(move || {
-                async_io::block_on(serve(imp, rx, status_tx));
+                async_io::block_on(serve(imp, rx, status_tx, primary));
             });
         if let Err(e) = spawned {
             let (tx, rx) = std::sync::mpsc::channel();
@@ -205,8 +213,9 @@ async fn serve(
     imp: Adapter,
     events: async_channel::Receiver<Event>,
     status: std::sync::mpsc::Sender<Result<String, String>>,
+    primary: bool,
 ) {
-    let server = match start_server(imp).await {
+    let server = match start_server(imp, primary).await {
         Ok(s) => s,
         Err(why) => {
             let _ = status.send(Err(why));
@@ -223,26 +232,18 @@ async fn serve(
     }
 }
 
-async fn start_server(imp: Adapter) -> Result<Server<Adapter>, String> {
+async fn start_server(imp: Adapter, primary: bool) -> Result<Server<Adapter>, String> {
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
         && std::env::var_os("XDG_RUNTIME_DIR").is_none_or(|d| !Path::new(&d).join("bus").exists())
     {
         return Err("no session bus".into());
     }
-    let second = Adapter {
-        shared: imp.shared.clone(),
-        outbox: imp.outbox.clone(),
+    let name = if primary {
+        NAME.to_string()
+    } else {
+        format!("{NAME}.instance{}", std::process::id())
     };
-    match Server::new(NAME, imp).await {
-        Ok(s) => Ok(s),
-        // Another instance (`--new-window`) has the name: the spec's per-instance name.
-        Err(zbus::Error::NameTaken) => {
-            Server::new(&format!("{NAME}.instance{}", std::process::id()), second)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        Err(e) => Err(e.to_string()),
-    }
+    Server::new(&name, imp).await.map_err(|e| e.to_string())
 }
 
 fn time(seconds: f64) -> Time {
@@ -464,6 +465,14 @@ impl PlayerInterface for Adapter {
         Ok(self.snap().volume)
     }
     async fn set_volume(&self, volume: Volume) -> zbus::Result<()> {
+        // zbus signals the property from the getter as soon as this returns: store the value the
+        // app will take (its volume law: floor, ceiling) so that signal is already the new one.
+        let db = super::volume_from_linear(volume, MIN_DB, MAX_DB);
+        self.shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .snap
+            .volume = super::volume_to_linear(db, MIN_DB);
         self.outbox.post(Request::SetVolume(volume));
         Ok(())
     }

@@ -605,7 +605,6 @@ impl RustyApp {
         self.reconnect_if_due();
         self.reset_meters_per_track();
         self.upload_cover(&ctx);
-        self.desktop_requests(&ctx);
         self.keyboard(&ctx);
         // Files dropped from the file manager.
         let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -742,6 +741,12 @@ impl RustyApp {
 }
 
 impl eframe::App for RustyApp {
+    /// Runs every frame, also while the window is minimized or hidden (when eframe skips `ui`):
+    /// media keys, `playerctl` and a second instance must work then too.
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.desktop_tick(ctx);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
     }

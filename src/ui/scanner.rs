@@ -165,7 +165,7 @@ fn now_playing(key: u32, path: &std::path::Path, g: u64, gen: &AtomicU64, found:
     let file = art
         .as_ref()
         .filter(|_| image.is_some())
-        .and_then(|c| cache_cover(path, c));
+        .and_then(cache_cover);
     let _ = found.send(Found::Cover { key, image, file });
     if let Ok(Some(overview)) = Overview::of_file(path, || gen.load(Relaxed) != g) {
         let _ = found.send(Found::Overview { key, overview });
@@ -173,9 +173,9 @@ fn now_playing(key: u32, path: &std::path::Path, g: u64, gen: &AtomicU64, found:
 }
 
 /// Write `cover` (as stored in `track`) to `$XDG_CACHE_HOME/rusty-audio/covers/` under a name
-/// derived from the track's path, atomically (a temporary file renamed into place), unless it is
+/// derived from its bytes, atomically (a temporary file renamed into place), unless it is
 /// there already; its path, or None when it cannot be written (the cover still shows in the app).
-fn cache_cover(track: &std::path::Path, cover: &CoverArt) -> Option<std::path::PathBuf> {
+fn cache_cover(cover: &CoverArt) -> Option<std::path::PathBuf> {
     use std::hash::{Hash, Hasher};
     let dir = std::env::var_os("XDG_CACHE_HOME")
         .filter(|d| !d.is_empty())
@@ -191,8 +191,8 @@ fn cache_cover(track: &std::path::Path, cover: &CoverArt) -> Option<std::path::P
         },
     };
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    track.hash(&mut h);
-    cover.data.len().hash(&mut h);
+    // By content: a cover replaced in the file (same path, even the same size) gets a new name.
+    cover.data.hash(&mut h);
     let file = dir.join(format!("{:016x}.{ext}", h.finish()));
     if file.exists() {
         return Some(file);

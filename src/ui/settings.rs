@@ -148,6 +148,10 @@ pub fn saved_output(choice: &crate::engine::OutputChoice) -> Option<String> {
 pub const MAX_VOLUME_DB: f32 = 0.0;
 /// The volume's floor, which is mute.
 pub const MIN_VOLUME_DB: f32 = -60.0;
+const _: () = assert!(
+    MIN_VOLUME_DB == crate::desktop::mpris::MIN_DB
+        && MAX_VOLUME_DB == crate::desktop::mpris::MAX_DB
+);
 
 /// Linear gain of the volume slider's dB value; its bottom (−60 dB) is mute.
 #[must_use]

@@ -37,7 +37,12 @@ impl RustyApp {
             }
             AppCommand::Play(i) => {
                 if i < self.playlist.len() {
+                    let same = self.engine.target_position().is_some_and(|t| t.0 == i);
                     self.play(i);
+                    if same {
+                        // The same track from its start: a jump, not a new track.
+                        self.note_seek(0.0);
+                    }
                 }
             }
             AppCommand::Stop => self.stop(),
@@ -46,7 +51,14 @@ impl RustyApp {
                 self.kick();
             }
             AppCommand::Previous => {
+                let before = self.engine.target_position().map(|t| t.0);
                 self.engine.previous();
+                // Past the first seconds Previous restarts the track: a jump within it.
+                if let Some((i, t)) = self.engine.target_position() {
+                    if Some(i) == before {
+                        self.note_seek(t);
+                    }
+                }
                 self.kick();
             }
             AppCommand::SeekBy(delta) => {

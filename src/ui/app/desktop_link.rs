@@ -60,7 +60,7 @@ impl Desktop {
         let _ = self.ctx.set(ctx.clone());
         app.desktop = Some(DesktopLink {
             inbox: self.inbox,
-            mpris: mpris.then(|| mpris::Mpris::start(self.outbox.clone())),
+            mpris: mpris.then(|| mpris::Mpris::start(self.outbox.clone(), self.instance.is_some())),
             _instance: self.instance,
         });
         ctx.request_repaint();
@@ -74,8 +74,22 @@ impl Default for Desktop {
 }
 
 impl RustyApp {
+    /// The desktop's part of a frame (from `eframe::App::logic`, which runs also while the window
+    /// is hidden): carry out its requests, publish the state they left, close when asked.
+    pub(super) fn desktop_tick(&mut self, ctx: &egui::Context) {
+        if self.desktop.is_none() {
+            return;
+        }
+        self.handle_events();
+        self.desktop_requests(ctx);
+        self.publish_desktop();
+        if std::mem::take(&mut self.quit_requested) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
     /// Carry out what the desktop asked since the last frame, in order.
-    pub(super) fn desktop_requests(&mut self, ctx: &egui::Context) {
+    fn desktop_requests(&mut self, ctx: &egui::Context) {
         let Some(link) = &self.desktop else {
             return;
         };
@@ -172,10 +186,9 @@ impl RustyApp {
                 .filter(|(k, _)| *k == e.key)
                 .map(|(_, f)| f.clone()),
         });
-        let position_s = self
-            .position()
-            .filter(|p| Some(p.0) == index)
-            .map_or_else(|| target.map_or(0.0, |t| t.1), |p| p.1);
+        // Where playback is going (a seek's target until it is heard; the audible position
+        // otherwise), so `Position` after `Seeked` reads the new place at once.
+        let position_s = target.map_or(0.0, |t| t.1);
         mpris::Snapshot {
             status,
             position_s,
