@@ -8,20 +8,6 @@ use common::*;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Policy field (41) of /proc/self/task/TID/stat: 0 SCHED_OTHER, 1 SCHED_FIFO, 2 SCHED_RR.
-fn kernel_policy(tid: u32) -> u32 {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
-        .expect("the audio thread is alive");
-    stat.rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(38)
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 #[test]
 fn the_callback_runs_on_a_real_time_thread_of_its_own() {
     if skip_without_pulse("the_callback_runs_on_a_real_time_thread_of_its_own") {

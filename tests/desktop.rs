@@ -6,32 +6,8 @@ mod common;
 use common::*;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-struct Killer(Child);
-impl Drop for Killer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// The pieces a test needs: a display, a session bus and the environment pointing at both.
 struct Desk {
@@ -51,30 +27,7 @@ impl Drop for Desk {
 impl Desk {
     fn start(tag: &str) -> Self {
         let dir = scratch(tag);
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let display = format!(":{}", 100 + (std::process::id() % 40) * 4 + n);
-        let xvfb = Killer(
-            Command::new("Xvfb")
-                .args([
-                    display.as_str(),
-                    "-screen",
-                    "0",
-                    "1280x900x24",
-                    "-nolisten",
-                    "tcp",
-                ])
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        wait_for("Xvfb", 20, || {
-            Command::new("xdotool")
-                .arg("getdisplaygeometry")
-                .env("DISPLAY", &display)
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
+        let (xvfb, display) = start_xvfb();
         // A session bus of its own, from dbus-run-session, alive while its child sleeps.
         let addr_file = dir.join("bus-address");
         let pid_file = dir.join("bus-child.pid");

@@ -122,20 +122,6 @@ fn assert_clean_tone(c: &ToneCheck, summary: &serde_json::Value) {
     assert_eq!(summary["underruns"], 0, "{summary}");
 }
 
-/// Policy field (41) of /proc/self/task/TID/stat: 0 SCHED_OTHER, 1 SCHED_FIFO, 2 SCHED_RR.
-fn kernel_policy(tid: u32) -> u32 {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
-        .expect("the audio thread is alive");
-    stat.rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .nth(38)
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 /// On the test server (PipeWire, as on current desktops) the default host is cpal's PipeWire
 /// host; the thread that runs the callback is the one the callback recorded (checked in /proc,
 /// not the control thread), a thread of the stream's own (not the control thread, not shared with

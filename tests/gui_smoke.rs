@@ -5,49 +5,25 @@
 mod common;
 use common::*;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-struct Killer(Child);
-impl Drop for Killer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// The default renderer (glow, OpenGL).
 #[test]
 fn real_window_plays_draws_and_closes_cleanly() {
-    window_plays_draws_and_closes("glow", 0);
+    window_plays_draws_and_closes("glow");
 }
 
 /// The other renderer stays selectable.
 #[test]
 fn real_window_with_wgpu_plays_draws_and_closes_cleanly() {
-    window_plays_draws_and_closes("wgpu", 1);
+    window_plays_draws_and_closes("wgpu");
 }
 
 /// One app at a time: each checks that its own audio reaches the shared sink.
 static SINK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn window_plays_draws_and_closes(renderer: &str, display_offset: u32) {
+fn window_plays_draws_and_closes(renderer: &str) {
     let _sink = SINK
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -61,28 +37,7 @@ fn window_plays_draws_and_closes(renderer: &str, display_offset: u32) {
     let dir = scratch(&format!("gui_smoke_{renderer}"));
     let tone = dir.join("tone.wav");
     write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.3, 30.0));
-    let display = format!(":{}", 40 + (std::process::id() % 25) * 2 + display_offset);
-    let _xvfb = Killer(
-        Command::new("Xvfb")
-            .args([
-                display.as_str(),
-                "-screen",
-                "0",
-                "1280x900x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("Xvfb", 20, || {
-        Command::new("xdotool")
-            .arg("getdisplaygeometry")
-            .env("DISPLAY", &display)
-            .output()
-            .is_ok_and(|o| o.status.success())
-    });
+    let (_xvfb, display) = start_xvfb();
 
     let raw = dir.join("sink.raw");
     let rec = Killer(start_recording(&raw));

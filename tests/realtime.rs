@@ -10,23 +10,6 @@ use common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().nth(1).map(|e| e == "0"))
-        .unwrap_or(false)
-}
-
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// A dbus-daemon run as `nobody` on a socket in `dir`; killed on drop.
 struct Bus {
     child: std::process::Child,
@@ -50,14 +33,7 @@ impl Bus {
             .stderr(Stdio::null())
             .spawn()
             .expect("dbus-daemon runs");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !socket.exists() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the bus never came up"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        wait_for("the bus", 10, || socket.exists());
         Self { child, address }
     }
 }
@@ -185,7 +161,7 @@ impl SystemBus {
             address: address.clone(),
             dir,
         };
-        wait_for(|| socket.exists(), "the bus");
+        wait_for("the bus", 10, || socket.exists());
         bus.children
             .push(spawn("/usr/lib/polkit-1/polkitd", &["--no-debug"]));
         // As root, without its sandbox (chroot, privilege drop, canary, rlimits: none of them
@@ -199,25 +175,22 @@ impl SystemBus {
                 "--no-limit-resources",
             ],
         ));
-        wait_for(
-            || {
-                let o = Command::new("dbus-send")
-                    .args([
-                        "--system",
-                        "--print-reply",
-                        "--dest=org.freedesktop.DBus",
-                        "/",
-                    ])
-                    .arg("org.freedesktop.DBus.ListNames")
-                    .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
-                    .output()
-                    .unwrap();
-                let names = String::from_utf8_lossy(&o.stdout);
-                names.contains("org.freedesktop.RealtimeKit1")
-                    && names.contains("org.freedesktop.PolicyKit1")
-            },
-            "rtkit and polkit on the bus",
-        );
+        wait_for("rtkit and polkit on the bus", 10, || {
+            let o = Command::new("dbus-send")
+                .args([
+                    "--system",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/",
+                ])
+                .arg("org.freedesktop.DBus.ListNames")
+                .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+                .output()
+                .unwrap();
+            let names = String::from_utf8_lossy(&o.stdout);
+            names.contains("org.freedesktop.RealtimeKit1")
+                && names.contains("org.freedesktop.PolicyKit1")
+        });
         bus
     }
 }
@@ -229,17 +202,6 @@ impl Drop for SystemBus {
             let _ = c.wait();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !cond() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 

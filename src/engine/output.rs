@@ -503,15 +503,13 @@ impl Drop for RendererGuard {
 ///
 /// `promote` is false on cpal's PulseAudio host: its callback runs on the client library's shared
 /// I/O thread, which is not ours to make real-time.
-fn first_callback(renderer: Option<&mut Renderer>, promote: bool) {
-    if let Some(r) = renderer {
-        if promote {
-            r.telemetry().audio_thread.promote_current_thread();
-        } else {
-            r.telemetry().audio_thread.record_current_thread();
-        }
-        r.begin_stream();
+fn first_callback(r: &mut Renderer, promote: bool) {
+    if promote {
+        r.telemetry().audio_thread.promote_current_thread();
+    } else {
+        r.telemetry().audio_thread.record_current_thread();
     }
+    r.begin_stream();
 }
 
 /// What the host reported about a running output, written by cpal's error callback. The ALSA
@@ -677,7 +675,7 @@ impl CallbackState {
         };
         if self.first {
             self.first = false;
-            first_callback(Some(&mut *r), self.promote);
+            first_callback(r, self.promote);
         }
         if self.flowing.data_flowed() && self.promote {
             // Back from an error streak (see `on_stream_error`): real-time again.

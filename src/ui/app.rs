@@ -712,9 +712,7 @@ impl RustyApp {
         self.apply_queued();
         self.publish_desktop();
         self.handle_dialogs(&ctx);
-        if std::mem::take(&mut self.quit_requested) {
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-        }
+        self.close_if_asked(&ctx);
         self.save_if_changed();
         // Repaint at the display rate only while something moves; nothing at all when paused or
         // stopped (after the output is suspended), and only a slow poll while minimized.
@@ -736,6 +734,15 @@ impl RustyApp {
         self.ui_frame.record(took);
         if playing_at_start && self.is_playing() {
             self.ui_frame_playing.record(took);
+        }
+    }
+}
+
+impl RustyApp {
+    /// A Quit (key, menu, MPRIS) closes the window; the settings are saved on the way out.
+    fn close_if_asked(&mut self, ctx: &egui::Context) {
+        if std::mem::take(&mut self.quit_requested) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
 }

@@ -439,3 +439,91 @@ impl Drop for PrivatePulse {
         let _ = std::fs::remove_dir_all(&self.runtime);
     }
 }
+
+/// Whether `cmd` is on the PATH.
+pub fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().nth(1).map(|e| e == "0"))
+        .unwrap_or(false)
+}
+
+/// A child process killed (and reaped) when this is dropped.
+pub struct Killer(pub Child);
+impl Drop for Killer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Wait until `cond` holds (a condition, not a duration), failing after `secs`.
+pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Policy field (41) of /proc/self/task/TID/stat: 0 SCHED_OTHER, 1 SCHED_FIFO, 2 SCHED_RR.
+pub fn kernel_policy(tid: u32) -> u32 {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+        .expect("the audio thread is alive");
+    stat.rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(38)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// An Xvfb server (1280×900) on a display it picks itself (`-displayfd`: no collision with
+/// another test's or a stale lock), ready for clients. Returns it and its `DISPLAY` value.
+pub fn start_xvfb() -> (Killer, String) {
+    use std::io::BufRead;
+    let mut child = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x900x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb runs");
+    let mut line = String::new();
+    let out = child.stdout.take().expect("Xvfb's stdout");
+    let _ = std::io::BufReader::new(out).read_line(&mut line);
+    let xvfb = Killer(child);
+    let n: u32 = line.trim().parse().expect("Xvfb said its display");
+    let display = format!(":{n}");
+    wait_for("Xvfb", 20, || {
+        Command::new("xdotool")
+            .arg("getdisplaygeometry")
+            .env("DISPLAY", &display)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    (xvfb, display)
+}

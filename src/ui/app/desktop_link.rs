@@ -83,9 +83,7 @@ impl RustyApp {
         self.handle_events();
         self.desktop_requests(ctx);
         self.publish_desktop();
-        if std::mem::take(&mut self.quit_requested) {
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-        }
+        self.close_if_asked(ctx);
     }
 
     /// Carry out what the desktop asked since the last frame, in order.
