@@ -179,6 +179,10 @@ fn main() {
         eprintln!("rusty-audio: internal error: {info}");
     }));
     let cli = Cli::parse();
+    if cli.command.is_none() {
+        // Still one thread (see `ui::keep_freed_heap`).
+        rusty_audio::ui::keep_freed_heap();
+    }
     if let Some(h) = &cli.output.host {
         if let Err(e) = rusty_audio::engine::output::choose_host(h) {
             eprintln!("rusty-audio: --host: {e}");

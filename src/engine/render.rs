@@ -25,10 +25,14 @@ pub const MAX_BLOCK_FRAMES: usize = 4096;
 
 /// Seconds of held (paused) or idle silence after which the renderer goes dormant: it stops
 /// running the chain, the meters and the spectrum over zeros and says so in
-/// `Telemetry::dormant`, so the engine may suspend the device stream. Longer than the longest
-/// meter window (3 s short-term loudness, on a 100 ms grid): by then every meter, filter tail and
-/// the limiter's lookahead show silence, and what the device has buffered is silence too.
-pub const DORMANT_AFTER_S: u32 = 4;
+/// `Telemetry::dormant`, so the engine may suspend the device stream. By then filter tails, the
+/// limiter's lookahead and what the device has buffered are silence. It used to be 4 s, so that
+/// the 3 s short-term loudness window filled with silence too; but metering zeros costs the
+/// meter thread ~3 % of a core (true peak, K-weighting), and the app now shows its meters at
+/// rest once playback stops (`ui::app::pacing`), so a pause is cheap within about a second.
+/// Paused time is not programme time: on resume the loudness windows go on from the audio
+/// before the pause.
+pub const DORMANT_AFTER_S: u32 = 1;
 
 /// Callbacks of a new stream after which its intervals are recorded even if none looked like a
 /// period (see `Renderer::process`).

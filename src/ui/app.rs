@@ -18,6 +18,7 @@ mod actions;
 mod desktop_link;
 pub use desktop_link::Desktop;
 mod engine_link;
+pub mod pacing;
 
 /// Smallest height of an analyzer view (spectrum, spectrogram) before the middle scrolls.
 const MIN_ANALYZER_H: f32 = 150.0;
@@ -98,7 +99,8 @@ pub struct Startup {
 pub struct OverviewCache {
     pub key: u32,
     pub overview: Overview,
-    pub columns: Vec<(f32, f32)>,
+    /// The seek bar's waveform (`ui::waveform`) and the size in pixels it was drawn for.
+    pub texture: Option<([usize; 2], egui::TextureHandle)>,
 }
 
 pub struct RustyApp {
@@ -121,6 +123,12 @@ pub struct RustyApp {
     pub seek_preview: Option<f64>,
     /// Keep repainting until then: a command was sent and its effect is not visible yet.
     busy_until: Instant,
+    /// The EQ curve's points, kept between frames (`eq_view::ResponseCache`).
+    pub(crate) eq_responses: super::eq_view::Responses,
+    /// Playback stopped this recently: the views still move until then (`pacing::SETTLE`).
+    settle_until: Option<Instant>,
+    /// Whether audio played at the last frame (to see playback stop).
+    was_playing: bool,
     pub scanner: Scanner,
     /// Key of the entry the scanner was last asked about as "now playing".
     now_key: Option<u32>,
@@ -211,6 +219,9 @@ impl RustyApp {
             notices: super::notices::Notices::default(),
             seek_preview: None,
             busy_until: Instant::now(),
+            eq_responses: super::eq_view::Responses::default(),
+            settle_until: None,
+            was_playing: false,
             scanner: Scanner::start(),
             now_key: None,
             overview: None,
@@ -359,9 +370,9 @@ impl RustyApp {
     }
 
     /// Repaint for a moment after a command, until its effect (a track opening, the state
-    /// changing) shows; otherwise the UI only repaints while playing.
+    /// changing) shows; otherwise the UI only repaints while playing (see `pacing`).
     pub fn kick(&mut self) {
-        self.busy_until = Instant::now() + Duration::from_secs(2);
+        self.busy_until = Instant::now() + pacing::KICK;
     }
 
     pub fn stop(&mut self) {
@@ -599,11 +610,13 @@ impl RustyApp {
         let playing_at_start = self.is_playing();
         let ctx = ui.ctx().clone();
         if self.debug_repaint {
-            eprintln!("repaint: {:?}", ctx.repaint_causes());
+            let focused = ctx.input(|i| i.viewport().focused);
+            eprintln!("repaint: focused {focused:?} {:?}", ctx.repaint_causes());
         }
         self.handle_events();
         self.reconnect_if_due();
         self.reset_meters_per_track();
+        self.note_activity();
         self.upload_cover(&ctx);
         self.keyboard(&ctx);
         // Files dropped from the file manager.
@@ -714,22 +727,7 @@ impl RustyApp {
         self.handle_dialogs(&ctx);
         self.close_if_asked(&ctx);
         self.save_if_changed();
-        // Repaint at the display rate only while something moves; nothing at all when paused or
-        // stopped (after the output is suspended), and only a slow poll while minimized.
-        let moving = self.is_playing() || Instant::now() < self.busy_until || self.dialogs.active();
-        if moving && minimized {
-            ctx.request_repaint_after(Duration::from_secs(1));
-        } else if moving {
-            // ~30 frames/s: the spectrum itself updates 23 times a second, meters are smoothed.
-            ctx.request_repaint_after(Duration::from_millis(33));
-        } else if self.output_lost() {
-            // Paused on the null output after losing the device: still look for it now and then.
-            ctx.request_repaint_after(self.reconnect_wait);
-        } else if let Some(due) = self.engine.suspend_due() {
-            // Paused or stopped: one more frame when the engine can suspend the idle device
-            // stream (`Engine::poll`), then nothing at all.
-            ctx.request_repaint_after(due);
-        }
+        self.schedule_frame(&ctx, minimized);
         let took = started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
         self.ui_frame.record(took);
         if playing_at_start && self.is_playing() {
@@ -748,10 +746,16 @@ impl RustyApp {
 }
 
 impl eframe::App for RustyApp {
+    /// The panels' colour: they are drawn without a fill (see `ui::paint_light`).
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        super::panel_colour(visuals.dark_mode).to_normalized_gamma_f32()
+    }
+
     /// Runs every frame, also while the window is minimized or hidden (when eframe skips `ui`):
     /// media keys, `playerctl` and a second instance must work then too.
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.desktop_tick(ctx);
+        self.schedule_hidden(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -8,12 +8,44 @@ use std::path::Path;
 use super::app::RustyApp;
 use super::axis;
 use crate::dsp::biquad::{BandParams, FilterKind};
+use crate::dsp::eq_params::EqParams;
 use crate::dsp::monitor_mode::MonitorMode;
 use crate::dsp::preset;
 
 const RANGE_DB: f64 = 24.0;
+
+/// The EQ's response at a plot's curve frequencies (`axis::curve_freqs`), recomputed only when
+/// the EQ, the rate or the plot's width changes: it is drawn every frame while audio plays, in
+/// the editor and over the spectrum, and each point is a complex evaluation per band.
+#[derive(Default)]
+pub struct ResponseCache {
+    key: Option<(EqParams, u32, usize)>,
+    freqs: Vec<f64>,
+    db: Vec<f64>,
+}
+
+impl ResponseCache {
+    /// (frequencies, response in dB) for `eq` at `fs` across a plot `width` wide.
+    pub fn get(&mut self, eq: &EqParams, fs: u32, width: f32) -> (&[f64], &[f64]) {
+        let key = (*eq, fs, width.round() as usize);
+        if self.key != Some(key) {
+            self.freqs = axis::curve_freqs(width);
+            eq.response_curve_db(&self.freqs, f64::from(fs.max(1)), &mut self.db);
+            self.key = Some(key);
+        }
+        (&self.freqs, &self.db)
+    }
+}
+
 /// The lowest limiter ceiling offered (dBFS).
 const CEILING_MIN: f64 = -20.0;
+
+/// The response caches of the two plots that draw the EQ curve.
+#[derive(Default)]
+pub struct Responses {
+    pub editor: ResponseCache,
+    pub overlay: ResponseCache,
+}
 
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     let mut d = *app.engine.dsp();
@@ -216,15 +248,15 @@ pub fn import(path: &Path) -> Result<(crate::dsp::eq_params::EqParams, Vec<Strin
 }
 
 fn curve(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::DspSettings) {
-    let fs = f64::from(app.engine.output_info().sample_rate.max(1));
+    let fs = app.engine.output_info().sample_rate;
     let h = (ui.available_height() * 0.55).clamp(120.0, 320.0);
     let (rect, _) =
         ui.allocate_exact_size(egui::vec2(ui.available_width(), h), egui::Sense::hover());
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 0.0, egui::Color32::from_gray(20));
+    axis::frame(&painter, rect);
     let to_x = |f: f64| rect.left() + rect.width() * axis::x_of(f) as f32;
     let to_y = |g: f64| rect.center().y - (g / RANGE_DB) as f32 * rect.height() * 0.5;
-    let grid = egui::Stroke::new(1.0, egui::Color32::from_gray(50));
+    let grid = egui::Color32::from_gray(50);
     axis::draw_freq_grid(&painter, rect, grid, egui::Color32::GRAY);
     for g in [-24.0, -12.0, 0.0, 12.0, 24.0] {
         axis::draw_level_line(
@@ -236,12 +268,10 @@ fn curve(app: &mut RustyApp, ui: &mut egui::Ui, d: &mut crate::dsp::chain::DspSe
             egui::Color32::GRAY,
         );
     }
-    let freqs = axis::pixel_freqs(rect.width());
-    let mut resp = Vec::new();
-    d.eq.response_curve_db(&freqs, fs, &mut resp);
+    let (freqs, resp) = app.eq_responses.editor.get(&d.eq, fs, rect.width());
     let line: Vec<egui::Pos2> = freqs
         .iter()
-        .zip(&resp)
+        .zip(resp)
         .map(|(&f, &r)| egui::pos2(to_x(f), to_y(r.clamp(-RANGE_DB * 1.5, RANGE_DB * 1.5))))
         .collect();
     painter.add(egui::Shape::line(

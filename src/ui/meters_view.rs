@@ -154,7 +154,20 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     ui.heading("Meters");
     let id = egui::Id::unique("meter_holds");
     let mut holds: Holds = ui.data_mut(|d| d.get_temp(id)).unwrap_or_default();
-    let r = app.engine.meters();
+    let mut r = app.engine.meters();
+    if app.meters_at_rest() {
+        // Nothing plays: show the silence that is heard. The window stops being drawn soon after
+        // playback stops (see `app::pacing`), so the last reading would otherwise stay up,
+        // half-way through its fall. The integrating readings keep what they measured.
+        let m = &mut r.meters;
+        m.peak = [0.0; MAX_CHANNELS];
+        m.true_peak = [0.0; MAX_CHANNELS];
+        m.rms = [0.0; MAX_CHANNELS];
+        m.momentary = f32::NEG_INFINITY;
+        m.short_term = f32::NEG_INFINITY;
+        r.limiter_gain = 1.0;
+        holds = Holds::default();
+    }
     let m = &r.meters;
     let now = Instant::now();
     // One bar per channel (the snapshot has entries for up to MAX_CHANNELS); beyond eight they

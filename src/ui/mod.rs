@@ -17,106 +17,11 @@ pub mod settings;
 pub mod spectrogram_view;
 pub mod spectrum_view;
 pub mod transport;
+pub mod waveform;
 
 pub use app::RustyApp;
 
-/// Log-frequency axis helpers shared by the spectrum and EQ views (20 Hz – 20 kHz).
-pub mod axis {
-    pub const F_MIN: f64 = 20.0;
-    pub const F_MAX: f64 = 20_000.0;
-
-    /// Frequency → 0..1 across the axis.
-    #[must_use]
-    pub fn x_of(f: f64) -> f64 {
-        (f.max(1.0) / F_MIN).ln() / (F_MAX / F_MIN).ln()
-    }
-
-    /// 0..1 across the axis → frequency.
-    #[must_use]
-    pub fn f_of(x: f64) -> f64 {
-        F_MIN * (F_MAX / F_MIN).powf(x)
-    }
-
-    pub const GRID_HZ: [f64; 10] = [
-        20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10_000.0, 20_000.0,
-    ];
-
-    /// About one frequency per pixel across a plot `width` wide (64–1024 points).
-    #[must_use]
-    pub fn pixel_freqs(width: f32) -> Vec<f64> {
-        let n = (width as usize).clamp(64, 1024);
-        (0..n).map(|i| f_of(i as f64 / (n - 1) as f64)).collect()
-    }
-
-    /// Vertical grid lines with labels at `GRID_HZ`.
-    pub fn draw_freq_grid(
-        painter: &egui::Painter,
-        rect: egui::Rect,
-        stroke: egui::Stroke,
-        text: egui::Color32,
-    ) {
-        for f in GRID_HZ {
-            let x = rect.left() + rect.width() * x_of(f) as f32;
-            painter.line_segment(
-                [egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())],
-                stroke,
-            );
-            backed_text(
-                painter,
-                egui::pos2(x + 2.0, rect.bottom() - 2.0),
-                egui::Align2::LEFT_BOTTOM,
-                &label(f),
-                text,
-            );
-        }
-    }
-
-    /// An axis label on a dark backdrop, readable over a spectrogram or a busy spectrum.
-    pub fn backed_text(
-        painter: &egui::Painter,
-        pos: egui::Pos2,
-        align: egui::Align2,
-        text: &str,
-        color: egui::Color32,
-    ) {
-        let galley =
-            painter.layout_no_wrap(text.to_owned(), egui::FontId::proportional(10.0), color);
-        let r = align.anchor_size(pos, galley.size());
-        painter.rect_filled(r.expand(1.0), 2.0, egui::Color32::from_black_alpha(170));
-        painter.galley(r.min, galley, color);
-    }
-
-    /// A horizontal grid line at `y` with its label.
-    pub fn draw_level_line(
-        painter: &egui::Painter,
-        rect: egui::Rect,
-        y: f32,
-        text: &str,
-        stroke: egui::Stroke,
-        color: egui::Color32,
-    ) {
-        painter.line_segment(
-            [egui::pos2(rect.left(), y), egui::pos2(rect.right(), y)],
-            stroke,
-        );
-        backed_text(
-            painter,
-            egui::pos2(rect.left() + 2.0, y),
-            egui::Align2::LEFT_TOP,
-            text,
-            color,
-        );
-    }
-
-    #[must_use]
-    pub fn label(f: f64) -> String {
-        if f >= 1000.0 {
-            format!("{}k", f / 1000.0)
-        } else {
-            format!("{f}")
-        }
-    }
-}
+pub mod axis;
 
 /// A duration as m:ss (playlist column, transport time).
 #[must_use]
@@ -187,6 +92,71 @@ pub fn renderer_named(name: &str) -> Option<eframe::Renderer> {
 }
 
 /// Run the desktop app; returns the process exit code.
+/// The panels' fill in a theme: the window is cleared to it instead (`eframe::App::clear_color`).
+#[must_use]
+pub fn panel_colour(dark: bool) -> egui::Color32 {
+    if dark {
+        egui::Visuals::dark().panel_fill
+    } else {
+        egui::Visuals::light().panel_fill
+    }
+}
+
+/// Panels without a fill of their own, over a window cleared to their colour: the same picture,
+/// but a software renderer (llvmpipe) then shades only the widgets, lines and text each frame,
+/// not every pixel of the window once more — about a third of a core at 1280×800 and 30 frames
+/// a second (PERFORMANCE_GUIDE.md, "desktop app").
+///
+/// On a software renderer, also no anti-aliasing: egui anti-aliases each stroke and fill with a
+/// feathered edge, three to six triangles per segment of a curve, and there the triangles are
+/// most of what a frame costs (a tenth of a core with every view visible). A GPU draws them for
+/// free, so it keeps them.
+pub fn paint_light(ctx: &egui::Context, software: bool) {
+    ctx.all_styles_mut(|s| s.visuals.panel_fill = egui::Color32::TRANSPARENT);
+    if software {
+        ctx.tessellation_options_mut(|t| t.feathering = false);
+    }
+}
+
+/// The renderer's name, and whether it is a CPU rasteriser (Mesa's llvmpipe/softpipe/swrast,
+/// wgpu's CPU adapter: a VM, a remote desktop, a machine without GPU drivers).
+fn renderer_of(cc: &eframe::CreationContext<'_>) -> (String, bool) {
+    if let Some(gl) = &cc.gl {
+        use eframe::glow::HasContext as _;
+        // SAFETY: eframe calls the app creator with its GL context current on this thread, and
+        // GL_RENDERER is a valid string query on every GL and GLES version.
+        let name = unsafe { gl.get_parameter_string(eframe::glow::RENDERER) };
+        let lower = name.to_lowercase();
+        let software = ["llvmpipe", "softpipe", "swrast", "software"]
+            .iter()
+            .any(|s| lower.contains(s));
+        return (format!("glow · {name}"), software);
+    }
+    if let Some(rs) = &cc.wgpu_render_state {
+        let info = rs.adapter.get_info();
+        let software = info.device_type == eframe::wgpu::DeviceType::Cpu;
+        return (format!("wgpu · {}", info.name), software);
+    }
+    ("unknown".into(), false)
+}
+
+/// glibc hands freed memory at the top of the heap back to the kernel once more than 128 KiB of
+/// it is free (the threshold grows only with freed `mmap` chunks), and takes it back with fresh,
+/// zeroed pages at the next allocation. A window frees and allocates megabytes per frame (vertex
+/// buffers, Mesa's copies of them on a software renderer), so each frame paid a few thousand page
+/// faults: ~4 % of a core at 23 frames a second (PERFORMANCE_GUIDE.md, "desktop app"). Up to
+/// 64 MiB stay in the heap instead. Must run before any other thread: `mallopt` is not
+/// thread-safe in glibc.
+pub fn keep_freed_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt takes two integers and only sets allocator parameters; the caller runs it
+    // while the process has one thread (glibc marks mallopt MT-unsafe).
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 16 << 20);
+    }
+}
+
 pub fn run(opts: RunOptions) -> i32 {
     use crate::desktop::instance;
     use crate::engine::{Engine, EngineConfig, OutputChoice};
@@ -277,6 +247,9 @@ pub fn run(opts: RunOptions) -> i32 {
             .with_app_id(crate::desktop::APP_ID)
             .with_drag_and_drop(true),
         renderer,
+        // Dithering adds noise per pixel in the fragment shader: ~10 % of a core on a software
+        // renderer for banding nobody sees in this dark UI's flat colours and thin lines.
+        dithering: false,
         ..Default::default()
     };
     let start = app::Startup {
@@ -290,7 +263,14 @@ pub fn run(opts: RunOptions) -> i32 {
         "rusty-audio",
         options,
         Box::new(move |cc| {
+            let (renderer, software) = renderer_of(cc);
+            paint_light(&cc.egui_ctx, software);
             let mut app = RustyApp::build(engine, start);
+            app.perf.renderer = if software {
+                format!("{renderer} (software: no anti-aliasing)")
+            } else {
+                renderer
+            };
             app.print_stats_on_exit = opts.stats_on_exit;
             desktop.attach(&mut app, &cc.egui_ctx, true);
             Ok(Box::new(app))

@@ -19,6 +19,8 @@ pub struct PerfState {
     last: Option<(Instant, ProcessSample)>,
     pub cpu_percent: f64,
     pub process: ProcessSample,
+    /// What draws the window (set by `ui::run`; empty in tests).
+    pub renderer: String,
 }
 
 impl PerfState {
@@ -240,6 +242,9 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
                         app.perf.cpu_percent,
                         app.perf.process.rss_anon_kib.unwrap_or(0) as f64 / 1024.0
                     ));
+                    ui.end_row();
+                    ui.label("Renderer");
+                    ui.label(&app.perf.renderer);
                     ui.end_row();
                     let ui_t = app.ui_frame.snapshot();
                     ui.label("UI frame p50 / p99 / max");

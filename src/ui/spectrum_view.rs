@@ -42,12 +42,14 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
         egui::Sense::hover(),
     );
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 0.0, egui::Color32::from_gray(16));
+    // Outlined, not filled: a fill is shaded pixel by pixel every frame, which on a software
+    // renderer costs more than everything drawn on it (see `ui::paint_light`).
+    axis::frame(&painter, rect);
     let to_x = |f: f64| rect.left() + rect.width() * axis::x_of(f) as f32;
     let to_y = |d: f32| {
         rect.top() + rect.height() * ((DB_MAX - d.clamp(DB_MIN, DB_MAX)) / (DB_MAX - DB_MIN))
     };
-    let grid = egui::Stroke::new(1.0, egui::Color32::from_gray(45));
+    let grid = egui::Color32::from_gray(45);
     let text = egui::Color32::from_gray(140);
     axis::draw_freq_grid(&painter, rect, grid, text);
     // A label every 20 dB, or every 40 dB when the view is too short for their text.
@@ -86,16 +88,15 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
         ));
     }
     if app.eq_overlay {
-        let fs = f64::from(app.engine.output_info().sample_rate.max(1));
-        let freqs = axis::pixel_freqs(rect.width());
-        let mut resp = Vec::new();
-        app.engine.dsp().eq.response_curve_db(&freqs, fs, &mut resp);
+        let fs = app.engine.output_info().sample_rate;
+        let eq = app.engine.dsp().eq;
+        let (freqs, resp) = app.eq_responses.overlay.get(&eq, fs, rect.width());
         // EQ curve on the same axis, 0 dB of the EQ drawn at −30 dBFS, ±24 dB over 48 dB of the axis.
         let y0 = to_y(-30.0);
         let scale = rect.height() / (DB_MAX - DB_MIN);
         let line: Vec<egui::Pos2> = freqs
             .iter()
-            .zip(&resp)
+            .zip(resp)
             .map(|(&f, &r)| egui::pos2(to_x(f), y0 - r as f32 * scale))
             .collect();
         painter.add(egui::Shape::line(

@@ -140,7 +140,11 @@ fn seek_bar(app: &mut RustyApp, ui: &mut egui::Ui, width: f32, track: usize, pos
     }
     let shown = app.seek_preview.unwrap_or(pos);
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 3.0, egui::Color32::from_gray(28));
+    if !ui.visuals().dark_mode {
+        // The waveform's colours are for a dark ground. In the dark theme the panel is that
+        // ground already (a fill would be shaded again every frame: see `ui::paint_light`).
+        painter.rect_filled(rect, 3.0, egui::Color32::from_gray(28));
+    }
     let frac = if total > 0.0 {
         (shown / total).clamp(0.0, 1.0) as f32
     } else {
@@ -148,28 +152,45 @@ fn seek_bar(app: &mut RustyApp, ui: &mut egui::Ui, width: f32, track: usize, pos
     };
     let play_x = rect.left() + rect.width() * frac;
     let key = app.playlist.get(track).map(|e| e.key);
-    let cols = (rect.width() as usize).max(1);
     match app.overview.as_mut().filter(|o| Some(o.key) == key) {
         Some(ov) => {
-            // About one column per pixel, recomputed only when the width changes.
-            if ov.columns.len() != cols {
-                ov.columns = ov.overview.columns(cols);
+            // Drawn at the bar's size in physical pixels, again only when that size changes.
+            let ppp = ui.ctx().pixels_per_point();
+            let size = [
+                ((rect.width() * ppp).round() as usize).max(1),
+                ((rect.height() * ppp).round() as usize).max(1),
+            ];
+            if ov.texture.as_ref().is_none_or(|(s, _)| *s != size) {
+                // Scaled to the track's own peak, so quiet recordings still show their shape.
+                let img = super::waveform::image(
+                    &ov.overview.columns(size[0]),
+                    ov.overview.peak().max(0.05),
+                    size[1],
+                );
+                ov.texture = Some((
+                    size,
+                    ui.ctx()
+                        .load_texture("waveform", img, egui::TextureOptions::NEAREST),
+                ));
             }
-            let mid = rect.center().y;
-            // Scaled to the track's own peak, so quiet recordings still show their shape.
-            let peak = ov.overview.peak().max(0.05);
-            let half = rect.height() * 0.45 / peak;
-            let played = egui::Color32::from_rgb(110, 180, 240);
-            let ahead = egui::Color32::from_rgb(70, 90, 110);
-            for (c, &(lo, hi)) in ov.columns.iter().enumerate() {
-                let x = rect.left() + c as f32 + 0.5;
-                let (lo, hi) = (lo.clamp(-peak, peak), hi.clamp(-peak, peak));
-                painter.line_segment(
-                    [
-                        egui::pos2(x, mid - hi * half),
-                        egui::pos2(x, mid - lo * half + 0.5),
-                    ],
-                    egui::Stroke::new(1.0, if x <= play_x { played } else { ahead }),
+            if let Some((_, tex)) = &ov.texture {
+                let played = egui::Color32::from_rgb(110, 180, 240);
+                let ahead = egui::Color32::from_rgb(70, 90, 110);
+                let uv = |a: f32, b: f32| {
+                    egui::Rect::from_min_max(egui::pos2(a, 0.0), egui::pos2(b, 1.0))
+                };
+                let split = egui::pos2(play_x, rect.bottom());
+                painter.image(
+                    tex.id(),
+                    egui::Rect::from_min_max(rect.min, split),
+                    uv(0.0, frac),
+                    played,
+                );
+                painter.image(
+                    tex.id(),
+                    egui::Rect::from_min_max(egui::pos2(play_x, rect.top()), rect.max),
+                    uv(frac, 1.0),
+                    ahead,
                 );
             }
         }

@@ -169,7 +169,7 @@ impl RustyApp {
                     self.overview = Some(OverviewCache {
                         key,
                         overview,
-                        columns: Vec::new(),
+                        texture: None,
                     });
                 }
                 Found::Cover { key, image, file } => {
