@@ -180,8 +180,9 @@ fn main() {
     }));
     let cli = Cli::parse();
     if cli.command.is_none() {
-        // Still one thread (see `ui::keep_freed_heap`).
-        rusty_audio::ui::keep_freed_heap();
+        // SAFETY: still one thread — nothing above starts any (configure_pipewire_client only
+        // sets an environment variable; the panic hook and clap run on this thread).
+        unsafe { rusty_audio::ui::keep_freed_heap() };
     }
     if let Some(h) = &cli.output.host {
         if let Err(e) = rusty_audio::engine::output::choose_host(h) {

@@ -193,6 +193,7 @@ fn media_keys_and_a_second_instance_drive_the_running_app() {
         "xdotool",
         "dbus-run-session",
         "dbus-send",
+        "dbus-monitor",
         "playerctl",
         "flac",
         "metaflac",
@@ -272,11 +273,38 @@ fn media_keys_and_a_second_instance_drive_the_running_app() {
         frequency(&heard)
     );
 
-    // Position 30 s reads back and is heard (the second half is 880 Hz).
+    // Position 30 s reads back and is heard (the second half is 880 Hz), and the player says
+    // `Seeked` with the new position (watched on the bus with dbus-monitor).
+    let signals = desk.dir.join("signals.txt");
+    let _monitor = Killer(
+        desk.cmd("dbus-monitor")
+            .args([
+                "--session",
+                "type='signal',interface='org.mpris.MediaPlayer2.Player',member='Seeked'",
+            ])
+            .stdout(std::fs::File::create(&signals).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // dbus-monitor prints its own NameAcquired signal first: it is listening from then on.
+    wait_for("dbus-monitor listening", 10, || {
+        std::fs::read_to_string(&signals).is_ok_and(|t| t.contains("NameAcquired"))
+    });
     desk.playerctl(&["position", "30"]);
     wait_for("the seek", 10, || {
         let p: f64 = desk.playerctl(&["position"]).parse().unwrap_or(0.0);
         (30.0..30.5 + 2.0).contains(&p)
+    });
+    wait_for("a Seeked signal at 30 s", 10, || {
+        let text = std::fs::read_to_string(&signals).unwrap_or_default();
+        // `int64 30000000` (µs) or a little later, as the seek lands.
+        text.contains("member=Seeked")
+            && text
+                .split("int64 ")
+                .skip(1)
+                .filter_map(|t| t.split_whitespace().next()?.parse::<i64>().ok())
+                .any(|us| (30_000_000..30_600_000).contains(&us))
     });
     let _ = next_audio(&raw, 0.2);
     let after = next_audio(&raw, 0.5);
@@ -333,6 +361,14 @@ fn media_keys_and_a_second_instance_drive_the_running_app() {
         desk.playerctl(&["metadata", "title"]) == "Song B"
     });
 
+    // OpenUri (`playerctl open`) queues a file and plays it.
+    let c = tagged_flac(&desk.dir, "c", "Song C", 550.0, 550.0);
+    desk.playerctl(&["open", &format!("file://{}", c.display())]);
+    wait_for("Song C playing after OpenUri", 10, || {
+        desk.playerctl(&["metadata", "title"]) == "Song C"
+            && desk.playerctl(&["status"]) == "Playing"
+    });
+
     // A window opened with --new-window serves MPRIS under its own name; the first keeps
     // `rusty_audio` (zbus would otherwise let the newcomer replace it).
     let other = Killer(
@@ -353,7 +389,7 @@ fn media_keys_and_a_second_instance_drive_the_running_app() {
     });
     assert_eq!(
         desk.playerctl(&["metadata", "title"]),
-        "Song B",
+        "Song C",
         "the first keeps its name"
     );
     drop(other);
@@ -383,7 +419,7 @@ fn media_keys_and_a_second_instance_drive_the_running_app() {
     assert!(status.success(), "exit {status:?}");
     let settings = std::fs::read_to_string(desk.dir.join("config/settings.json")).unwrap();
     assert!(
-        settings.contains("a.flac") && settings.contains("b.flac"),
+        settings.contains("a.flac") && settings.contains("b.flac") && settings.contains("c.flac"),
         "playlist saved: {settings}"
     );
 }

@@ -221,12 +221,13 @@ fn pause_holds_position_and_resume_continues() {
     assert_eq!(&buf[tail..], &reference[start + tail..start + buf.len()]);
 }
 
-/// A pause longer than `DORMANT_AFTER_S` makes the renderer dormant (it says so, and the engine
-/// may then suspend the device); any command restarts the count, and resuming after a dormant
-/// stretch continues sample-exactly where the pause held.
+/// A pause longer than `DORMANT_PAUSED_AFTER_S` makes the renderer dormant (it says so, and the
+/// engine may then suspend the device; its meters read silence); any command restarts the count,
+/// and resuming after a dormant stretch continues sample-exactly where the pause held. Idle
+/// silence (stopped) waits the longer `DORMANT_AFTER_S`.
 #[test]
 fn a_long_pause_goes_dormant_and_any_command_wakes_it() {
-    use rusty_audio::engine::render::DORMANT_AFTER_S;
+    use rusty_audio::engine::render::{DORMANT_AFTER_S, DORMANT_PAUSED_AFTER_S};
     use std::sync::atomic::Ordering::Relaxed;
     let path = media_file("prog.flac");
     let (mut e, reference, ch, rate) = playing_at_its_rate(&path);
@@ -239,17 +240,27 @@ fn a_long_pause_goes_dormant_and_any_command_wakes_it() {
     e.pause();
     e.render_offline(&mut buf); // the fade-out
     let held = e.telemetry().frames_played.load(Relaxed);
-    let held_blocks = ((rate * DORMANT_AFTER_S) as usize).div_ceil(block);
+    let held_blocks = ((rate * DORMANT_PAUSED_AFTER_S) as usize).div_ceil(block);
     for _ in 0..held_blocks - 1 {
         e.render_offline(&mut buf);
-        assert!(!dormant(&e), "not before {DORMANT_AFTER_S} s of silence");
+        assert!(
+            !dormant(&e),
+            "not before {DORMANT_PAUSED_AFTER_S} s of silence"
+        );
     }
     e.render_offline(&mut buf);
     assert!(
         dormant(&e),
-        "dormant after {DORMANT_AFTER_S} s of paused silence"
+        "dormant after {DORMANT_PAUSED_AFTER_S} s of paused silence"
     );
     assert!(buf.iter().all(|&x| x == 0.0), "and silent");
+    let m = e.meters().meters;
+    assert!(
+        m.rms[..ch].iter().all(|&r| r == 0.0) && m.short_term == f32::NEG_INFINITY,
+        "a dormant renderer's meters read silence: {:?} {}",
+        &m.rms[..ch],
+        m.short_term
+    );
 
     // A volume change (any command) restarts the count: awake at once, dormant again later.
     e.set_volume(1.0);
@@ -272,9 +283,14 @@ fn a_long_pause_goes_dormant_and_any_command_wakes_it() {
     );
     assert_eq!(e.telemetry().underruns.load(Relaxed), 0);
 
-    // Stopped (idle) silence goes dormant too.
+    // Stopped (idle) silence goes dormant too, after the longer wait.
     e.stop();
-    for _ in 0..=held_blocks + 1 {
+    let idle_blocks = ((rate * DORMANT_AFTER_S) as usize).div_ceil(block);
+    for _ in 0..idle_blocks - 2 {
+        e.render_offline(&mut buf);
+        assert!(!dormant(&e), "idle: not before {DORMANT_AFTER_S} s");
+    }
+    for _ in 0..4 {
         e.render_offline(&mut buf);
     }
     assert!(dormant(&e), "idle silence goes dormant");

@@ -43,6 +43,25 @@ pub struct MeterReading {
     pub dropped_samples: u64,
 }
 
+impl MeterReading {
+    /// What the meters read when nothing is heard (the renderer dormant, or the app's views at
+    /// rest after playback stopped): the windowed readings — peak, true peak, RMS, momentary and
+    /// short-term loudness, correlation, limiter gain — show silence; the integrating ones
+    /// (integrated loudness, range, maxima, clips) keep what they measured.
+    #[must_use]
+    pub fn at_rest(mut self) -> Self {
+        let m = &mut self.meters;
+        m.peak = [0.0; crate::analysis::meters::MAX_CHANNELS];
+        m.true_peak = [0.0; crate::analysis::meters::MAX_CHANNELS];
+        m.rms = [0.0; crate::analysis::meters::MAX_CHANNELS];
+        m.momentary = f32::NEG_INFINITY;
+        m.short_term = f32::NEG_INFINITY;
+        m.correlation = 0.0;
+        self.limiter_gain = 1.0;
+        self
+    }
+}
+
 /// Control-side half.
 pub struct DspControl {
     settings: Input<DspSettings>,

@@ -421,6 +421,18 @@ impl Engine {
         self.position()
     }
 
+    /// A play or seek was asked for (not paused) and is not heard yet, for at most
+    /// `PENDING_JUMP_FOR`: the app keeps drawing until it lands (nothing in the engine wakes
+    /// the UI when it does).
+    #[must_use]
+    pub fn jump_pending(&self) -> bool {
+        !self.stopped
+            && !self.paused
+            && self.pending_jump.is_some_and(|(key, seconds, asked)| {
+                !self.has_landed(key, seconds) && asked.elapsed() < PENDING_JUMP_FOR
+            })
+    }
+
     /// Whether the audible position is at `seconds` (or up to `LANDED_WITHIN` past it) in the
     /// track with `key`.
     fn has_landed(&self, key: u32, seconds: f64) -> bool {
@@ -562,8 +574,21 @@ impl Engine {
     }
 
     /// Latest meter reading (lock-free).
+    /// The latest meter reading; at rest (`MeterReading::at_rest`) while the renderer is
+    /// dormant: the meter thread is then fed nothing, and its windows still hold the audio from
+    /// before the pause.
     pub fn meters(&mut self) -> MeterReading {
-        self.dsp.meters()
+        let r = self.dsp.meters();
+        if self
+            .telemetry()
+            .dormant
+            .load(std::sync::atomic::Ordering::Relaxed)
+            != 0
+        {
+            r.at_rest()
+        } else {
+            r
+        }
     }
 
     pub fn reset_meters(&mut self) {

@@ -23,16 +23,18 @@ use crate::perf::clock::now_ns;
 /// Largest block rendered in one pass; bigger device buffers are rendered in several passes.
 pub const MAX_BLOCK_FRAMES: usize = 4096;
 
-/// Seconds of held (paused) or idle silence after which the renderer goes dormant: it stops
-/// running the chain, the meters and the spectrum over zeros and says so in
-/// `Telemetry::dormant`, so the engine may suspend the device stream. By then filter tails, the
-/// limiter's lookahead and what the device has buffered are silence. It used to be 4 s, so that
-/// the 3 s short-term loudness window filled with silence too; but metering zeros costs the
-/// meter thread ~3 % of a core (true peak, K-weighting), and the app now shows its meters at
-/// rest once playback stops (`ui::app::pacing`), so a pause is cheap within about a second.
-/// Paused time is not programme time: on resume the loudness windows go on from the audio
-/// before the pause.
-pub const DORMANT_AFTER_S: u32 = 1;
+/// Seconds of idle silence (no track: stopped, the end of the queue, or a track still opening)
+/// after which the renderer goes dormant: it stops running the chain, the meters and the
+/// spectrum over zeros and says so in `Telemetry::dormant`, so the engine may suspend the device
+/// stream. Longer than the longest meter window (3 s short-term loudness).
+pub const DORMANT_AFTER_S: u32 = 4;
+/// The same for held (paused) silence. By then filter tails, the limiter's lookahead and what
+/// the device has buffered are silence; metering zeros any longer would cost the meter thread
+/// ~3 % of a core (true peak, K-weighting) for nothing: while the renderer is dormant the
+/// engine reports its windowed meters at rest (`MeterReading::at_rest`). Paused time is not
+/// programme time: on resume the loudness windows go on from the audio before the pause. Not
+/// used for idle silence: a track that takes long to open must not find its stream corked.
+pub const DORMANT_PAUSED_AFTER_S: u32 = 1;
 
 /// Callbacks of a new stream after which its intervals are recorded even if none looked like a
 /// period (see `Renderer::process`).
@@ -511,7 +513,12 @@ impl Renderer {
         let starved = filled < frames && !held && self.phase == Phase::Flowing && !self.jump_out;
         if filled == 0 && (held || self.phase == Phase::Idle) {
             self.quiet_frames = self.quiet_frames.saturating_add(frames as u64);
-            if self.quiet_frames >= u64::from(self.device_rate) * u64::from(DORMANT_AFTER_S) {
+            let after = if held {
+                DORMANT_PAUSED_AFTER_S
+            } else {
+                DORMANT_AFTER_S
+            };
+            if self.quiet_frames >= u64::from(self.device_rate) * u64::from(after) {
                 self.set_dormant(true);
             }
         } else {

@@ -51,7 +51,7 @@ pub struct Telemetry {
     /// Set by the decoder when it has nothing to produce (no active track).
     pub decoder_idle: AtomicBool,
     /// 0 while the renderer is producing sound (or has been silent only briefly); `g + 1` once
-    /// it has rendered `render::DORMANT_AFTER_S` of held or idle silence since it saw
+    /// it has rendered `render::DORMANT_PAUSED_AFTER_S` of held or `DORMANT_AFTER_S` of idle silence since it saw
     /// `Command::Wake(g)`. The engine suspends the device stream only when this names its
     /// latest wake, so nothing it sent can be stranded in a stopped stream.
     pub dormant: AtomicU64,

@@ -127,8 +127,10 @@ pub struct RustyApp {
     pub(crate) eq_responses: super::eq_view::Responses,
     /// Playback stopped this recently: the views still move until then (`pacing::SETTLE`).
     settle_until: Option<Instant>,
-    /// Whether audio played at the last frame (to see playback stop).
+    /// Whether audio played at the start of this frame (to see playback stop).
     was_playing: bool,
+    /// This frame's clock (`pacing`).
+    frame_now: Instant,
     pub scanner: Scanner,
     /// Key of the entry the scanner was last asked about as "now playing".
     now_key: Option<u32>,
@@ -222,6 +224,7 @@ impl RustyApp {
             eq_responses: super::eq_view::Responses::default(),
             settle_until: None,
             was_playing: false,
+            frame_now: Instant::now(),
             scanner: Scanner::start(),
             now_key: None,
             overview: None,

@@ -74,7 +74,11 @@ pub fn hrule(painter: &egui::Painter, y: f32, x0: f32, x1: f32, color: egui::Col
 
 /// A plot's outline. Plots are not filled: a fill is shaded pixel by pixel every frame, which
 /// on a software renderer costs more than everything drawn on it (see `ui::paint_light`).
+/// In the light theme the plot is filled dark: its curves' colours are for a dark ground.
 pub fn frame(painter: &egui::Painter, rect: egui::Rect) {
+    if !painter.ctx().global_style().visuals.dark_mode {
+        painter.rect_filled(rect, 0.0, egui::Color32::from_gray(20));
+    }
     let c = egui::Color32::from_gray(60);
     let px = 1.0 / painter.pixels_per_point();
     hrule(painter, rect.top(), rect.left(), rect.right(), c);

@@ -120,7 +120,14 @@ impl Dialogs {
         self.path_field_only = true;
     }
 
-    /// A dialog is open or the path field is shown (the UI keeps polling for the answer).
+    /// A dialog's worker is open: its answer is polled for (the path field needs no polling:
+    /// typing in it is input, which egui answers with a frame anyway).
+    #[must_use]
+    pub fn waiting(&self) -> bool {
+        self.busy
+    }
+
+    /// A dialog is open or the path field is shown.
     #[must_use]
     pub fn active(&self) -> bool {
         self.busy || self.typed.is_some()

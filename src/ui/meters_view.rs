@@ -158,14 +158,8 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     if app.meters_at_rest() {
         // Nothing plays: show the silence that is heard. The window stops being drawn soon after
         // playback stops (see `app::pacing`), so the last reading would otherwise stay up,
-        // half-way through its fall. The integrating readings keep what they measured.
-        let m = &mut r.meters;
-        m.peak = [0.0; MAX_CHANNELS];
-        m.true_peak = [0.0; MAX_CHANNELS];
-        m.rms = [0.0; MAX_CHANNELS];
-        m.momentary = f32::NEG_INFINITY;
-        m.short_term = f32::NEG_INFINITY;
-        r.limiter_gain = 1.0;
+        // half-way through its fall.
+        r = r.at_rest();
         holds = Holds::default();
     }
     let m = &r.meters;

@@ -145,12 +145,14 @@ fn renderer_of(cc: &eframe::CreationContext<'_>) -> (String, bool) {
 /// zeroed pages at the next allocation. A window frees and allocates megabytes per frame (vertex
 /// buffers, Mesa's copies of them on a software renderer), so each frame paid a few thousand page
 /// faults: ~4 % of a core at 23 frames a second (PERFORMANCE_GUIDE.md, "desktop app"). Up to
-/// 64 MiB stay in the heap instead. Must run before any other thread: `mallopt` is not
-/// thread-safe in glibc.
-pub fn keep_freed_heap() {
+/// 64 MiB stay in the heap instead.
+///
+/// # Safety
+/// Call while the process has one thread: glibc marks `mallopt` MT-unsafe.
+pub unsafe fn keep_freed_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt takes two integers and only sets allocator parameters; the caller runs it
-    // while the process has one thread (glibc marks mallopt MT-unsafe).
+    // SAFETY: mallopt takes two integers and only sets allocator parameters; the caller
+    // guarantees there is no other thread.
     unsafe {
         libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
         libc::mallopt(libc::M_MMAP_THRESHOLD, 16 << 20);

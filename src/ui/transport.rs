@@ -156,8 +156,10 @@ fn seek_bar(app: &mut RustyApp, ui: &mut egui::Ui, width: f32, track: usize, pos
         Some(ov) => {
             // Drawn at the bar's size in physical pixels, again only when that size changes.
             let ppp = ui.ctx().pixels_per_point();
+            // No wider than a texture may be (a seek bar across several 4K screens).
+            let max_side = ui.ctx().input(|i| i.max_texture_side).max(1);
             let size = [
-                ((rect.width() * ppp).round() as usize).max(1),
+                ((rect.width() * ppp).round() as usize).clamp(1, max_side),
                 ((rect.height() * ppp).round() as usize).max(1),
             ];
             if ov.texture.as_ref().is_none_or(|(s, _)| *s != size) {

@@ -82,33 +82,44 @@ pub fn spectrum_period(hop: usize, sample_rate: u32) -> Duration {
 }
 
 impl super::RustyApp {
-    /// See playback stop (start settling) — at the start of a frame, so the views drawn in it
-    /// know whether to show themselves at rest.
+    /// The frame's clock and whether audio played at its start (and see playback stop: start
+    /// settling). Everything this frame draws and schedules reads these, so a Pause pressed
+    /// during the frame, or `SETTLE` running out half-way through it, cannot leave the meters
+    /// drawn at rest for one frame and live the next, or live in the frame that ends the drawing.
     pub(super) fn note_activity(&mut self) {
+        let now = Instant::now();
         let playing = self.is_playing();
         if self.was_playing && !playing {
-            self.settle_until = Some(Instant::now() + SETTLE);
+            self.settle_until = Some(now + SETTLE);
         }
         self.was_playing = playing;
+        self.frame_now = now;
     }
 
-    /// Nothing plays and playback stopped more than `SETTLE` ago: the meters show silence (what
-    /// is heard) instead of the reading they were left at when the window stopped being drawn.
+    /// Nothing played at the start of this frame and playback stopped more than `SETTLE` ago:
+    /// the meters show silence (what is heard) instead of the reading they were left at when the
+    /// window stopped being drawn.
     #[must_use]
     pub fn meters_at_rest(&self) -> bool {
-        !self.is_playing() && self.settle_until.is_none_or(|t| Instant::now() >= t)
+        !self.was_playing && self.settle_until.is_none_or(|t| self.frame_now >= t)
+    }
+
+    fn activity(&self) -> Activity {
+        let now = self.frame_now;
+        if self.was_playing || self.is_playing() {
+            Activity::Playing
+        } else if self.settle_until.is_some_and(|t| now < t)
+            || now < self.busy_until
+            || self.engine.jump_pending()
+        {
+            Activity::Settling
+        } else {
+            Activity::Still
+        }
     }
 
     /// Ask for the next frame (end of a frame): see the module doc.
     pub(super) fn schedule_frame(&mut self, ctx: &egui::Context, minimized: bool) {
-        let now = Instant::now();
-        let activity = if self.is_playing() {
-            Activity::Playing
-        } else if self.settle_until.is_some_and(|t| now < t) || now < self.busy_until {
-            Activity::Settling
-        } else {
-            Activity::Still
-        };
         let cfg = self.engine.spectrum_config();
         let live = Live {
             spectrum_period: (self.show_spectrum || self.show_spectrogram)
@@ -116,36 +127,53 @@ impl super::RustyApp {
             meters: self.show_meters || self.show_perf,
         };
         let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
-        let mut next = frame_interval(activity, live, focused);
+        let mut next = frame_interval(self.activity(), live, focused);
         if minimized {
             // eframe itself runs no UI pass while minimized; this is for hosts that do.
             next = next.map(|_| HIDDEN_INTERVAL);
         }
-        if self.dialogs.active() {
+        if self.dialogs.waiting() {
             next = Some(next.map_or(DIALOG_INTERVAL, |n| n.min(DIALOG_INTERVAL)));
         }
         if next.is_none() {
-            if self.output_lost() {
-                // Paused on the null output after losing the device: still look for it now
-                // and then.
-                next = Some(self.reconnect_wait);
-            } else if let Some(due) = self.engine.suspend_due() {
-                // Paused or stopped: one more frame when the engine can suspend the idle device
-                // stream (`Engine::poll`), then nothing at all.
-                next = Some(due);
-            }
+            next = self.idle_wake();
         }
         if let Some(after) = next {
             ctx.request_repaint_after(after);
         }
     }
 
-    /// While the window is hidden eframe runs only `logic`: keep it running while audio plays,
-    /// so engine events are read and the desktop's media controls show the current track.
-    pub(super) fn schedule_hidden(&self, ctx: &egui::Context) {
+    /// When nothing moves: the next thing due — a try at the lost output, or the frame whose
+    /// `Engine::poll` suspends the idle device stream — or nothing at all.
+    fn idle_wake(&self) -> Option<Duration> {
+        if self.output_lost() {
+            Some(self.reconnect_wait)
+        } else {
+            self.engine.suspend_due()
+        }
+    }
+
+    /// While the window is hidden (minimized, occluded) eframe runs only `logic`: keep it
+    /// running, once a second, while anything moves — engine events are read, the desktop's
+    /// media controls show the current track — and for the stream's suspension and reconnect
+    /// tries; with the spectrum off (nobody sees it).
+    pub(super) fn schedule_hidden(&mut self, ctx: &egui::Context) {
         let hidden = ctx.input(|i| !i.viewport().visible().unwrap_or(true));
-        if hidden && self.is_playing() {
-            ctx.request_repaint_after(HIDDEN_INTERVAL);
+        if !hidden {
+            return;
+        }
+        self.engine.set_spectrum_enabled(false);
+        // `show` does not run: see playback stop here.
+        self.note_activity();
+        if self.output_lost() {
+            self.reconnect_if_due();
+        }
+        let next = match self.activity() {
+            Activity::Still => self.idle_wake(),
+            _ => Some(HIDDEN_INTERVAL),
+        };
+        if let Some(after) = next {
+            ctx.request_repaint_after(after.max(Duration::from_millis(250)));
         }
     }
 }
