@@ -574,17 +574,21 @@ impl Engine {
     }
 
     /// Latest meter reading (lock-free).
+    /// The renderer has gone dormant (see `render::DORMANT_PAUSED_AFTER_S`): nothing is heard.
+    #[must_use]
+    pub fn is_dormant(&self) -> bool {
+        self.telemetry()
+            .dormant
+            .load(std::sync::atomic::Ordering::Relaxed)
+            != 0
+    }
+
     /// The latest meter reading; at rest (`MeterReading::at_rest`) while the renderer is
     /// dormant: the meter thread is then fed nothing, and its windows still hold the audio from
     /// before the pause.
     pub fn meters(&mut self) -> MeterReading {
         let r = self.dsp.meters();
-        if self
-            .telemetry()
-            .dormant
-            .load(std::sync::atomic::Ordering::Relaxed)
-            != 0
-        {
+        if self.is_dormant() {
             r.at_rest()
         } else {
             r

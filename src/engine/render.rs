@@ -30,11 +30,12 @@ pub const MAX_BLOCK_FRAMES: usize = 4096;
 pub const DORMANT_AFTER_S: u32 = 4;
 /// The same for held (paused) silence. By then filter tails, the limiter's lookahead and what
 /// the device has buffered are silence; metering zeros any longer would cost the meter thread
-/// ~3 % of a core (true peak, K-weighting) for nothing: while the renderer is dormant the
+/// ~3 % of a core (true peak, K-weighting) for nothing. Not shorter: a pause and resume within
+/// 2 s (a user checking something) keeps the stream running instead of restarting it: while the renderer is dormant the
 /// engine reports its windowed meters at rest (`MeterReading::at_rest`). Paused time is not
 /// programme time: on resume the loudness windows go on from the audio before the pause. Not
 /// used for idle silence: a track that takes long to open must not find its stream corked.
-pub const DORMANT_PAUSED_AFTER_S: u32 = 1;
+pub const DORMANT_PAUSED_AFTER_S: u32 = 2;
 
 /// Callbacks of a new stream after which its intervals are recorded even if none looked like a
 /// period (see `Renderer::process`).

@@ -153,21 +153,25 @@ impl super::RustyApp {
         }
     }
 
-    /// While the window is hidden (minimized, occluded) eframe runs only `logic`: keep it
-    /// running, once a second, while anything moves — engine events are read, the desktop's
-    /// media controls show the current track — and for the stream's suspension and reconnect
-    /// tries; with the spectrum off (nobody sees it).
+    /// From `logic`, every pass. While the window is hidden (minimized, occluded) eframe runs
+    /// only `logic`: keep it running, once a second, while anything moves — engine events are
+    /// read, the desktop's media controls show the current track — and for the stream's
+    /// suspension and reconnect tries. The wake is asked for on every pass, not only when the
+    /// window says it is hidden: on Wayland winit reports neither minimized nor occluded, and
+    /// the compositor just stops asking for frames. egui keeps the earliest request, so a
+    /// visible window's own frames are unchanged.
     pub(super) fn schedule_hidden(&mut self, ctx: &egui::Context) {
-        let hidden = ctx.input(|i| !i.viewport().visible().unwrap_or(true));
-        if !hidden {
-            return;
+        let hidden = ctx.input(|i| i.viewport().visible() == Some(false));
+        if hidden {
+            // Nobody sees the spectrum; `show` turns it back on with the first frame drawn.
+            self.engine.set_spectrum_enabled(false);
+            if self.output_lost() {
+                self.reconnect_if_due();
+            }
         }
-        self.engine.set_spectrum_enabled(false);
-        // `show` does not run: see playback stop here.
+        // Also where `show` does not run: see playback stop here (twice in one pass is
+        // harmless: the first call records the change).
         self.note_activity();
-        if self.output_lost() {
-            self.reconnect_if_due();
-        }
         let next = match self.activity() {
             Activity::Still => self.idle_wake(),
             _ => Some(HIDDEN_INTERVAL),
