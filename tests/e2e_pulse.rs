@@ -98,25 +98,6 @@ fn play_and_record_raw(
     (recorded, play_summary(&o))
 }
 
-/// Play the tone and record it; once more if the recording has a dropout that the player did not
-/// cause. On this 2-core test machine the test server itself now and then misses a deadline (a
-/// gap at the sink while the player saw no underrun and the device no xrun: measured in session
-/// 6, and again when a test binary ran right after the GUI tests). A second dropout, or any
-/// underrun or xrun on our side, fails.
-fn play_clean_tone(name: &str, file_rate: u32, extra: &[&str]) -> (ToneCheck, serde_json::Value) {
-    let (c, summary) = play_and_record(name, file_rate, extra);
-    let ours = summary["underruns"] != 0 || summary["xruns"] != 0;
-    let clean = (c.freq_hz - 1000.0).abs() <= 1.0 && c.longest_gap_ms <= 5.0;
-    if clean || ours {
-        return (c, summary);
-    }
-    eprintln!(
-        "{name}: the sink heard a dropout ({:.2} ms, {:.3} Hz) with no underrun or xrun in the player: the server missed a deadline; once more",
-        c.longest_gap_ms, c.freq_hz
-    );
-    play_and_record(&format!("{name}_again"), file_rate, extra)
-}
-
 fn assert_clean_tone(c: &ToneCheck, summary: &serde_json::Value) {
     assert!(
         (c.freq_hz - 1000.0).abs() <= 1.0,
@@ -272,7 +253,7 @@ fn tone_reaches_the_sink_intact() {
     if skip_without_pulse("tone_reaches_the_sink_intact") {
         return;
     }
-    let (c, summary) = play_clean_tone("e2e_tone", 48_000, &[]);
+    let (c, summary) = play_and_record("e2e_tone", 48_000, &[]);
     assert_clean_tone(&c, &summary);
     assert_eq!(summary["sample_rate"], 48_000);
 }
@@ -283,7 +264,7 @@ fn resampled_tone_with_small_buffer_reaches_the_sink_intact() {
         return;
     }
     // A 44.1 kHz file on the 48 kHz sink: the resampler is in the path; 256-frame callbacks.
-    let (c, summary) = play_clean_tone("e2e_resampled", 44_100, &["--buffer", "256"]);
+    let (c, summary) = play_and_record("e2e_resampled", 44_100, &["--buffer", "256"]);
     assert_clean_tone(&c, &summary);
     assert_eq!(summary["buffer_frames"], 256);
 }

@@ -32,7 +32,7 @@ pub const DORMANT_AFTER_S: u32 = 4;
 /// windowed meters at rest (`MeterReading::at_rest`). Metering zeros costs the meter thread ~3 %
 /// of a core (true peak, K-weighting), so a shorter wait would meet issue 13's "≤ 1 % within 2 s
 /// of Pause" (measured: 0–0.5 % with 1–2 s); but with 1 or 2 s the e2e `play` tone tests heard
-/// a 512-frame dropout at the sink in most runs (not with 4 s, 8/8), for a reason not found yet.
+/// a 512-frame dropout at the sink in most runs (not with 4 s: 3/3), for a reason not found yet.
 /// Until it is, 4 s as before.
 pub const DORMANT_PAUSED_AFTER_S: u32 = 4;
 
