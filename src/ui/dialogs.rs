@@ -127,11 +127,6 @@ impl Dialogs {
         self.busy
     }
 
-    /// A dialog is open or the path field is shown.
-    #[must_use]
-    pub fn active(&self) -> bool {
-        self.busy || self.typed.is_some()
-    }
 
     /// What has come back since the last frame.
     pub fn poll(&mut self) -> Vec<Outcome> {

@@ -191,62 +191,35 @@ mod tests {
         meters: true,
     };
 
+    /// The interval for a focused, playing window with these views.
+    fn playing(spectrum_period: Option<Duration>, meters: bool) -> Option<Duration> {
+        let live = Live {
+            spectrum_period,
+            meters,
+        };
+        frame_interval(Activity::Playing, live, true)
+    }
+
     #[test]
     fn the_fastest_visible_view_sets_the_rate() {
         // Spectrum at the default hop (2048 at 48 kHz, ~23 a second): drawn 20 times a second.
         let p = spectrum_period(2048, 48_000);
         assert_eq!(p.as_micros(), 42_666);
-        let live = Live {
-            spectrum_period: Some(p),
-            meters: true,
-        };
-        assert_eq!(
-            frame_interval(Activity::Playing, live, true),
-            Some(MIN_INTERVAL)
-        );
+        assert_eq!(playing(Some(p), true), Some(MIN_INTERVAL));
         // A hop of 4096 (~12 a second) with the meters hidden: at the spectrum's own rate.
         let p4096 = spectrum_period(4096, 48_000);
-        let spectrum_only = Live {
-            spectrum_period: Some(p4096),
-            meters: false,
-        };
-        assert_eq!(
-            frame_interval(Activity::Playing, spectrum_only, true),
-            Some(p4096)
-        );
+        assert_eq!(playing(Some(p4096), false), Some(p4096));
         // Meters only: 15 a second; the transport alone: 10.
-        let meters = Live {
-            spectrum_period: None,
-            meters: true,
-        };
-        assert_eq!(
-            frame_interval(Activity::Playing, meters, true),
-            Some(METERS_INTERVAL)
-        );
-        let bare = Live {
-            spectrum_period: None,
-            meters: false,
-        };
-        assert_eq!(
-            frame_interval(Activity::Playing, bare, true),
-            Some(TRANSPORT_INTERVAL)
-        );
+        assert_eq!(playing(None, true), Some(METERS_INTERVAL));
+        assert_eq!(playing(None, false), Some(TRANSPORT_INTERVAL));
         // A small hop (1024-point FFT, hop 512: 94 spectra a second) is capped at 20.
-        let fast = Live {
-            spectrum_period: Some(spectrum_period(512, 48_000)),
-            meters: false,
-        };
         assert_eq!(
-            frame_interval(Activity::Playing, fast, true),
+            playing(Some(spectrum_period(512, 48_000)), false),
             Some(MIN_INTERVAL)
         );
         // A slow hop (16384/8192 at 44.1 kHz: 5 a second) never slows the meters below 15.
-        let slow = Live {
-            spectrum_period: Some(spectrum_period(8192, 44_100)),
-            meters: true,
-        };
         assert_eq!(
-            frame_interval(Activity::Playing, slow, true),
+            playing(Some(spectrum_period(8192, 44_100)), true),
             Some(METERS_INTERVAL)
         );
     }
