@@ -66,7 +66,7 @@ measure_play "$half"; cpu_play=$cpu
 xdotool windowfocus --sync "$WID" key space
 t_p=$(cpu_ticks); s_p=$(date +%s.%N)
 # The fade-out, 1.5 s of frames while the views settle (ui::app::pacing::SETTLE), the device
-# stream's suspension once the renderer has been paused for 4 s (render::DORMANT_PAUSED_AFTER_S).
+# stream's suspension once the renderer has been paused for 1 s (render::REST_PAUSED_AFTER_S: the meters stop), the stream corked at 4 s (DORMANT_AFTER_S).
 # Measured as 0–2 s and 2–6 s (what the issue-13 budget, ≤ 1 % within 2 s of Pause, is about).
 sleep 2
 t_2=$(cpu_ticks); s_2=$(date +%s.%N)

@@ -21,6 +21,15 @@ struct Desk {
 impl Drop for Desk {
     fn drop(&mut self) {
         self.end_session();
+        // Let dbus-run-session stop its bus daemon and exit before `_session` is dropped: killing
+        // it mid-way (as the drop would) left one dbus-daemon behind per run now and then.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if !matches!(self._session.0.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 

@@ -221,13 +221,14 @@ fn pause_holds_position_and_resume_continues() {
     assert_eq!(&buf[tail..], &reference[start + tail..start + buf.len()]);
 }
 
-/// A pause longer than `DORMANT_PAUSED_AFTER_S` makes the renderer dormant (it says so, and the
-/// engine may then suspend the device; its meters read silence); any command restarts the count,
-/// and resuming after a dormant stretch continues sample-exactly where the pause held. Idle
-/// silence (stopped) waits the longer `DORMANT_AFTER_S`.
+/// A pause longer than `REST_PAUSED_AFTER_S` makes the renderer rest (it says so, stops feeding
+/// the meters, and the engine reports them at rest); one longer than `DORMANT_AFTER_S` makes it
+/// dormant (the engine may then suspend the device). Any command restarts the count, and
+/// resuming after a dormant stretch continues sample-exactly where the pause held. Idle silence
+/// (stopped) rests only when it goes dormant.
 #[test]
 fn a_long_pause_goes_dormant_and_any_command_wakes_it() {
-    use rusty_audio::engine::render::{DORMANT_AFTER_S, DORMANT_PAUSED_AFTER_S};
+    use rusty_audio::engine::render::{DORMANT_AFTER_S, REST_PAUSED_AFTER_S};
     use std::sync::atomic::Ordering::Relaxed;
     let path = media_file("prog.flac");
     let (mut e, reference, ch, rate) = playing_at_its_rate(&path);
@@ -240,32 +241,47 @@ fn a_long_pause_goes_dormant_and_any_command_wakes_it() {
     e.pause();
     e.render_offline(&mut buf); // the fade-out
     let held = e.telemetry().frames_played.load(Relaxed);
-    let held_blocks = ((rate * DORMANT_PAUSED_AFTER_S) as usize).div_ceil(block);
-    for _ in 0..held_blocks - 1 {
+    let rest_blocks = ((rate * REST_PAUSED_AFTER_S) as usize).div_ceil(block);
+    for _ in 0..rest_blocks - 1 {
         e.render_offline(&mut buf);
         assert!(
-            !dormant(&e),
-            "not before {DORMANT_PAUSED_AFTER_S} s of silence"
+            !e.is_resting(),
+            "not resting before {REST_PAUSED_AFTER_S} s of silence"
         );
     }
     e.render_offline(&mut buf);
     assert!(
-        dormant(&e),
-        "dormant after {DORMANT_PAUSED_AFTER_S} s of paused silence"
+        e.is_resting() && !dormant(&e),
+        "resting (not yet dormant) after {REST_PAUSED_AFTER_S} s of paused silence"
     );
     assert!(buf.iter().all(|&x| x == 0.0), "and silent");
     let m = e.meters().meters;
     assert!(
         m.rms[..ch].iter().all(|&r| r == 0.0) && m.short_term == f32::NEG_INFINITY,
-        "a dormant renderer's meters read silence: {:?} {}",
+        "a resting renderer's meters read silence: {:?} {}",
         &m.rms[..ch],
         m.short_term
     );
+    let held_blocks = ((rate * DORMANT_AFTER_S) as usize).div_ceil(block);
+    for _ in rest_blocks..held_blocks - 1 {
+        e.render_offline(&mut buf);
+        assert!(!dormant(&e), "not dormant before {DORMANT_AFTER_S} s");
+        assert!(e.is_resting());
+    }
+    e.render_offline(&mut buf);
+    assert!(
+        dormant(&e),
+        "dormant after {DORMANT_AFTER_S} s of paused silence"
+    );
+    assert!(buf.iter().all(|&x| x == 0.0), "and silent");
 
     // A volume change (any command) restarts the count: awake at once, dormant again later.
     e.set_volume(1.0);
     e.render_offline(&mut buf);
-    assert!(!dormant(&e), "a command wakes the renderer");
+    assert!(
+        !dormant(&e) && !e.is_resting(),
+        "a command wakes the renderer"
+    );
     for _ in 0..=held_blocks {
         e.render_offline(&mut buf);
     }
@@ -273,7 +289,10 @@ fn a_long_pause_goes_dormant_and_any_command_wakes_it() {
 
     e.resume();
     e.render_offline(&mut buf);
-    assert!(!dormant(&e), "playing is never dormant");
+    assert!(
+        !dormant(&e) && !e.is_resting(),
+        "playing is never dormant"
+    );
     let start = held as usize * ch;
     let tail = 800 * ch;
     assert_eq!(
@@ -288,12 +307,18 @@ fn a_long_pause_goes_dormant_and_any_command_wakes_it() {
     let idle_blocks = ((rate * DORMANT_AFTER_S) as usize).div_ceil(block);
     for _ in 0..idle_blocks - 2 {
         e.render_offline(&mut buf);
-        assert!(!dormant(&e), "idle: not before {DORMANT_AFTER_S} s");
+        assert!(
+            !dormant(&e) && !e.is_resting(),
+            "idle: neither before {DORMANT_AFTER_S} s"
+        );
     }
     for _ in 0..4 {
         e.render_offline(&mut buf);
     }
-    assert!(dormant(&e), "idle silence goes dormant");
+    assert!(
+        dormant(&e) && e.is_resting(),
+        "idle silence goes dormant"
+    );
     e.play_track(0);
     e.render_offline(&mut buf);
     assert!(!dormant(&e), "playing again wakes it");

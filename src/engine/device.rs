@@ -238,11 +238,7 @@ impl Engine {
             return None;
         }
         // The renderer counts silence from our latest command (plus a fade and a callback).
-        let after = if self.paused {
-            render::DORMANT_PAUSED_AFTER_S
-        } else {
-            render::DORMANT_AFTER_S
-        };
+        let after = render::DORMANT_AFTER_S;
         let dormant_at =
             self.last_wake + Duration::from_secs(u64::from(after)) + Duration::from_millis(100);
         Some(

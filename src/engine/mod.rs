@@ -573,22 +573,21 @@ impl Engine {
         self.dsp.settings()
     }
 
-    /// Latest meter reading (lock-free).
-    /// The renderer has gone dormant (see `render::DORMANT_PAUSED_AFTER_S`): nothing is heard.
+    /// The renderer rests (see `render::REST_PAUSED_AFTER_S`): nothing is heard and the meters
+    /// and the spectrum are not fed.
     #[must_use]
-    pub fn is_dormant(&self) -> bool {
+    pub fn is_resting(&self) -> bool {
         self.telemetry()
-            .dormant
+            .resting
             .load(std::sync::atomic::Ordering::Relaxed)
-            != 0
     }
 
-    /// The latest meter reading; at rest (`MeterReading::at_rest`) while the renderer is
-    /// dormant: the meter thread is then fed nothing, and its windows still hold the audio from
-    /// before the pause.
+    /// The latest meter reading; at rest (`MeterReading::at_rest`) while the renderer rests:
+    /// the meter thread is then fed nothing, and its windows still hold the audio from before
+    /// the pause.
     pub fn meters(&mut self) -> MeterReading {
         let r = self.dsp.meters();
-        if self.is_dormant() {
+        if self.is_resting() {
             r.at_rest()
         } else {
             r

@@ -50,8 +50,11 @@ pub struct Telemetry {
     pub device_latency_ns: AtomicU64,
     /// Set by the decoder when it has nothing to produce (no active track).
     pub decoder_idle: AtomicBool,
+    /// The renderer is resting: it has rendered `render::REST_PAUSED_AFTER_S` of held or
+    /// `DORMANT_AFTER_S` of idle silence and no longer feeds the meters and the spectrum.
+    pub resting: AtomicBool,
     /// 0 while the renderer is producing sound (or has been silent only briefly); `g + 1` once
-    /// it has rendered `render::DORMANT_PAUSED_AFTER_S` of held or `DORMANT_AFTER_S` of idle silence since it saw
+    /// it has rendered `render::DORMANT_AFTER_S` of held or idle silence since it saw
     /// `Command::Wake(g)`. The engine suspends the device stream only when this names its
     /// latest wake, so nothing it sent can be stranded in a stopped stream.
     pub dormant: AtomicU64,
@@ -76,6 +79,7 @@ impl Default for Telemetry {
             last_callback_frames: AtomicU32::new(0),
             device_latency_ns: AtomicU64::new(0),
             decoder_idle: AtomicBool::new(true),
+            resting: AtomicBool::new(false),
             dormant: AtomicU64::new(0),
             perf: PerfMonitor::new(),
         }

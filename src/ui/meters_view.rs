@@ -155,10 +155,10 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     let id = egui::Id::unique("meter_holds");
     let mut holds: Holds = ui.data_mut(|d| d.get_temp(id)).unwrap_or_default();
     let mut r = app.engine.meters();
-    if app.meters_at_rest() || app.engine.is_dormant() {
+    if app.meters_at_rest() || app.engine.is_resting() {
         // Nothing plays: show the silence that is heard. The window stops being drawn soon after
         // playback stops (see `app::pacing`), so the last reading would otherwise stay up,
-        // half-way through its fall. (A dormant engine reports its reading at rest already; the
+        // half-way through its fall. (A resting engine reports its reading at rest already; the
         // holds go with it.)
         r = r.at_rest();
         holds = Holds::default();
