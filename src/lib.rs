@@ -2,7 +2,7 @@
 //!
 //! Layout mirrors the threads: `decode` (files → PCM, decoder thread and offline), `engine`
 //! (threads, rings, output), `dsp` (pure kernels), `analysis` (measurements), `perf` (monitor),
-//! `cli` (headless commands).
+//! `library` (what a playlist entry is: tags, ReplayGain), `cli` (headless commands).
 
 pub mod analysis;
 pub mod cli;
@@ -10,6 +10,7 @@ pub mod decode;
 pub mod desktop;
 pub mod dsp;
 pub mod engine;
+pub mod library;
 pub mod perf;
 pub mod ui;
 pub mod util;

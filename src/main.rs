@@ -77,6 +77,8 @@ enum Cmd {
         /// What to hear: stereo, mono, left, right, mid, side or swap.
         #[arg(long, default_value = "stereo")]
         monitor: String,
+        #[command(flatten)]
+        gain: cli::gain_args::GainArgs,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -87,14 +89,16 @@ enum Cmd {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Render a file through the playback chain (EQ, gain, limiter) to a WAV file.
+    /// Render files (a queue: gapless, normalized as playback plays it) through the playback
+    /// chain (EQ, gain, limiter) to one WAV file.
     Render {
-        #[arg(value_name = "IN")]
-        input: PathBuf,
-        #[arg(value_name = "OUT.wav")]
-        out: PathBuf,
+        /// The inputs (files or folders, played in order), then the WAV file to write.
+        #[arg(value_name = "IN... OUT.wav", num_args = 2.., required = true)]
+        paths: Vec<PathBuf>,
         #[command(flatten)]
         dsp: cli::dsp_args::DspArgs,
+        #[command(flatten)]
+        normalization: cli::gain_args::GainArgs,
         /// Gain after the EQ, in dB.
         #[arg(
             long,
@@ -204,15 +208,17 @@ fn main() {
             dsp,
             limit,
             monitor,
+            gain,
             files,
-        }) => match play_dsp(&dsp, &limit, &monitor) {
-            Ok(dsp) => cli::play::run(cli::play::PlayOptions {
+        }) => match play_dsp(&dsp, &limit, &monitor).and_then(|d| Ok((d, gain.settings()?))) {
+            Ok((dsp, gain)) => cli::play::run(cli::play::PlayOptions {
                 output,
                 buffer_frames: cli.output.buffer,
                 volume_db: volume,
                 json,
                 files,
                 dsp,
+                gain,
             }),
             Err(e) => {
                 eprintln!("rusty-audio: {e}");
@@ -221,24 +227,31 @@ fn main() {
         },
         Some(Cmd::Analyze { json, files }) => cli::analyze::run(&files, json),
         Some(Cmd::Render {
-            input,
-            out,
+            mut paths,
             dsp,
+            normalization,
             gain,
             limit,
             rate,
             bits,
             block,
-        }) => cli::render::run(&cli::render::RenderOptions {
-            input,
-            output: out,
-            dsp,
-            gain_db: gain,
-            limit_dbfs: limit,
-            rate,
-            bits,
-            block,
-        }),
+        }) => match normalization.settings() {
+            Ok(normalization) => cli::render::run(&cli::render::RenderOptions {
+                output: paths.pop().expect("clap requires two paths"),
+                inputs: paths,
+                dsp,
+                normalization,
+                gain_db: gain,
+                limit_dbfs: limit,
+                rate,
+                bits,
+                block,
+            }),
+            Err(e) => {
+                eprintln!("rusty-audio: {e}");
+                2
+            }
+        },
         Some(Cmd::Devices) => cli::devices::run(),
         Some(Cmd::Bench { json, quick }) => cli::bench::run(json, quick),
         Some(Cmd::Report {

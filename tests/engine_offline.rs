@@ -289,10 +289,7 @@ fn a_long_pause_goes_dormant_and_any_command_wakes_it() {
 
     e.resume();
     e.render_offline(&mut buf);
-    assert!(
-        !dormant(&e) && !e.is_resting(),
-        "playing is never dormant"
-    );
+    assert!(!dormant(&e) && !e.is_resting(), "playing is never dormant");
     let start = held as usize * ch;
     let tail = 800 * ch;
     assert_eq!(
@@ -315,10 +312,7 @@ fn a_long_pause_goes_dormant_and_any_command_wakes_it() {
     for _ in 0..4 {
         e.render_offline(&mut buf);
     }
-    assert!(
-        dormant(&e) && e.is_resting(),
-        "idle silence goes dormant"
-    );
+    assert!(dormant(&e) && e.is_resting(), "idle silence goes dormant");
     e.play_track(0);
     e.render_offline(&mut buf);
     assert!(!dormant(&e), "playing again wakes it");

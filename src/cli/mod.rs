@@ -6,6 +6,7 @@ pub mod bench;
 pub mod devices;
 pub mod dsp_args;
 pub mod files;
+pub mod gain_args;
 pub mod play;
 pub mod render;
 pub mod report;

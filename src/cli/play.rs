@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::engine::{Engine, EngineConfig, EngineEvent, OutputChoice, PlayState};
+use crate::library::replaygain::{AppliedGain, GainSource};
 
 pub struct PlayOptions {
     pub output: OutputChoice,
@@ -18,6 +19,26 @@ pub struct PlayOptions {
     pub json: bool,
     pub files: Vec<PathBuf>,
     pub dsp: crate::dsp::chain::DspSettings,
+    pub gain: crate::library::replaygain::GainSettings,
+}
+
+/// ", ReplayGain track −6.54 dB" (nothing while normalization is off).
+fn gain_note(g: &AppliedGain) -> String {
+    let what = match g.source {
+        GainSource::Off => return String::new(),
+        GainSource::Track => "track",
+        GainSource::Album => "album",
+        GainSource::Fallback => "untagged",
+    };
+    format!(
+        ", ReplayGain {what} {:+.2} dB{}",
+        g.db,
+        if g.capped {
+            " (capped at the peak)"
+        } else {
+            ""
+        }
+    )
 }
 
 fn mmss(s: f64) -> String {
@@ -41,6 +62,7 @@ pub fn run(opts: PlayOptions) -> i32 {
         buffer_frames: opts.buffer_frames,
         dsp: opts.dsp,
         volume: 10f32.powf(opts.volume_db / 20.0),
+        gain: opts.gain,
         ..Default::default()
     };
     let mut engine = match Engine::start(&cfg) {
@@ -63,6 +85,7 @@ pub fn run(opts: PlayOptions) -> i32 {
 
     let tty = std::io::stderr().is_terminal();
     let mut durations: Vec<Option<f64>> = vec![None; files.len()];
+    let mut gains = vec![None; files.len()];
     let (mut opened, mut failed) = (std::collections::BTreeSet::new(), 0usize);
     let mut last_line = Instant::now() - Duration::from_secs(10);
     let telemetry = engine.telemetry().clone();
@@ -70,7 +93,10 @@ pub fn run(opts: PlayOptions) -> i32 {
     loop {
         for ev in engine.poll() {
             match ev {
-                EngineEvent::TrackOpened { track, info, .. } => {
+                EngineEvent::TrackOpened {
+                    track, info, gain, ..
+                } => {
+                    gains[track] = Some(gain);
                     if opened.insert(track) {
                         durations[track] = info
                             .declared_frames
@@ -79,14 +105,15 @@ pub fn run(opts: PlayOptions) -> i32 {
                             eprint!("\r\x1b[K");
                         }
                         eprintln!(
-                            "[{}/{}] {} ({} {}, {} Hz, {} ch)",
+                            "[{}/{}] {} ({} {}, {} Hz, {} ch{})",
                             track + 1,
                             files.len(),
                             files[track].display(),
                             info.container,
                             info.codec,
                             info.sample_rate,
-                            info.channels
+                            info.channels,
+                            gain_note(&gain)
                         );
                     }
                 }
@@ -100,6 +127,7 @@ pub fn run(opts: PlayOptions) -> i32 {
                 EngineEvent::OutputChanged { reason, .. } | EngineEvent::Notice(reason) => {
                     eprintln!("rusty-audio: {reason}")
                 }
+                EngineEvent::GainChanged { track, gain, .. } => gains[track] = Some(gain),
                 EngineEvent::QueueEnded => queue_ended = true,
                 EngineEvent::Synced(_) => {}
             }
@@ -194,6 +222,8 @@ pub fn run(opts: PlayOptions) -> i32 {
                 "sample_format": info.sample_format,
                 "buffer_frames": buffer_frames,
                 "tracks_played": opened.len(),
+                // Per queue entry: the normalization gain it played with (null: not opened).
+                "gains": gains.iter().map(|g| g.map(|g: AppliedGain| json!({"db": g.db, "source": g.source, "capped": g.capped}))).collect::<Vec<_>>(),
                 "tracks_failed": failed,
                 "callbacks": snap.count,
                 "callback_ns": {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99), "p999": q(0.999), "max": snap.max},

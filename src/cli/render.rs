@@ -1,6 +1,9 @@
-//! `rusty-audio render IN OUT.wav`: the playback chain, offline. It runs the real engine (decoder
-//! thread, resampler, PCM ring, the render function) pulled without a clock, so what it writes is
-//! exactly what playback sends to the device — bit-identical for any block size.
+//! `rusty-audio render IN... OUT.wav`: the playback chain, offline. It runs the real engine
+//! (decoder thread, resampler, PCM ring, the render function) pulled without a clock, so what it
+//! writes is exactly what playback sends to the device — bit-identical for any block size. Several
+//! inputs (files, folders) are a queue, joined gaplessly and normalized as playback does; the
+//! output has the first input's rate (unless `--rate`) and channel count, later inputs are
+//! converted to it like playback converts to a device.
 //!
 //! Output: WAV, float32 by default, 16/24-bit with TPDF dither (the device conversion code). The
 //! limiter's lookahead delay is compensated: output sample n is input sample n. The file is
@@ -14,9 +17,10 @@ use crate::decode::AudioSource;
 use crate::engine::{Engine, EngineConfig};
 
 pub struct RenderOptions {
-    pub input: PathBuf,
+    pub inputs: Vec<PathBuf>,
     pub output: PathBuf,
     pub dsp: DspArgs,
+    pub normalization: crate::library::replaygain::GainSettings,
     pub gain_db: f64,
     pub limit_dbfs: Option<f64>,
     pub rate: Option<u32>,
@@ -72,13 +76,17 @@ pub fn render(opts: &RenderOptions) -> Result<RenderSummary, String> {
             return Err(format!("--rate {r}: use 8000–384000 Hz"));
         }
     }
-    if same_file(&opts.input, &opts.output) {
+    let inputs = super::files::expand(&opts.inputs);
+    let Some(first) = inputs.first() else {
+        return Err("nothing to render (no audio files in the inputs)".into());
+    };
+    if inputs.iter().any(|i| same_file(i, &opts.output)) {
         return Err(format!(
             "{}: refusing to overwrite the input file",
             opts.output.display()
         ));
     }
-    let info = AudioSource::open(&opts.input)
+    let info = AudioSource::open(first)
         .map_err(|e| e.to_string())?
         .info()
         .clone();
@@ -100,10 +108,11 @@ pub fn render(opts: &RenderOptions) -> Result<RenderSummary, String> {
         limiter: opts.limit_dbfs.is_some(),
         volume: 10f64.powf(opts.gain_db / 20.0) as f32,
         ring_seconds: 1.0,
+        gain: opts.normalization,
         ..EngineConfig::default()
     };
     let mut engine = Engine::offline(rate, channels, &cfg);
-    engine.set_queue(vec![opts.input.clone()]);
+    engine.set_queue(inputs);
     engine.play_track(0);
 
     let spec = hound::WavSpec {

@@ -5,15 +5,22 @@
 //! thread.
 
 use symphonia::core::formats::FormatReader;
-use symphonia::core::meta::{StandardTag, StandardVisualKey, Visual};
+use symphonia::core::meta::{RawValue, StandardTag, StandardVisualKey, Visual};
 
-/// The tags a player shows. Empty fields stay `None` so the UI can fall back to the file name.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+use crate::library::replaygain::GainTags;
+
+/// The tags a player shows and plays by. Empty fields stay `None` so the UI can fall back to the
+/// file name.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TrackTags {
     pub title: Option<String>,
+    /// The track's artist (the album artist when the file names no other).
     pub artist: Option<String>,
+    pub album_artist: Option<String>,
     pub album: Option<String>,
     pub track_number: Option<u64>,
+    /// ReplayGain (or Opus R128) values.
+    pub gain: GainTags,
 }
 
 /// An embedded picture, still encoded (JPEG/PNG bytes as stored in the file).
@@ -50,12 +57,31 @@ pub fn collect(reader: &mut dyn FormatReader, want_cover: bool) -> (TrackTags, O
                 match &tag.std {
                     Some(StandardTag::TrackTitle(s)) => tags.title = clean(s).or(tags.title.take()),
                     Some(StandardTag::Artist(s)) => tags.artist = clean(s).or(tags.artist.take()),
-                    Some(StandardTag::AlbumArtist(s)) if tags.artist.is_none() => {
-                        tags.artist = clean(s);
+                    Some(StandardTag::AlbumArtist(s)) => {
+                        tags.album_artist = clean(s).or(tags.album_artist.take());
                     }
                     Some(StandardTag::Album(s)) => tags.album = clean(s).or(tags.album.take()),
                     Some(StandardTag::TrackNumber(n)) => tags.track_number = Some(*n),
-                    _ => {}
+                    // symphonia maps the Vorbis/APE/ID3v2 TXXX/iTunes names; one parser for
+                    // all of them (`GainTags::take`).
+                    Some(StandardTag::ReplayGainTrackGain(s)) => {
+                        tags.gain.take("replaygain_track_gain", s);
+                    }
+                    Some(StandardTag::ReplayGainTrackPeak(s)) => {
+                        tags.gain.take("replaygain_track_peak", s);
+                    }
+                    Some(StandardTag::ReplayGainAlbumGain(s)) => {
+                        tags.gain.take("replaygain_album_gain", s);
+                    }
+                    Some(StandardTag::ReplayGainAlbumPeak(s)) => {
+                        tags.gain.take("replaygain_album_peak", s);
+                    }
+                    // Opus's R128 gains have no standard tag: by their raw name.
+                    _ => {
+                        if let RawValue::String(v) = &tag.raw.value {
+                            tags.gain.take(&tag.raw.key, v);
+                        }
+                    }
                 }
             }
             if want_cover {
@@ -71,6 +97,9 @@ pub fn collect(reader: &mut dyn FormatReader, want_cover: bool) -> (TrackTags, O
                 }
             }
         }
+    }
+    if tags.artist.is_none() {
+        tags.artist.clone_from(&tags.album_artist);
     }
     let cover = cover.map(|(_, v)| CoverArt {
         media_type: v.media_type.clone(),

@@ -37,6 +37,8 @@ pub enum DecoderCommand {
     },
     /// Discard everything buffered and go idle.
     Stop,
+    /// New loudness normalization settings (the track being decoded changes its gain at once).
+    SetGain(crate::library::replaygain::GainSettings),
     /// Reply `EngineEvent::Synced(id)` once every earlier command has reached the ring.
     Sync(u64),
     Shutdown,
@@ -51,6 +53,14 @@ pub enum EngineEvent {
         track: usize,
         key: u32,
         info: SourceInfo,
+        /// The normalization gain it plays with.
+        gain: crate::library::replaygain::AppliedGain,
+    },
+    /// The normalization gain of the track being decoded changed (new settings).
+    GainChanged {
+        track: usize,
+        key: u32,
+        gain: crate::library::replaygain::AppliedGain,
     },
     TrackFailed {
         track: usize,

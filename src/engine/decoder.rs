@@ -24,6 +24,7 @@ use super::ring::{MarkerKind, PcmProducer};
 use super::telemetry::Telemetry;
 use crate::decode::{AudioSource, FileCache};
 use crate::dsp::channel_map::ChannelMap;
+use crate::library::replaygain::{self, AlbumKey, AppliedGain, GainMode, GainSettings, GainTags};
 
 /// How long the decoder sleeps when the ring is full before checking again. The ring holds half a
 /// second (and at least four callbacks), so 20 ms is far inside the margin; commands wake it at
@@ -44,6 +45,59 @@ struct Active {
     map: ChannelMap,
     /// With the stream frame its first output frame has.
     resampler: Option<(StreamResampler, u64)>,
+    /// Its ReplayGain tags and album (None: not read, normalization was off when it opened),
+    /// the gain they give under the current settings, and the ramp to it.
+    gain_tags: Option<(GainTags, AlbumKey)>,
+    gain: AppliedGain,
+    ramp: GainRamp,
+}
+
+/// The normalization gain on the decoded samples: constant while a track plays, ramped over
+/// `GAIN_RAMP_S` when the settings change mid-track (a step would be audible as a click).
+#[derive(Clone, Copy, Debug)]
+struct GainRamp {
+    now: f32,
+    target: f32,
+    step: f32,
+}
+
+const GAIN_RAMP_S: f64 = 0.01;
+
+impl GainRamp {
+    fn at(gain: f32) -> Self {
+        Self {
+            now: gain,
+            target: gain,
+            step: 0.0,
+        }
+    }
+
+    fn ramp_to(&mut self, target: f32, rate: u32) {
+        let frames = (GAIN_RAMP_S * f64::from(rate.max(1))).max(1.0) as f32;
+        self.target = target;
+        self.step = (target - self.now) / frames;
+    }
+
+    /// Multiply interleaved `samples` (`ch` channels) by the gain, ramping where it moves.
+    fn apply(&mut self, samples: &mut [f32], ch: usize) {
+        let ch = ch.max(1);
+        if self.now == self.target {
+            if self.now != 1.0 {
+                samples.iter_mut().for_each(|x| *x *= self.now);
+            }
+            return;
+        }
+        for frame in samples.chunks_mut(ch) {
+            if self.now != self.target {
+                let next = self.now + self.step;
+                let passed = (self.step > 0.0 && next >= self.target)
+                    || (self.step < 0.0 && next <= self.target)
+                    || self.step == 0.0;
+                self.now = if passed { self.target } else { next };
+            }
+            frame.iter_mut().for_each(|x| *x *= self.now);
+        }
+    }
 }
 
 pub struct DecoderThread {
@@ -75,6 +129,23 @@ pub struct DecoderThread {
     markers: VecDeque<(u64, MarkerKind)>,
     decoded: Vec<f32>,
     mapped: Vec<f32>,
+    /// Loudness normalization (see `library::replaygain`).
+    gain: GainSettings,
+    /// Album identity per path, for `GainMode::Auto` (read once per file while the queue holds
+    /// it; `None`: unreadable).
+    album_keys: std::collections::HashMap<PathBuf, Option<AlbumKey>>,
+}
+
+/// A source's ReplayGain tags and album.
+fn gain_tags_of(source: &mut AudioSource, path: &std::path::Path) -> (GainTags, AlbumKey) {
+    let (t, _) = source.tags(false);
+    let album = AlbumKey::of(
+        path,
+        t.album.as_deref(),
+        t.album_artist.as_deref(),
+        t.artist.as_deref(),
+    );
+    (t.gain, album)
 }
 
 impl DecoderThread {
@@ -111,7 +182,43 @@ impl DecoderThread {
             markers: VecDeque::new(),
             decoded: Vec::new(),
             mapped: Vec::new(),
+            gain: GainSettings::default(),
+            album_keys: std::collections::HashMap::new(),
         }
+    }
+
+    /// Normalization settings to start with (before `run`).
+    pub fn set_gain_settings(&mut self, settings: GainSettings) {
+        self.gain = settings;
+    }
+
+    /// The album a queued file belongs to (read from its tags once; see `album_keys`).
+    fn album_key(&mut self, path: &PathBuf) -> Option<AlbumKey> {
+        if let Some(k) = self.album_keys.get(path) {
+            return k.clone();
+        }
+        let key = AudioSource::open(path)
+            .ok()
+            .map(|mut s| gain_tags_of(&mut s, path).1);
+        self.album_keys.insert(path.clone(), key.clone());
+        key
+    }
+
+    /// Whether queue entry `track` plays next to another track of its album (only asked in
+    /// `GainMode::Auto`; reads the neighbours' tags).
+    fn in_album_run(&mut self, track: usize, own: Option<AlbumKey>) -> bool {
+        if self.gain.mode != GainMode::Auto {
+            return false;
+        }
+        let mut keys = [None, own, None];
+        if track > 0 {
+            let p = self.queue[track - 1].1.clone();
+            keys[0] = self.album_key(&p);
+        }
+        if let Some((_, p)) = self.queue.get(track + 1).cloned() {
+            keys[2] = self.album_key(&p);
+        }
+        replaygain::album_run(&keys, 1)
     }
 
     fn has_work(&self) -> bool {
@@ -176,6 +283,9 @@ impl DecoderThread {
         match cmd {
             DecoderCommand::SetQueue(q) => {
                 self.queue = q;
+                let queue = &self.queue;
+                self.album_keys
+                    .retain(|path, _| queue.iter().any(|(_, p)| p == path));
                 if let Some(a) = &mut self.active {
                     match self.queue.iter().position(|(k, _)| *k == a.key) {
                         Some(i) => a.track = i,
@@ -199,6 +309,25 @@ impl DecoderThread {
                 self.discard_pending();
                 self.active = None;
                 self.mark_now(MarkerKind::End { flush: true });
+            }
+            DecoderCommand::SetGain(settings) => {
+                self.gain = settings;
+                if let Some(mut a) = self.active.take() {
+                    let path = self.queue[a.track].1.clone();
+                    let (tags, own) = a
+                        .gain_tags
+                        .get_or_insert_with(|| gain_tags_of(&mut a.source, &path))
+                        .clone();
+                    let run = self.in_album_run(a.track, Some(own));
+                    a.gain = replaygain::gain_for(&tags, run, &self.gain);
+                    a.ramp.ramp_to(a.gain.linear(), a.source.info().sample_rate);
+                    let _ = self.events.send(EngineEvent::GainChanged {
+                        track: a.track,
+                        key: a.key,
+                        gain: a.gain,
+                    });
+                    self.active = Some(a);
+                }
             }
             DecoderCommand::Sync(id) => {
                 // Make sure markers set by earlier commands are in the ring before replying (a
@@ -284,6 +413,7 @@ impl DecoderThread {
             match opened {
                 Ok((active, at)) => {
                     let info = active.source.info().clone();
+                    let gain = active.gain;
                     self.markers.push_back((
                         at,
                         MarkerKind::TrackStart {
@@ -294,9 +424,12 @@ impl DecoderThread {
                         },
                     ));
                     self.active = Some(active);
-                    let _ = self
-                        .events
-                        .send(EngineEvent::TrackOpened { track, key, info });
+                    let _ = self.events.send(EngineEvent::TrackOpened {
+                        track,
+                        key,
+                        info,
+                        gain,
+                    });
                     return;
                 }
                 Err(error) => {
@@ -345,6 +478,17 @@ impl DecoderThread {
         if frame > 0 {
             source.seek(frame).map_err(|e| e.to_string())?;
         }
+        // Tags before the channel map borrows the source's info. Normalization needs them only
+        // when on; reading them costs a walk over the metadata the probe already parsed.
+        let (gain_tags, gain) = if self.gain.mode == GainMode::Off {
+            (None, AppliedGain::UNITY)
+        } else {
+            let (tags, own) = gain_tags_of(&mut source, &path);
+            self.album_keys.insert(path.clone(), Some(own.clone()));
+            let run = self.in_album_run(track, Some(own.clone()));
+            let gain = replaygain::gain_for(&tags, run, &self.gain);
+            (Some((tags, own)), gain)
+        };
         let info = source.info();
         let map = ChannelMap::new(&info.layout, self.device_channels);
         let rate = info.sample_rate;
@@ -371,6 +515,9 @@ impl DecoderThread {
                 source,
                 map,
                 resampler,
+                gain_tags,
+                gain,
+                ramp: GainRamp::at(gain.linear()),
             },
             starts_at,
         ))
@@ -435,6 +582,7 @@ impl DecoderThread {
             Ok(n) if n > 0 => {
                 self.mapped.clear();
                 active.map.map_into(&self.decoded, &mut self.mapped);
+                active.ramp.apply(&mut self.mapped, self.device_channels);
                 match active.resampler.as_mut() {
                     Some((r, _)) => r.process(&self.mapped, &mut self.pending),
                     None => self.pending.extend_from_slice(&self.mapped),

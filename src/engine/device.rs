@@ -198,6 +198,7 @@ impl Engine {
             .filter_map(|mut e| {
                 // The playlist may have changed since the decoder sent this: report today's index.
                 if let EngineEvent::TrackOpened { track, key, .. }
+                | EngineEvent::GainChanged { track, key, .. }
                 | EngineEvent::TrackFailed { track, key, .. } = &mut e
                 {
                     *track = self.index_of(*key)?;

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod decoder;
 mod device;
 pub mod dsp_link;
+mod normalize;
 pub mod output;
 pub mod render;
 pub mod resample;
@@ -29,6 +30,7 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use crate::analysis::spectrum::{SpectrumConfig, SpectrumFrame};
 use crate::dsp::chain::DspSettings;
+use crate::library::replaygain::GainSettings;
 pub use commands::{Command, DecoderCommand, EngineEvent};
 use dsp_link::{DspControl, MeterReading};
 pub use output::{OutputChoice, OutputError};
@@ -62,6 +64,8 @@ pub struct EngineConfig {
     pub dsp: DspSettings,
     /// Whether the chain has a limiter (playback: always; `render`: only with `--limit`).
     pub limiter: bool,
+    /// Loudness normalization (applied by the decoder thread, before the EQ).
+    pub gain: GainSettings,
     /// Initial volume (linear), in place from the first sample (no ramp from unity).
     pub volume: f32,
 }
@@ -76,6 +80,7 @@ impl Default for EngineConfig {
             dsp: DspSettings::default(),
             limiter: true,
             volume: 1.0,
+            gain: GainSettings::default(),
         }
     }
 }
@@ -184,7 +189,7 @@ fn build_parts(plan: &OutputPlan, cfg: &EngineConfig, telemetry: &Arc<Telemetry>
     );
     let mut renderer = Renderer::new(pcm_cons, cmd_cons, telemetry.clone(), channels, rate, tap);
     renderer.snap_volume(cfg.volume);
-    let decoder = decoder::DecoderThread::new(
+    let mut decoder = decoder::DecoderThread::new(
         pcm_prod,
         drx,
         etx,
@@ -193,6 +198,7 @@ fn build_parts(plan: &OutputPlan, cfg: &EngineConfig, telemetry: &Arc<Telemetry>
         channels,
         cfg.cache_mib << 20,
     );
+    decoder.set_gain_settings(cfg.gain);
     let handle = std::thread::Builder::new()
         .name("rusty-audio-decoder".into())
         .spawn(move || decoder.run())

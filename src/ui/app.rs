@@ -18,6 +18,7 @@ mod actions;
 mod desktop_link;
 pub use desktop_link::Desktop;
 mod engine_link;
+mod loudness;
 pub mod pacing;
 
 /// Smallest height of an analyzer view (spectrum, spectrogram) before the middle scrolls.
@@ -47,6 +48,8 @@ pub struct Entry {
     pub format: Option<String>,
     /// Why it cannot be played, once the scanner or the decoder said so.
     pub error: Option<String>,
+    /// The normalization gain it plays with, once the decoder opened it.
+    pub gain: Option<crate::library::replaygain::AppliedGain>,
 }
 
 impl Entry {
@@ -60,6 +63,7 @@ impl Entry {
             measured: None,
             format: None,
             error: None,
+            gain: None,
         }
     }
 
@@ -169,6 +173,8 @@ pub struct RustyApp {
     queued: Vec<super::command::AppCommand>,
     /// Integrated loudness, range, true peak and clips restart with each track.
     pub meters_per_track: bool,
+    /// Loudness normalization (ReplayGain), as the engine has it.
+    pub normalization: crate::library::replaygain::GainSettings,
     /// The playlist row a dragged row would land on (the drop marker shown there).
     pub drop_marker: Option<usize>,
     /// Queue key of the track the meters' integrating readings belong to.
@@ -254,6 +260,7 @@ impl RustyApp {
             reconnect_wait: engine_link::RECONNECT_FIRST,
             dialogs: super::dialogs::Dialogs::default(),
             meters_per_track: s.layout.meters_per_track,
+            normalization: s.normalization,
             meters_track: None,
             drop_marker: None,
         };
@@ -267,6 +274,7 @@ impl RustyApp {
         }
         app.engine.set_dsp(&s.dsp);
         app.set_volume_db(s.volume_db);
+        app.engine.set_gain_settings(s.normalization);
         app.engine.set_spectrum_config(s.spectrum);
         if start.files.is_empty() && !s.playlist.is_empty() {
             // Where the user left off.
@@ -528,6 +536,7 @@ impl RustyApp {
             spectrogram: self.spectrogram.settings,
             output_device: self.output_device.clone(),
             buffer_frames: self.buffer_frames,
+            normalization: self.normalization,
             known_lengths: self
                 .playlist
                 .iter()

@@ -32,6 +32,8 @@ pub enum AppCommand {
     /// Change the volume by this many dB (capped, see `RustyApp::set_volume_db`).
     VolumeBy(f32),
     SetVolume(f32),
+    /// Loudness normalization mode, pre-amp, fallback, clipping cap.
+    SetNormalization(crate::library::replaygain::GainSettings),
     /// Move the selected playlist entry up (−1) or down (+1).
     MoveSelected(isize),
     RemoveSelected,

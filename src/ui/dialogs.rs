@@ -127,7 +127,6 @@ impl Dialogs {
         self.busy
     }
 
-
     /// What has come back since the last frame.
     pub fn poll(&mut self) -> Vec<Outcome> {
         let out: Vec<Outcome> = self.rx.try_iter().collect();

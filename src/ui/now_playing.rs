@@ -52,6 +52,9 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                 if let Some(f) = &e.format {
                     wrap(ui, egui::RichText::new(f).small());
                 }
+                if let Some(g) = e.gain.as_ref().and_then(super::gain_text) {
+                    wrap(ui, egui::RichText::new(g).small());
+                }
             }
             None => {
                 ui.weak("Nothing playing");

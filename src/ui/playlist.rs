@@ -51,6 +51,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         .auto_shrink([false, false])
         .show_rows(ui, ROW_H, app.playlist.len(), |ui, rows| {
             for i in rows {
+                let gain = app.planned_gain(i);
                 let e = &app.playlist[i];
                 let width = ui.available_width();
                 let (rect, r) =
@@ -63,8 +64,11 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                 let r = r.on_hover_text(match &e.error {
                     Some(err) => format!("{}\n{err}", e.path.display()),
                     None => format!(
-                        "{}\nDrag to reorder, double-click to play",
-                        e.path.display()
+                        "{}{}\nDrag to reorder, double-click to play",
+                        e.path.display(),
+                        gain.as_ref()
+                            .and_then(super::gain_text)
+                            .map_or(String::new(), |g| format!("\n{g}"))
                     ),
                 });
                 let visuals = ui.visuals();
@@ -125,6 +129,15 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                     small.clone(),
                     visuals.weak_text_color(),
                 );
+                if let Some(g) = gain {
+                    p.text(
+                        rect.right_bottom() + egui::vec2(-4.0, -3.0),
+                        egui::Align2::RIGHT_BOTTOM,
+                        format!("{:+.1} dB", g.db),
+                        small.clone(),
+                        visuals.weak_text_color(),
+                    );
+                }
                 if let Some(d) = e.duration_s {
                     p.text(
                         rect.right_top() + egui::vec2(-4.0, 3.0),

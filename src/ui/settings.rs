@@ -66,6 +66,8 @@ pub struct Settings {
     /// Decoded lengths of playlist files whose header said otherwise or nothing, so the list
     /// shows them from the start next time (see `KnownLength`).
     pub known_lengths: Vec<KnownLength>,
+    /// Loudness normalization (ReplayGain).
+    pub normalization: crate::library::replaygain::GainSettings,
 }
 
 /// A file's decoded length, valid while the file is unchanged (same size and modification time).
@@ -119,6 +121,7 @@ impl Default for Settings {
             output_device: None,
             buffer_frames: None,
             known_lengths: Vec::new(),
+            normalization: crate::library::replaygain::GainSettings::default(),
         }
     }
 }

@@ -89,6 +89,8 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         if v.changed() {
             app.send(AppCommand::SetVolume(vol));
         }
+        ui.separator();
+        normalization(app, ui);
     });
     let width = ui.available_width().max(100.0);
     seek_bar(app, ui, width, track, pos, total);
@@ -96,6 +98,56 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         output_picker(app, ui);
         perf_alert(app, ui);
     });
+}
+
+/// The loudness normalization mode and, in its menu, pre-amp, fallback and the clipping cap.
+fn normalization(app: &mut RustyApp, ui: &mut egui::Ui) {
+    use crate::library::replaygain::GainMode;
+    let mut s = app.normalization;
+    super::pick(
+        ui,
+        "replaygain_mode",
+        "Normalize",
+        &mut s.mode,
+        [
+            GainMode::Off,
+            GainMode::Track,
+            GainMode::Album,
+            GainMode::Auto,
+        ],
+        |m| {
+            match m {
+                GainMode::Off => "Off",
+                GainMode::Track => "Track gain",
+                GainMode::Album => "Album gain",
+                GainMode::Auto => "Auto (album in order)",
+            }
+            .to_string()
+        },
+        "Loudness normalization from ReplayGain tags (−18 LUFS): per track, per album, or \
+         auto (album gain while tracks of one album play in order)",
+    );
+    ui.menu_button("Gain…", |ui| {
+        ui.add(
+            egui::Slider::new(&mut s.preamp_db, -12.0..=12.0)
+                .text("Pre-amp")
+                .suffix(" dB"),
+        )
+        .on_hover_text("Added to every tagged gain");
+        ui.add(
+            egui::Slider::new(&mut s.fallback_db, -18.0..=6.0)
+                .text("Untagged files")
+                .suffix(" dB"),
+        )
+        .on_hover_text("Gain for files without ReplayGain tags");
+        ui.checkbox(&mut s.prevent_clipping, "Prevent clipping")
+            .on_hover_text("Lower the gain so the tagged peak stays at or below 0 dBFS");
+    })
+    .response
+    .on_hover_text("Normalization pre-amp, untagged files, clipping");
+    if s != app.normalization {
+        app.send(AppCommand::SetNormalization(s));
+    }
 }
 
 /// "Performance: …" at the end of the output row when the monitor saw trouble lately. It sits in

@@ -69,6 +69,7 @@ impl RustyApp {
             AppCommand::SeekTo(t) => self.seek_to(t),
             AppCommand::VolumeBy(db) => self.set_volume_db(self.volume_db + db),
             AppCommand::SetVolume(db) => self.set_volume_db(db),
+            AppCommand::SetNormalization(s) => self.set_normalization(s),
             AppCommand::MoveSelected(by) => {
                 if let Some(i) = self.selected {
                     if let Some(to) = i

@@ -54,6 +54,7 @@ impl RustyApp {
             buffer_frames,
             dsp: *self.engine.dsp(),
             volume: crate::ui::settings::volume_gain(self.volume_db),
+            gain: self.normalization,
             ..EngineConfig::default()
         })
     }
@@ -111,8 +112,11 @@ impl RustyApp {
     pub(super) fn handle_events(&mut self) {
         for ev in self.engine.poll() {
             match ev {
-                EngineEvent::TrackOpened { track, info, .. } => {
+                EngineEvent::TrackOpened {
+                    track, info, gain, ..
+                } => {
                     if let Some(e) = self.playlist.get_mut(track) {
+                        e.gain = Some(gain);
                         if let Some(d) = info.duration_s().filter(|_| !e.duration_exact) {
                             e.duration_s = Some(d);
                         }
@@ -135,6 +139,11 @@ impl RustyApp {
                     self.last_reconnect = std::time::Instant::now();
                     self.reconnect_wait = RECONNECT_FIRST;
                     self.notify(reason);
+                }
+                EngineEvent::GainChanged { track, gain, .. } => {
+                    if let Some(e) = self.playlist.get_mut(track) {
+                        e.gain = Some(gain);
+                    }
                 }
                 EngineEvent::Notice(reason) => self.notify(reason),
                 EngineEvent::QueueEnded | EngineEvent::Synced(_) => {}

@@ -1,0 +1,5 @@
+//! What a playlist entry is beyond its file: tags that decide how it plays (ReplayGain), and
+//! later cue tracks and the gain cache. Shared by `ui` and `cli` (the UI never imports `cli`);
+//! the engine's decoder thread uses it when it opens a track.
+
+pub mod replaygain;
