@@ -82,6 +82,18 @@ enum Cmd {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// ReplayGain 2.0 track and album gain and peak (−18 LUFS), measured (JSON Lines with --json).
+    Scan {
+        #[arg(long)]
+        json: bool,
+        /// Write the values into each file's tags (REPLAYGAIN_* in its native tag format). The
+        /// tagged copy must decode to the same audio before it replaces the file.
+        #[arg(long)]
+        write_tags: bool,
+        /// Files or folders (albums: album + album-artist tags, else the folder).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Decode files and report format and levels (JSON Lines with --json).
     Analyze {
         #[arg(long)]
@@ -226,6 +238,11 @@ fn main() {
             }
         },
         Some(Cmd::Analyze { json, files }) => cli::analyze::run(&files, json),
+        Some(Cmd::Scan {
+            json,
+            write_tags,
+            files,
+        }) => cli::scan::run(&files, json, write_tags),
         Some(Cmd::Render {
             mut paths,
             dsp,

@@ -324,6 +324,25 @@ impl Store {
     }
 }
 
+/// BS.1770 gating (absolute −70 LUFS, then relative −10 LU) over a store of block energies.
+fn integrated_over(blocks: &Store) -> Option<f64> {
+    let (n, sum) = blocks.gated(ABS_GATE_LUFS);
+    if n == 0 {
+        return None;
+    }
+    let relative = energy_to_lufs(sum / n as f64) - 10.0;
+    let (n, sum) = blocks.gated(relative.max(ABS_GATE_LUFS));
+    (n > 0).then(|| energy_to_lufs(sum / n as f64))
+}
+
+/// Integrated loudness of block energies pooled from several streams (`block_energies`): an
+/// album's, which ReplayGain 2.0 gates over all of its tracks' blocks together (not an average
+/// of the tracks' loudness).
+#[must_use]
+pub fn integrated_of(blocks: &[f64]) -> Option<f64> {
+    integrated_over(&Store::Exact(blocks.to_vec()))
+}
+
 /// A loudness meter for one stream. Any channel count: the per-channel weights and filter state
 /// are allocated by the constructors (nothing is clamped, so every channel is measured with the
 /// stream's own stride; weights per `channel_weight`).
@@ -521,13 +540,17 @@ impl LoudnessMeter {
     /// Gated integrated loudness; None when no block passes the absolute gate.
     #[must_use]
     pub fn integrated(&self) -> Option<f64> {
-        let (n, sum) = self.blocks.gated(ABS_GATE_LUFS);
-        if n == 0 {
-            return None;
+        integrated_over(&self.blocks)
+    }
+
+    /// The 400 ms block energies that passed the absolute gate, for pooling several streams
+    /// (`integrated_of`); None for a real-time meter, which keeps only a histogram.
+    #[must_use]
+    pub fn block_energies(&self) -> Option<&[f64]> {
+        match &self.blocks {
+            Store::Exact(v) => Some(v),
+            Store::Histogram { .. } => None,
         }
-        let relative = energy_to_lufs(sum / n as f64) - 10.0;
-        let (n, sum) = self.blocks.gated(relative.max(ABS_GATE_LUFS));
-        (n > 0).then(|| energy_to_lufs(sum / n as f64))
     }
 
     /// Loudness range (EBU Tech 3342) in LU.

@@ -32,6 +32,8 @@ pub struct Report {
     /// First and last frame louder than `SILENCE_DBFS` (None: all silent).
     pub sound: Option<(u64, u64)>,
     pub skipped_packets: u64,
+    /// Gated 400 ms block energies (for an album's loudness, see `loudness::integrated_of`).
+    pub loudness_blocks: Vec<f64>,
 }
 
 impl Report {
@@ -170,6 +172,7 @@ pub fn analyze_file(path: &Path) -> Result<Report, DecodeError> {
         max_short_term_lufs: loudness.max_short_term(),
         sound,
         skipped_packets: decoded,
+        loudness_blocks: loudness.block_energies().unwrap_or_default().to_vec(),
     })
 }
 

@@ -10,3 +10,4 @@ pub mod gain_args;
 pub mod play;
 pub mod render;
 pub mod report;
+pub mod scan;

@@ -307,7 +307,11 @@ impl AudioSource {
         &mut self,
         want_cover: bool,
     ) -> (super::tags::TrackTags, Option<super::tags::CoverArt>) {
-        super::tags::collect(self.reader.as_mut(), want_cover)
+        let (mut tags, cover) = super::tags::collect(self.reader.as_mut(), want_cover);
+        if tags.gain.is_empty() {
+            tags.gain = super::tags::riff_id3_gain(&self.info.path);
+        }
+        (tags, cover)
     }
 
     /// Index of the next frame `read` will return.

@@ -35,6 +35,40 @@ fn clean(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
+/// ReplayGain values from the ID3v2 chunk of a WAV or AIFF file (where taggers — and `scan
+/// --write-tags` — put them; symphonia reads only RIFF INFO, which has no field for them).
+/// Empty for other files or when there is none.
+#[must_use]
+pub fn riff_id3_gain(path: &std::path::Path) -> GainTags {
+    use lofty::prelude::*;
+    let mut gain = GainTags::default();
+    let riff = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        matches!(
+            e.to_ascii_lowercase().as_str(),
+            "wav" | "wave" | "aif" | "aiff"
+        )
+    });
+    if !riff {
+        return gain;
+    }
+    let Ok(file) = lofty::read_from_path(path) else {
+        return gain;
+    };
+    if let Some(tag) = file.tag(lofty::tag::TagType::Id3v2) {
+        for (key, name) in [
+            (ItemKey::ReplayGainTrackGain, "replaygain_track_gain"),
+            (ItemKey::ReplayGainTrackPeak, "replaygain_track_peak"),
+            (ItemKey::ReplayGainAlbumGain, "replaygain_album_gain"),
+            (ItemKey::ReplayGainAlbumPeak, "replaygain_album_peak"),
+        ] {
+            if let Some(v) = tag.get_string(key) {
+                gain.take(name, v);
+            }
+        }
+    }
+    gain
+}
+
 /// Collect tags and (if `want_cover`) the best picture from every metadata revision the reader
 /// holds. Later revisions win for tags (a trailing ID3v1 never overrides an ID3v2 title because
 /// ID3v1 is read first by the probe); the front cover wins over other pictures.

@@ -1,5 +1,6 @@
-//! What a playlist entry is beyond its file: tags that decide how it plays (ReplayGain), and
-//! later cue tracks and the gain cache. Shared by `ui` and `cli` (the UI never imports `cli`);
+//! What a playlist entry is beyond its file: tags that decide how it plays (ReplayGain) and
+//! writing them (`scan --write-tags`); later cue tracks and the gain cache. Shared by `ui` and `cli` (the UI never imports `cli`);
 //! the engine's decoder thread uses it when it opens a track.
 
+pub mod gain_writer;
 pub mod replaygain;
