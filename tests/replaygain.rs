@@ -223,21 +223,23 @@ fn a_queue_renders_gapless_and_auto_follows_the_album() {
         return;
     }
     let dir = scratch("rg_queue");
-    let tags = |album: &'static str, track_db: &'static str| {
+    // Each album its own album gain, each track its own track gain: picking a neighbour's
+    // tags, or the wrong kind, shows.
+    let tags = |album: &'static str, track_db: &'static str, album_db: &'static str| {
         vec![
             format!("ALBUM={album}"),
             "ARTIST=Testers".to_string(),
             format!("REPLAYGAIN_TRACK_GAIN={track_db} dB"),
-            "REPLAYGAIN_ALBUM_GAIN=-2.00 dB".to_string(),
+            format!("REPLAYGAIN_ALBUM_GAIN={album_db} dB"),
         ]
     };
     let mk = |name: &str, freq: f64, t: Vec<String>| {
         let refs: Vec<&str> = t.iter().map(String::as_str).collect();
         flac_with(&dir, name, freq, &refs)
     };
-    let a1 = mk("a1", 400.0, tags("One", "-6.00"));
-    let a2 = mk("a2", 600.0, tags("One", "-8.00"));
-    let b = mk("b", 800.0, tags("Two", "-4.00"));
+    let a1 = mk("a1", 400.0, tags("One", "-6.00", "-2.00"));
+    let a2 = mk("a2", 600.0, tags("One", "-8.00", "-2.00"));
+    let b = mk("b", 800.0, tags("Two", "-4.00", "-9.00"));
     let parts: Vec<Vec<f32>> = [&a1, &a2, &b]
         .iter()
         .enumerate()
@@ -268,6 +270,59 @@ fn a_queue_renders_gapless_and_auto_follows_the_album() {
         &["--replaygain", "track"],
     );
     assert_scaled(&track[n..2 * n], &parts[1], -8.0, "a2: track gain");
+    let album = render(
+        &dir,
+        "queue_album.wav",
+        &[&a1, &a2, &b],
+        &["--replaygain", "album"],
+    );
+    assert_scaled(&album[2 * n..], &parts[2], -9.0, "b: its own album's gain");
+
+    // Through the resampler (44.1 → 48 kHz, carried across the joins): each track at its own
+    // gain; only the resampler's filter length around a join mixes the two.
+    let rs = |out: &str, extra: &[&str]| {
+        let mut args = vec!["--rate", "48000"];
+        args.extend_from_slice(extra);
+        render(&dir, out, &[&a1, &a2, &b], &args)
+    };
+    let plain48 = rs("q48.wav", &[]);
+    let track48 = rs("q48_track.wav", &["--replaygain", "track"]);
+    assert_eq!(plain48.len(), track48.len());
+    let n48 = (n / 2) * 48_000 / 44_100 * 2; // samples of one track at 48 kHz
+    let margin = 2 * 512;
+    for (i, db) in [(0usize, -6.0), (1, -8.0), (2, -4.0)] {
+        let from = (i * n48 + margin).min(plain48.len());
+        let to = ((i + 1) * n48).saturating_sub(margin).min(plain48.len());
+        let g = 10f64.powf(db / 20.0);
+        let worst = track48[from..to]
+            .iter()
+            .zip(&plain48[from..to])
+            .map(|(&a, &b)| (f64::from(a) - f64::from(b) * g).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-5, "track {i} at 48 kHz: off by {worst}");
+    }
+}
+
+/// The gain is applied before the chain: into a limiter, a normalized track is limited by its
+/// normalized level (gain after the limiter would give a different, quieter result).
+#[test]
+fn the_gain_comes_before_the_limiter() {
+    if tools_or_skip("the_gain_comes_before_the_limiter", &["flac", "metaflac"]) {
+        return;
+    }
+    let dir = scratch("rg_order");
+    // Peak 0.1 (−20 dBFS) +14 dB = −6 dBFS into a −9 dBFS limiter: held at −9 dBFS. Were the
+    // gain applied after the limiter, −20 dBFS would pass it untouched and come out at −6.
+    let f = flac_with(&dir, "o", 1000.0, &["REPLAYGAIN_TRACK_GAIN=+14.00 dB"]);
+    let out = render(
+        &dir,
+        "limited.wav",
+        &[&f],
+        &["--replaygain", "track", "--limit", "-9"],
+    );
+    let peak = out.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    let db = 20.0 * f64::from(peak).log10();
+    assert!((db + 9.0).abs() < 0.1, "peak {db:.2} dBFS, want −9");
 }
 
 /// `play --json` reports each track's gain and where it came from.

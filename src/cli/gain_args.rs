@@ -1,7 +1,7 @@
 //! Loudness normalization options shared by `play` and `render`: `--replaygain MODE`,
 //! `--rg-preamp DB`, `--rg-fallback DB`, `--rg-allow-clipping`.
 
-use crate::library::replaygain::{GainMode, GainSettings};
+use crate::library::replaygain::{GainMode, GainSettings, SETTING_LIMIT_DB};
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct GainArgs {
@@ -25,7 +25,8 @@ pub struct GainArgs {
         value_name = "DB"
     )]
     pub fallback_db: f64,
-    /// Do not cap the gain at the tagged peak (the limiter then catches what goes over).
+    /// Do not cap the gain at the tagged peak (in `play` the limiter then catches what goes over;
+    /// in `render` only with `--limit`).
     #[arg(long = "rg-allow-clipping")]
     pub allow_clipping: bool,
 }
@@ -36,8 +37,8 @@ impl GainArgs {
             ("--rg-preamp", self.preamp_db),
             ("--rg-fallback", self.fallback_db),
         ] {
-            if !v.is_finite() || v.abs() > 24.0 {
-                return Err(format!("{name} {v}: use −24 … +24 dB"));
+            if !v.is_finite() || v.abs() > SETTING_LIMIT_DB {
+                return Err(format!("{name} {v}: use -24 to +24 dB"));
             }
         }
         Ok(GainSettings {

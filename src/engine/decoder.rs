@@ -52,50 +52,58 @@ struct Active {
     ramp: GainRamp,
 }
 
-/// The normalization gain on the decoded samples: constant while a track plays, ramped over
-/// `GAIN_RAMP_S` when the settings change mid-track (a step would be audible as a click).
+/// The normalization gain on the decoded samples: constant while a track plays, ramped linearly
+/// over `GAIN_RAMP_S` when the settings change mid-track (a step would be audible as a click).
+/// Counted in frames, so the ramp always ends exactly on its target.
 #[derive(Clone, Copy, Debug)]
 struct GainRamp {
     now: f32,
     target: f32,
     step: f32,
+    /// Frames of the ramp still to go.
+    left: u32,
 }
 
 const GAIN_RAMP_S: f64 = 0.01;
 
 impl GainRamp {
     fn at(gain: f32) -> Self {
+        let gain = if gain.is_finite() { gain } else { 1.0 };
         Self {
             now: gain,
             target: gain,
             step: 0.0,
+            left: 0,
         }
     }
 
     fn ramp_to(&mut self, target: f32, rate: u32) {
-        let frames = (GAIN_RAMP_S * f64::from(rate.max(1))).max(1.0) as f32;
+        let target = if target.is_finite() { target } else { 1.0 };
+        let frames = (GAIN_RAMP_S * f64::from(rate.max(1))).round().max(1.0) as u32;
         self.target = target;
-        self.step = (target - self.now) / frames;
+        self.left = frames;
+        self.step = (target - self.now) / frames as f32;
     }
 
     /// Multiply interleaved `samples` (`ch` channels) by the gain, ramping where it moves.
     fn apply(&mut self, samples: &mut [f32], ch: usize) {
         let ch = ch.max(1);
-        if self.now == self.target {
-            if self.now != 1.0 {
-                samples.iter_mut().for_each(|x| *x *= self.now);
-            }
-            return;
-        }
-        for frame in samples.chunks_mut(ch) {
-            if self.now != self.target {
-                let next = self.now + self.step;
-                let passed = (self.step > 0.0 && next >= self.target)
-                    || (self.step < 0.0 && next <= self.target)
-                    || self.step == 0.0;
-                self.now = if passed { self.target } else { next };
-            }
+        let mut frames = samples.chunks_mut(ch);
+        while self.left > 0 {
+            let Some(frame) = frames.next() else {
+                return;
+            };
+            self.left -= 1;
+            self.now = if self.left == 0 {
+                self.target
+            } else {
+                self.now + self.step
+            };
             frame.iter_mut().for_each(|x| *x *= self.now);
+        }
+        if self.now != 1.0 {
+            let g = self.now;
+            frames.for_each(|f| f.iter_mut().for_each(|x| *x *= g));
         }
     }
 }
@@ -197,11 +205,37 @@ impl DecoderThread {
         if let Some(k) = self.album_keys.get(path) {
             return k.clone();
         }
-        let key = AudioSource::open(path)
-            .ok()
-            .map(|mut s| gain_tags_of(&mut s, path).1);
+        // A probe that panics (a hostile file) counts as unreadable, as an open error does: it
+        // must not fail the track that asked about its neighbour.
+        let key = super::contain(|| {
+            AudioSource::open(path)
+                .ok()
+                .map(|mut s| gain_tags_of(&mut s, path).1)
+        })
+        .ok()
+        .flatten();
         self.album_keys.insert(path.clone(), key.clone());
         key
+    }
+
+    /// In auto mode, read the album of the entries after the active track ahead of time (once
+    /// per track, while the ring is full and nothing else is due), so that opening the next
+    /// track at a gapless join never waits for a probe of the one after it.
+    fn prefetch_album_keys(&mut self) {
+        if self.gain.mode != GainMode::Auto {
+            return;
+        }
+        let Some(track) = self.active.as_ref().map(|a| a.track) else {
+            return;
+        };
+        for j in [track + 1, track + 2] {
+            if let Some((_, p)) = self.queue.get(j).cloned() {
+                if !self.album_keys.contains_key(&p) {
+                    self.album_key(&p);
+                    return; // one probe per wait
+                }
+            }
+        }
     }
 
     /// Whether queue entry `track` plays next to another track of its album (only asked in
@@ -243,6 +277,7 @@ impl DecoderThread {
                 match self.commands.try_recv() {
                     Ok(c) => Some(c),
                     Err(TryRecvError::Empty) => {
+                        self.prefetch_album_keys();
                         // Sleep, not `recv_timeout`: crossbeam spins and yields before it blocks
                         // (~370 sched_yield calls a second at this poll rate). The engine unparks
                         // this thread after every command it sends; a command sent between the
@@ -283,9 +318,9 @@ impl DecoderThread {
         match cmd {
             DecoderCommand::SetQueue(q) => {
                 self.queue = q;
-                let queue = &self.queue;
-                self.album_keys
-                    .retain(|path, _| queue.iter().any(|(_, p)| p == path));
+                let queued: std::collections::HashSet<&PathBuf> =
+                    self.queue.iter().map(|(_, p)| p).collect();
+                self.album_keys.retain(|path, _| queued.contains(path));
                 if let Some(a) = &mut self.active {
                     match self.queue.iter().position(|(k, _)| *k == a.key) {
                         Some(i) => a.track = i,
@@ -314,10 +349,14 @@ impl DecoderThread {
                 self.gain = settings;
                 if let Some(mut a) = self.active.take() {
                     let path = self.queue[a.track].1.clone();
-                    let (tags, own) = a
-                        .gain_tags
-                        .get_or_insert_with(|| gain_tags_of(&mut a.source, &path))
-                        .clone();
+                    if a.gain_tags.is_none() {
+                        // Contained like every read of a file's contents on this thread.
+                        let read = super::contain(|| gain_tags_of(&mut a.source, &path));
+                        a.gain_tags = Some(read.unwrap_or_else(|_| {
+                            (GainTags::default(), AlbumKey::of(&path, None, None, None))
+                        }));
+                    }
+                    let (tags, own) = a.gain_tags.clone().expect("set above");
                     let run = self.in_album_run(a.track, Some(own));
                     a.gain = replaygain::gain_for(&tags, run, &self.gain);
                     a.ramp.ramp_to(a.gain.linear(), a.source.info().sample_rate);
@@ -765,5 +804,60 @@ mod tests {
         ctx.send(DecoderCommand::Shutdown).unwrap();
         thread.join().expect("the decoder thread survived");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The normalization ramp: constant gain untouched, a change spread over exactly 10 ms of
+    /// frames (the same gain on every channel of a frame), monotonic, ending on its target across
+    /// any split into packets; a retarget mid-ramp starts from where it is; tiny and non-finite
+    /// targets behave.
+    #[test]
+    fn gain_ramps_end_exactly_on_target_whatever_the_packets() {
+        let mut r = GainRamp::at(0.5);
+        let mut x = vec![1.0f32; 8];
+        r.apply(&mut x, 2);
+        assert!(x.iter().all(|&v| v == 0.5), "constant");
+
+        let rate = 48_000;
+        r.ramp_to(1.0, rate);
+        // 480 frames of ramp, fed in odd packet sizes, 3 channels.
+        let mut out = Vec::new();
+        for n in [7usize, 100, 1, 333, 200] {
+            let mut p = vec![1.0f32; n * 3];
+            r.apply(&mut p, 3);
+            out.extend(p);
+        }
+        let frames: Vec<&[f32]> = out.chunks(3).collect();
+        assert!(
+            frames.iter().all(|f| f[0] == f[1] && f[1] == f[2]),
+            "per frame"
+        );
+        let g: Vec<f32> = frames.iter().map(|f| f[0]).collect();
+        assert!(g.windows(2).all(|w| w[1] >= w[0]), "monotonic");
+        assert_eq!(g[479], 1.0, "target reached on the ramp's last frame");
+        assert!(g[478] < 1.0 && g[0] > 0.5, "spread over the whole ramp");
+        assert!(g[480..].iter().all(|&v| v == 1.0));
+
+        // Retarget mid-ramp: continues from where it is, no jump.
+        r.ramp_to(0.0, rate);
+        let mut p = vec![1.0f32; 100];
+        r.apply(&mut p, 1);
+        let mid = p[99];
+        r.ramp_to(1.0, rate);
+        let mut q = vec![1.0f32; 1];
+        r.apply(&mut q, 1);
+        assert!((q[0] - mid).abs() < 0.01, "{mid} then {}", q[0]);
+
+        // A target a hair away still settles (no stuck slow path), non-finite ones are unity.
+        let mut r = GainRamp::at(1.0);
+        r.ramp_to(1.0 + f32::EPSILON, rate);
+        let mut p = vec![1.0f32; 600];
+        r.apply(&mut p, 1);
+        assert_eq!((r.left, r.now), (0, 1.0 + f32::EPSILON));
+        r.ramp_to(f32::NAN, rate);
+        r.apply(&mut p, 1);
+        assert_eq!(r.now, 1.0);
+        assert_eq!(GainRamp::at(f32::INFINITY).now, 1.0);
+        let mut none: Vec<f32> = Vec::new();
+        r.apply(&mut none, 0);
     }
 }

@@ -23,8 +23,8 @@ use crate::perf::clock::now_ns;
 /// Largest block rendered in one pass; bigger device buffers are rendered in several passes.
 pub const MAX_BLOCK_FRAMES: usize = 4096;
 
-/// Seconds of held (paused) or idle (no track: stopped, the end of the queue, a track still
-/// opening) silence after which the renderer goes dormant: it rests (below) and says so in
+/// Seconds of held (paused) or idle (no track: stopped, the end of the queue — not while the
+/// decoder is still opening one) silence after which the renderer goes dormant: it rests (below) and says so in
 /// `Telemetry::dormant`, so the engine may cork the device stream. Longer than the longest meter
 /// window (3 s short-term loudness). Not shorter for a pause: corking after 1 s (so that a stream
 /// was corked and uncorked within the D-Bus test's pause and play) made the *next* test binary's
@@ -543,7 +543,14 @@ impl Renderer {
         // Running out of old audio while fading out to a jump is not an underrun: it is being
         // thrown away anyway.
         let starved = filled < frames && !held && self.phase == Phase::Flowing && !self.jump_out;
-        if filled == 0 && (held || self.phase == Phase::Idle) {
+        // Idle silence counts only while the decoder has nothing to do: a track still opening
+        // (a slow disk, a network share) must not find its stream corked when its audio comes,
+        // with no command left to uncork it.
+        let decoder_idle = self
+            .telemetry
+            .decoder_idle
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if filled == 0 && (held || (self.phase == Phase::Idle && decoder_idle)) {
             self.note_quiet(frames, held);
         } else {
             self.wake_up();
@@ -910,5 +917,60 @@ mod tests {
         // On the last seek's target: 30 000 + the 1000 frames read since.
         assert_eq!(pos(&t.r), (0, 31_000));
         assert_eq!(&out[FADE..1000], &b[FADE..]);
+    }
+
+    /// Idle silence goes dormant (the stream may be corked) only while the decoder has nothing
+    /// to do: a track that takes longer than `DORMANT_AFTER_S` to open is not stranded in a
+    /// corked stream. Paused silence rests after `REST_PAUSED_AFTER_S`, dormant after 4 s.
+    #[test]
+    fn idle_silence_waits_for_the_decoder_and_a_pause_rests_first() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let ch = 2;
+        let mut t = rig(ch);
+        let tel = t.r.telemetry().clone();
+        let dormant = |tel: &Telemetry| tel.dormant.load(Relaxed) != 0;
+        let block = 480; // 10 ms
+        let secs = |s: u32| (FS * s) as usize / block + 1;
+        // A track is opening: the decoder is busy, nothing in the ring.
+        tel.decoder_idle.store(false, Relaxed);
+        for _ in 0..secs(DORMANT_AFTER_S + 1) {
+            render(&mut t.r, ch, block, block);
+        }
+        assert!(
+            !dormant(&tel) && !tel.resting.load(Relaxed),
+            "waits for the open"
+        );
+        // The decoder gives up (nothing to play): idle silence counts from now.
+        tel.decoder_idle.store(true, Relaxed);
+        for _ in 0..secs(DORMANT_AFTER_S) {
+            render(&mut t.r, ch, block, block);
+        }
+        assert!(
+            dormant(&tel) && tel.resting.load(Relaxed),
+            "idle, then dormant"
+        );
+
+        // Playing, then paused: resting after 1 s, dormant after 4 s.
+        let mut t = playing(ch, &sine(ch, 48_000, 0.0));
+        let tel = t.r.telemetry().clone();
+        render(&mut t.r, ch, 4800, block);
+        t.cmd.try_push(Command::Pause).unwrap();
+        render(&mut t.r, ch, block, block); // the fade
+        for _ in 0..secs(REST_PAUSED_AFTER_S) {
+            assert!(!dormant(&tel));
+            render(&mut t.r, ch, block, block);
+        }
+        assert!(
+            tel.resting.load(Relaxed) && !dormant(&tel),
+            "resting, not dormant"
+        );
+        for _ in 0..secs(DORMANT_AFTER_S - REST_PAUSED_AFTER_S) {
+            render(&mut t.r, ch, block, block);
+        }
+        assert!(dormant(&tel));
+        t.cmd.try_push(Command::Resume).unwrap();
+        let out = render(&mut t.r, ch, block, block);
+        assert!(!tel.resting.load(Relaxed) && !dormant(&tel), "awake");
+        assert!(out.iter().any(|&x| x != 0.0), "and heard");
     }
 }

@@ -41,11 +41,17 @@ impl GainTags {
         let key = key.trim().to_ascii_lowercase();
         // MP4 freeform atoms arrive as "----:com.apple.iTunes:replaygain_track_gain" or similar.
         let key = key.rsplit(':').next().unwrap_or(&key);
+        // An unreadable value never erases a readable one read before it (a file may carry the
+        // same tag twice, e.g. in ID3v2 and APE).
         match key {
-            "replaygain_track_gain" => self.track_gain_db = parse_gain_db(value),
-            "replaygain_track_peak" => self.track_peak = parse_peak(value),
-            "replaygain_album_gain" => self.album_gain_db = parse_gain_db(value),
-            "replaygain_album_peak" => self.album_peak = parse_peak(value),
+            "replaygain_track_gain" => {
+                self.track_gain_db = parse_gain_db(value).or(self.track_gain_db);
+            }
+            "replaygain_track_peak" => self.track_peak = parse_peak(value).or(self.track_peak),
+            "replaygain_album_gain" => {
+                self.album_gain_db = parse_gain_db(value).or(self.album_gain_db);
+            }
+            "replaygain_album_peak" => self.album_peak = parse_peak(value).or(self.album_peak),
             // An R128 tag only fills in what no ReplayGain tag gave (a file with both was most
             // likely tagged by one tool that wrote both from the same measurement).
             "r128_track_gain" => {
@@ -59,7 +65,7 @@ impl GainTags {
     }
 }
 
-/// "−6.54 dB", "+1.20 dB", "-6.54dB", "-6.54" → dB. Anything else (or beyond ±51 dB) → None.
+/// "-6.54 dB", "+1.20 dB", "-6.54dB", "-6.54" → dB. Anything else (or beyond ±51 dB) → None.
 #[must_use]
 pub fn parse_gain_db(value: &str) -> Option<f64> {
     let v = value.trim().trim_end_matches('\0').trim();
@@ -114,6 +120,27 @@ pub struct GainSettings {
     pub prevent_clipping: bool,
 }
 
+/// Range of the pre-amp and fallback gain (dB), in the app, on the command line and in a settings
+/// file edited by hand.
+pub const SETTING_LIMIT_DB: f64 = 24.0;
+
+impl GainSettings {
+    /// The settings with pre-amp and fallback clamped to ±`SETTING_LIMIT_DB` (non-finite: 0).
+    #[must_use]
+    pub fn validated(mut self) -> Self {
+        let clamp = |v: f64| {
+            if v.is_finite() {
+                v.clamp(-SETTING_LIMIT_DB, SETTING_LIMIT_DB)
+            } else {
+                0.0
+            }
+        };
+        self.preamp_db = clamp(self.preamp_db);
+        self.fallback_db = clamp(self.fallback_db);
+        self
+    }
+}
+
 impl Default for GainSettings {
     fn default() -> Self {
         Self {
@@ -154,10 +181,16 @@ impl AppliedGain {
         capped: false,
     };
 
-    /// The linear factor the samples are multiplied by.
+    /// The linear factor the samples are multiplied by (unity for a non-finite gain: settings
+    /// are validated, but a gain must never turn the audio into NaN or infinity).
     #[must_use]
     pub fn linear(&self) -> f32 {
-        10f64.powf(self.db / 20.0) as f32
+        let g = 10f64.powf(self.db / 20.0) as f32;
+        if g.is_finite() {
+            g
+        } else {
+            1.0
+        }
     }
 }
 
@@ -171,12 +204,14 @@ pub fn gain_for(tags: &GainTags, in_album_run: bool, settings: &GainSettings) ->
         GainMode::Album => true,
         GainMode::Auto => in_album_run,
     };
+    // The cap uses the chosen gain's peak, else the other one (an album gain tagged without an
+    // album peak is still capped by the track's own peak, which is what this track can reach).
     let track = tags
         .track_gain_db
-        .map(|g| (g, tags.track_peak, GainSource::Track));
+        .map(|g| (g, tags.track_peak.or(tags.album_peak), GainSource::Track));
     let albums = tags
         .album_gain_db
-        .map(|g| (g, tags.album_peak, GainSource::Album));
+        .map(|g| (g, tags.album_peak.or(tags.track_peak), GainSource::Album));
     // The asked-for gain, else the other one (a file tagged with track gain only still plays
     // normalized in album mode), else the fallback.
     let chosen = if album {
@@ -315,6 +350,10 @@ mod tests {
                 album_peak: Some(0.9),
             }
         );
+        // A broken duplicate keeps the good value.
+        t.take("REPLAYGAIN_TRACK_GAIN", "garbage");
+        t.take("REPLAYGAIN_TRACK_PEAK", "0");
+        assert_eq!((t.track_gain_db, t.track_peak), (Some(-7.0), Some(0.5)));
         let mut r = GainTags::default();
         r.take("R128_ALBUM_GAIN", "-256");
         assert!(close(r.album_gain_db.unwrap(), 4.0));
@@ -377,8 +416,8 @@ mod tests {
         // −6 + 4 = −2 dB; peak 0.5 allows up to +6.02 dB: not capped.
         let g = gain_for(&tags(), false, &s);
         assert!(close(g.db, -2.0) && !g.capped);
-        // +10 dB pre-amp → +4 dB > what peak 0.5 allows only at +6.02: still not capped; +14
-        // → +8 dB: capped to the gain that puts the peak at full scale.
+        // +14 dB pre-amp → +8 dB asked, more than the +6.02 dB that peak 0.5 allows: capped to
+        // the gain that puts the peak at full scale.
         let g = gain_for(
             &tags(),
             false,
@@ -400,6 +439,34 @@ mod tests {
             },
         );
         assert!(close(g.db, 8.0) && !g.capped);
+        // Album gain without an album peak: capped by the track's peak.
+        let no_album_peak = GainTags {
+            album_peak: None,
+            ..tags()
+        };
+        let g = gain_for(
+            &no_album_peak,
+            true,
+            &GainSettings {
+                mode: GainMode::Album,
+                preamp_db: 20.0,
+                ..s
+            },
+        );
+        assert!(g.capped && close(g.db, -20.0 * 0.5f64.log10()), "{g:?}");
+        // Non-finite or absurd settings: clamped, and a gain never goes non-finite.
+        let v = GainSettings {
+            preamp_db: 1000.0,
+            fallback_db: f64::NAN,
+            ..s
+        }
+        .validated();
+        assert_eq!((v.preamp_db, v.fallback_db), (SETTING_LIMIT_DB, 0.0));
+        let wild = AppliedGain {
+            db: 1e6,
+            ..AppliedGain::UNITY
+        };
+        assert_eq!(wild.linear(), 1.0);
     }
 
     #[test]

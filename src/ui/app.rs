@@ -50,6 +50,8 @@ pub struct Entry {
     pub error: Option<String>,
     /// The normalization gain it plays with, once the decoder opened it.
     pub gain: Option<crate::library::replaygain::AppliedGain>,
+    /// The scanner has read its tags (`tags` may still be empty: an untagged file).
+    pub tags_read: bool,
 }
 
 impl Entry {
@@ -64,6 +66,7 @@ impl Entry {
             format: None,
             error: None,
             gain: None,
+            tags_read: false,
         }
     }
 

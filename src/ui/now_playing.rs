@@ -1,4 +1,4 @@
-//! Now playing: cover art (or a placeholder), title, artist, album, format.
+//! Now playing: cover art (or a placeholder), title, artist, album, format, normalization gain.
 
 use super::app::RustyApp;
 
@@ -7,6 +7,7 @@ const COVER_SIZE: f32 = 96.0;
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     let current = app.current_track();
     let entry = current.and_then(|i| app.playlist.get(i));
+    let gain = current.and_then(|i| app.planned_gain(i));
     ui.horizontal(|ui| {
         let (rect, _) =
             ui.allocate_exact_size(egui::vec2(COVER_SIZE, COVER_SIZE), egui::Sense::hover());
@@ -52,7 +53,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                 if let Some(f) = &e.format {
                     wrap(ui, egui::RichText::new(f).small());
                 }
-                if let Some(g) = e.gain.as_ref().and_then(super::gain_text) {
+                if let Some(g) = gain.as_ref().and_then(super::gain_text) {
                     wrap(ui, egui::RichText::new(g).small());
                 }
             }

@@ -177,6 +177,7 @@ impl Settings {
         };
         self.dsp = self.dsp.validated();
         self.spectrum = self.spectrum.validated();
+        self.normalization = self.normalization.validated();
         if !self.position_s.is_finite() || self.position_s < 0.0 {
             self.position_s = 0.0;
         }

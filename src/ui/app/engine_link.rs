@@ -158,6 +158,7 @@ impl RustyApp {
                 } => {
                     if let Some(e) = self.entry_mut(key) {
                         e.tags = tags;
+                        e.tags_read = true;
                         if !e.duration_exact {
                             e.duration_s = e.duration_s.or(duration_s);
                         }

@@ -36,11 +36,12 @@ impl RustyApp {
                 return Some(g);
             }
         }
-        if e.duration_s.is_none() && e.tags == crate::decode::TrackTags::default() {
+        if !e.tags_read {
             return None; // not scanned yet
         }
+        // A neighbour not read yet (or unreadable) is no album, as in the decoder.
         let key = |j: usize| {
-            self.playlist.get(j).map(|e| {
+            self.playlist.get(j).filter(|e| e.tags_read).map(|e| {
                 AlbumKey::of(
                     &e.path,
                     e.tags.album.as_deref(),
