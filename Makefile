@@ -29,7 +29,7 @@ GUI_PKGS := libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 libx11-xcb1 
 # The test sound server is PipeWire (+ WirePlumber, pipewire-pulse for parec/pactl, dbus-daemon for
 # WirePlumber); pulseaudio itself for the tests of the native PulseAudio host; rtkit and polkitd
 # for the real-time grant test (tests/realtime.rs).
-TEST_PKGS := sox libsox-fmt-all ffmpeg flac playerctl desktop-file-utils appstream pipewire pipewire-bin pipewire-pulse wireplumber dbus-daemon dbus-bin rtkit polkitd pulseaudio pulseaudio-utils libasound2-plugins alsa-utils strace xvfb imagemagick xdotool $(GUI_PKGS)
+TEST_PKGS := sox libsox-fmt-all ffmpeg flac playerctl openbox desktop-file-utils appstream pipewire pipewire-bin pipewire-pulse wireplumber dbus-daemon dbus-bin rtkit polkitd pulseaudio pulseaudio-utils libasound2-plugins alsa-utils strace xvfb imagemagick xdotool $(GUI_PKGS)
 
 # Install the Debian packages in $(1) that are not installed yet.
 define apt_install

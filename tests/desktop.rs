@@ -501,3 +501,128 @@ fn without_a_session_bus_the_app_says_so_and_plays() {
     assert_eq!(lines.len(), 1, "one line about it: {out}");
     assert!(lines[0].contains("no session bus"), "{out}");
 }
+
+/// Under a window manager (openbox, as a desktop has one): minimized, the window is not drawn but
+/// media keys still work (eframe runs only `App::logic`, which serves the desktop side); MPRIS
+/// `Raise` brings it back and gives it the focus.
+#[test]
+fn raise_restores_a_minimized_window_and_media_keys_work_while_it_is_hidden() {
+    let tools = [
+        "Xvfb",
+        "xdotool",
+        "dbus-run-session",
+        "dbus-send",
+        "playerctl",
+        "openbox",
+    ];
+    if skip_unless(
+        "raise_restores_a_minimized_window_and_media_keys_work_while_it_is_hidden",
+        tools.iter().all(|t| have(t)),
+        "Xvfb, xdotool, dbus-run-session, playerctl, openbox",
+    ) {
+        return;
+    }
+    let desk = Desk::start("desktop_raise");
+    let _wm = Killer(
+        desk.cmd("openbox")
+            .arg("--sm-disable")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let tone = tone_file(&desk.dir, "tone.wav", 440.0, 0.1, 60.0);
+    let _ = std::fs::remove_dir_all(desk.dir.join("config"));
+    // The null output: this test is about the window, not the sink.
+    let mut app = Killer(
+        desk.cmd(bin())
+            .args(["--output", "null", "--no-autoplay"])
+            .arg(&tone)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("rusty_audio on the bus", 30, || {
+        desk.try_playerctl(&["status"]).is_ok()
+    });
+    let mut wid = String::new();
+    wait_for("the window, managed and active", 30, || {
+        let o = desk
+            .cmd("xdotool")
+            .args(["search", "--onlyvisible", "--name", "^Rusty Audio$"])
+            .output()
+            .unwrap();
+        wid = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        !wid.is_empty() && active_window(&desk) == wid
+    });
+    let ok = desk
+        .cmd("xdotool")
+        .args(["windowminimize", "--sync", &wid])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "minimized");
+    assert_eq!(desk.windows(), 0, "not visible while minimized");
+
+    // Hidden: play and pause through MPRIS; the position moves while it plays.
+    desk.playerctl(&["play"]);
+    wait_for("playing while minimized", 10, || {
+        desk.playerctl(&["status"]) == "Playing"
+    });
+    let position = || -> f64 { desk.playerctl(&["position"]).parse().unwrap_or(-1.0) };
+    let p0 = position();
+    wait_for("the position moving while minimized", 10, || {
+        position() > p0 + 0.5
+    });
+    assert_eq!(desk.windows(), 0, "still minimized");
+
+    let raise = desk
+        .cmd("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.mpris.MediaPlayer2.rusty_audio",
+            "/org/mpris/MediaPlayer2",
+            "org.mpris.MediaPlayer2.Raise",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(raise.success());
+    wait_for("the window back and focused", 10, || {
+        desk.windows() == 1 && active_window(&desk) == wid
+    });
+    assert_eq!(
+        desk.playerctl(&["status"]),
+        "Playing",
+        "raising keeps playing"
+    );
+    let quit = desk
+        .cmd("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.mpris.MediaPlayer2.rusty_audio",
+            "/org/mpris/MediaPlayer2",
+            "org.mpris.MediaPlayer2.Quit",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(quit.success());
+    wait_for("the app to quit", 20, || {
+        app.0.try_wait().unwrap().is_some()
+    });
+}
+
+/// The window the window manager says is active (empty: none).
+fn active_window(desk: &Desk) -> String {
+    let o = desk
+        .cmd("xdotool")
+        .arg("getactivewindow")
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
