@@ -94,6 +94,14 @@ enum Cmd {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// The playlist entries the app would show: one per file, one per cue-sheet track (--json:
+    /// one array).
+    List {
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Decode files and report format and levels (JSON Lines with --json).
     Analyze {
         #[arg(long)]
@@ -238,6 +246,7 @@ fn main() {
             }
         },
         Some(Cmd::Analyze { json, files }) => cli::analyze::run(&files, json),
+        Some(Cmd::List { json, files }) => cli::list::run(&files, json),
         Some(Cmd::Scan {
             json,
             write_tags,

@@ -7,6 +7,7 @@ pub mod devices;
 pub mod dsp_args;
 pub mod files;
 pub mod gain_args;
+pub mod list;
 pub mod play;
 pub mod render;
 pub mod report;

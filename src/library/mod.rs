@@ -4,5 +4,6 @@
 //! track.
 
 pub mod cue;
+pub mod entries;
 pub mod gain_writer;
 pub mod replaygain;
