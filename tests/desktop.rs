@@ -553,8 +553,13 @@ fn raise_restores_a_minimized_window_and_media_keys_work_while_it_is_hidden() {
             .args(["search", "--onlyvisible", "--name", "^Rusty Audio$"])
             .output()
             .unwrap();
-        wid = String::from_utf8_lossy(&o.stdout).trim().to_string();
-        !wid.is_empty() && active_window(&desk) == wid
+        let ids: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        // One window, the app's, and the window manager made it the active one.
+        wid = ids.first().cloned().unwrap_or_default();
+        ids.len() == 1 && active_window(&desk) == wid
     });
     let ok = desk
         .cmd("xdotool")
@@ -570,10 +575,10 @@ fn raise_restores_a_minimized_window_and_media_keys_work_while_it_is_hidden() {
     wait_for("playing while minimized", 10, || {
         desk.playerctl(&["status"]) == "Playing"
     });
-    let position = || -> f64 { desk.playerctl(&["position"]).parse().unwrap_or(-1.0) };
-    let p0 = position();
+    let position = || -> Option<f64> { desk.playerctl(&["position"]).parse().ok() };
+    let p0 = position().expect("playerctl reads the position");
     wait_for("the position moving while minimized", 10, || {
-        position() > p0 + 0.5
+        position().is_some_and(|p| p > p0 + 0.5)
     });
     assert_eq!(desk.windows(), 0, "still minimized");
 

@@ -100,6 +100,57 @@ fn cue_tracks_become_entries_with_exact_frames() {
     }
 }
 
+/// A folder with a two-file sheet named unlike its files (EAC's noncompliant layout): every
+/// track once, none of the files listed whole as well.
+#[test]
+fn a_folder_with_a_multi_file_sheet_lists_each_track_once() {
+    if skip_unless(
+        "a_folder_with_a_multi_file_sheet_lists_each_track_once",
+        have("flac"),
+        "flac",
+    ) {
+        return;
+    }
+    let dir = scratch("list_multi");
+    let one = flac(&dir, "01.flac", 6.0);
+    let two = flac(&dir, "02.flac", 4.0);
+    std::fs::write(
+        dir.join("Album.cue"),
+        "TITLE Album\nFILE \"01.wav\" WAVE\n TRACK 01 AUDIO\n  TITLE First\n  INDEX 01 00:00:00\n\
+ TRACK 02 AUDIO\n  TITLE Second\n  INDEX 01 00:03:00\n TRACK 03 AUDIO\n  TITLE Third\n  INDEX 00 00:05:00\n\
+FILE \"02.wav\" WAVE\n  INDEX 01 00:00:00\n",
+    )
+    .unwrap();
+    let (v, err, code) = list(&[dir.as_path()]);
+    assert_eq!(code, Some(0), "{err}");
+    let e = v.as_array().unwrap();
+    let got: Vec<(String, u64, String)> = e
+        .iter()
+        .map(|t| {
+            (
+                t["title"].as_str().unwrap_or("").to_string(),
+                t["start_frame"].as_u64().unwrap(),
+                t["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let (p1, p2) = (one.display().to_string(), two.display().to_string());
+    assert_eq!(
+        got,
+        [
+            ("First".to_string(), 0, p1.clone()),
+            ("Second".to_string(), 3 * 44_100, p1),
+            ("Third".to_string(), 0, p2)
+        ],
+        "{v}"
+    );
+    assert!(
+        e[1]["end_frame"].is_null(),
+        "the file's last track runs to its end: {v}"
+    );
+    assert_eq!(e[2]["duration_s"], 4.0);
+}
+
 #[test]
 fn plain_files_and_broken_sheets() {
     if skip_unless("plain_files_and_broken_sheets", have("flac"), "flac") {

@@ -217,7 +217,8 @@ fn write_tags_keeps_the_audio_and_playback_reads_them() {
         .unwrap()
         .success());
     let files = [&f, &mp3, &wav];
-    let before: Vec<Vec<f32>> = files.iter().map(|p| our_decode(p).0).collect();
+    // Compared with ffmpeg's decode: the writer's own check uses ours.
+    let before: Vec<Vec<f32>> = files.iter().map(|p| ffmpeg_decode(p)).collect();
     let (rows, _) = scan_json(&[f.as_path(), mp3.as_path(), wav.as_path()]);
     let o = Command::new(bin())
         .args(["scan", "--write-tags"])
@@ -228,7 +229,7 @@ fn write_tags_keeps_the_audio_and_playback_reads_them() {
     assert!(o.status.success(), "{err}");
     assert!(err.contains("wrote ReplayGain tags to 3 file(s)"), "{err}");
     for (p, b) in files.iter().zip(&before) {
-        assert_eq!(&our_decode(p).0, b, "{}: same audio", p.display());
+        assert_eq!(&ffmpeg_decode(p), b, "{}: same audio", p.display());
     }
     let show = Command::new("metaflac")
         .args(["--show-tag=TITLE", "--show-tag=REPLAYGAIN_TRACK_GAIN"])
@@ -271,6 +272,40 @@ fn write_tags_keeps_the_audio_and_playback_reads_them() {
         .filter(|e| e.file_name().to_string_lossy().contains("tagging"))
         .collect();
     assert!(leftovers.is_empty(), "no copies left: {leftovers:?}");
+
+    // A symlink: the file it points to is tagged, the link stays a link.
+    let target = flac(&dir, "target", 600.0, 0.3, &[]);
+    let link = dir.join("link.flac");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = Command::new(bin())
+        .args(["scan", "--write-tags"])
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    let show = Command::new("metaflac")
+        .arg("--show-tag=REPLAYGAIN_TRACK_GAIN")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&show.stdout).contains("REPLAYGAIN_TRACK_GAIN="),
+        "the target is tagged"
+    );
+    // A file with another hard link: refused (the other name would keep the old content).
+    let linked = flac(&dir, "linked", 650.0, 0.3, &[]);
+    std::fs::hard_link(&linked, dir.join("other-name.flac")).unwrap();
+    let bytes = std::fs::read(&linked).unwrap();
+    let o = Command::new(bin())
+        .args(["scan", "--write-tags"])
+        .arg(&linked)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("hard links") && err.contains("0 file(s)"), "{err}");
+    assert_eq!(std::fs::read(&linked).unwrap(), bytes);
 
     // Read-only: refused with the reason, untouched.
     let ro = flac(&dir, "ro", 800.0, 0.3, &[]);

@@ -14,7 +14,8 @@ fn is_audio(p: &Path) -> bool {
         .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Expand directories (recursively); plain files are kept as given, whatever their extension.
+/// Expand directories (recursively, skipping hidden entries); plain files are kept as given,
+/// whatever their extension.
 #[must_use]
 pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -37,6 +38,11 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) {
         return;
     };
     for e in entries.flatten() {
+        // Hidden files and folders are not the user's music (a tagger's temporary copy, a
+        // `.trash`): as file managers and other players do, folders expand without them.
+        if e.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         let p = e.path();
         if p.is_dir() {
             collect_dir(&p, out);

@@ -136,8 +136,8 @@ fn track_gain(
 }
 
 /// Write each scanned file's values into its tags (see `library::gain_writer`). Returns how many
-/// files were written; each failure is one line on stderr and makes the result an `Err`.
-fn write_tags(results: &[Result<TrackGain, String>]) -> Result<usize, usize> {
+/// files were written and how many not (each one named on stderr with the reason).
+fn write_tags(results: &[Result<TrackGain, String>]) -> (usize, usize) {
     let (mut written, mut failed) = (0, 0);
     for t in results.iter().flatten() {
         let (Some(track_gain_db), Some(album_gain_db)) = (t.track_gain_db, t.album_gain_db) else {
@@ -162,15 +162,15 @@ fn write_tags(results: &[Result<TrackGain, String>]) -> Result<usize, usize> {
             }
         }
     }
-    if failed == 0 {
-        Ok(written)
-    } else {
-        Err(failed)
-    }
+    (written, failed)
 }
 
 pub fn run(paths: &[PathBuf], as_json: bool, write: bool) -> i32 {
-    let files = super::files::expand(paths);
+    let mut files = super::files::expand(paths);
+    // A file named twice (`scan DIR DIR/x.flac`) is measured once: twice would weigh it double
+    // in its album's loudness.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     if files.is_empty() {
         eprintln!("rusty-audio: nothing to scan (no audio files in the arguments)");
         return 1;
@@ -225,10 +225,16 @@ pub fn run(paths: &[PathBuf], as_json: bool, write: bool) -> i32 {
         }
     }
     if write {
-        match write_tags(&results_for_tags) {
-            Ok(n) => eprintln!("rusty-audio: wrote ReplayGain tags to {n} file(s)"),
-            Err(_) => failed = true,
-        }
+        let (written, not) = write_tags(&results_for_tags);
+        eprintln!(
+            "rusty-audio: wrote ReplayGain tags to {written} file(s){}",
+            if not > 0 {
+                format!(", {not} not written (see above)")
+            } else {
+                String::new()
+            }
+        );
+        failed |= not > 0;
     }
     i32::from(failed)
 }

@@ -37,6 +37,10 @@ pub struct CueTrack {
     /// INDEX 01: where the track starts.
     pub start: CueTime,
     pub gain: GainTags,
+    /// `TRACK nn AUDIO` (false: a data track, e.g. MODE1/2352 — not an entry).
+    pub audio: bool,
+    /// The sheet line of its TRACK command (for errors).
+    pub line: usize,
 }
 
 /// The tracks of one `FILE` line.
@@ -132,7 +136,11 @@ fn parse_time(s: &str) -> Option<CueTime> {
         return None;
     }
     let (m, sec, f): (u64, u64, u64) = (m.parse().ok()?, sec.parse().ok()?, f.parse().ok()?);
-    (sec < 60 && f < CUE_FPS).then_some(CueTime((m * 60 + sec) * CUE_FPS + f))
+    if sec >= 60 || f >= CUE_FPS {
+        return None;
+    }
+    // Bounded so that `to_frame` at any rate stays far from overflow (a day is plenty).
+    (m < 24 * 60).then(|| CueTime((m * 60 + sec) * CUE_FPS + f))
 }
 
 fn clean(s: &str) -> Option<String> {
@@ -141,16 +149,20 @@ fn clean(s: &str) -> Option<String> {
 }
 
 /// Parse a sheet's text. Structural errors (a `TRACK` before any `FILE`, a track without `INDEX
-/// 01`, indexes going backwards within a file, an unreadable time) are refused with the line.
+/// 01`, tracks out of order within a file, an unreadable time) are refused with the line.
+///
+/// EAC's "noncompliant" layout (a track's `TRACK` and `INDEX 00` at the end of one file, then
+/// `FILE` and its `INDEX 01` in the next) is read as the track starting in the next file.
 pub fn parse(text: &str) -> Result<CueSheet, CueError> {
     let mut sheet = CueSheet::default();
-    let mut track_line = 0;
     let err = |line: usize, reason: String| CueError { line, reason };
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
         let w = words(raw);
         let Some(cmd) = w.first() else { continue };
         let arg = |k: usize| w.get(k).map(String::as_str).unwrap_or("");
+        // Everything after the command word (an unquoted title with spaces).
+        let rest = || w[1..].join(" ");
         let in_track = sheet
             .files
             .last()
@@ -160,8 +172,14 @@ pub fn parse(text: &str) -> Result<CueSheet, CueError> {
                 if w.len() < 2 {
                     return Err(err(n, "FILE without a name".into()));
                 }
+                // FILE "name" TYPE; an unquoted name with spaces is everything but the type.
+                let name = if w.len() > 3 {
+                    w[1..w.len() - 1].join(" ")
+                } else {
+                    arg(1).to_string()
+                };
                 sheet.files.push(CueFile {
-                    name: arg(1).to_string(),
+                    name,
                     tracks: Vec::new(),
                 });
             }
@@ -169,33 +187,45 @@ pub fn parse(text: &str) -> Result<CueSheet, CueError> {
                 let Some(file) = sheet.files.last_mut() else {
                     return Err(err(n, "TRACK before any FILE".into()));
                 };
-                close_track(file.tracks.last(), track_line)?;
                 let number = arg(1)
                     .parse()
                     .map_err(|_| err(n, format!("track number {:?}", arg(1))))?;
                 file.tracks.push(CueTrack {
                     number,
-                    // A missing INDEX 01 is caught when the track closes.
+                    // A missing INDEX 01 is caught at the end.
                     start: CueTime(u64::MAX),
+                    audio: arg(2).eq_ignore_ascii_case("AUDIO"),
+                    line: n,
                     ..CueTrack::default()
                 });
-                track_line = n;
             }
             "INDEX" => {
+                let time = parse_time(arg(2))
+                    .ok_or_else(|| err(n, format!("time {:?} (want mm:ss:ff)", arg(2))))?;
+                let which: u32 = arg(1)
+                    .parse()
+                    .map_err(|_| err(n, format!("index number {:?}", arg(1))))?;
+                let files = sheet.files.len();
+                if which == 1 && files >= 2 && sheet.files[files - 1].tracks.is_empty() {
+                    // Noncompliant layout: the previous file's last track, still without its
+                    // start, starts here.
+                    let prev = &mut sheet.files[files - 2].tracks;
+                    if prev.last().is_some_and(|t| t.start == CueTime(u64::MAX)) {
+                        let t = prev.pop().expect("checked");
+                        sheet.files[files - 1].tracks.push(t);
+                    }
+                }
                 let Some(t) = sheet.files.last_mut().and_then(|f| f.tracks.last_mut()) else {
                     return Err(err(n, "INDEX outside a TRACK".into()));
                 };
-                let time = parse_time(arg(2))
-                    .ok_or_else(|| err(n, format!("time {:?} (want mm:ss:ff)", arg(2))))?;
-                match arg(1).parse::<u32>() {
-                    Ok(0) => t.index00 = Some(time),
-                    Ok(1) => t.start = time,
-                    Ok(_) => {} // sub-indexes: markers inside a track, not boundaries
-                    Err(_) => return Err(err(n, format!("index number {:?}", arg(1)))),
+                match which {
+                    0 => t.index00 = Some(time),
+                    1 => t.start = time,
+                    _ => {} // sub-indexes: markers inside a track, not boundaries
                 }
             }
             "TITLE" | "PERFORMER" => {
-                let v = clean(arg(1));
+                let v = clean(&rest());
                 let upper = cmd.to_ascii_uppercase();
                 match (in_track, upper.as_str()) {
                     (true, "TITLE") => track_mut(&mut sheet).title = v,
@@ -220,15 +250,22 @@ pub fn parse(text: &str) -> Result<CueSheet, CueError> {
             _ => {}
         }
     }
-    close_track(sheet.files.last().and_then(|f| f.tracks.last()), track_line)?;
-    if sheet.files.iter().all(|f| f.tracks.is_empty()) {
+    // Files left without tracks (a noncompliant sheet's last FILE, whose tracks all moved) go.
+    sheet.files.retain(|f| !f.tracks.is_empty());
+    if sheet.files.is_empty() {
         return Err(err(0, "no tracks".into()));
     }
     for f in &sheet.files {
-        if let Some(w) = f.tracks.windows(2).find(|w| w[1].start < w[0].start) {
+        if let Some(t) = f.tracks.iter().find(|t| t.start == CueTime(u64::MAX)) {
+            return Err(err(t.line, format!("track {} has no INDEX 01", t.number)));
+        }
+        if let Some(w) = f.tracks.windows(2).find(|w| w[1].start <= w[0].start) {
             return Err(err(
-                0,
-                format!("track {} starts before track {}", w[1].number, w[0].number),
+                w[1].line,
+                format!(
+                    "track {} does not start after track {}",
+                    w[1].number, w[0].number
+                ),
             ));
         }
     }
@@ -243,49 +280,50 @@ fn track_mut(sheet: &mut CueSheet) -> &mut CueTrack {
         .expect("only called inside a track")
 }
 
-fn close_track(t: Option<&CueTrack>, line: usize) -> Result<(), CueError> {
-    match t {
-        Some(t) if t.start == CueTime(u64::MAX) => Err(CueError {
-            line,
-            reason: format!("track {} has no INDEX 01", t.number),
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// The audio file a sheet's `FILE` line means, beside the sheet: the name as written; else the
-/// same stem with another audio extension (a sheet written for the WAV, the rip since converted
-/// to FLAC); else, when the sheet's folder holds exactly one audio file, that one. None: not
-/// found (the caller names the sheet, the line's file and the reason).
+/// The audio file a sheet's `FILE` line means, beside the sheet: the name as written (a relative
+/// path kept, Windows separators read as `/`, then the bare file name); else an audio file with
+/// the same stem and another extension, compared without case (a sheet written for the WAV, the
+/// rip since converted to FLAC); else, when `only_file_ok` (the sheet has one FILE line) and the
+/// sheet's folder holds exactly one audio file, that one. None: not found.
 #[must_use]
-pub fn resolve_file(sheet_path: &Path, name: &str, audio_ext: &[&str]) -> Option<PathBuf> {
+pub fn resolve_file(
+    sheet_path: &Path,
+    name: &str,
+    audio_ext: &[&str],
+    only_file_ok: bool,
+) -> Option<PathBuf> {
     let dir = sheet_path.parent().unwrap_or(Path::new("."));
-    // Windows paths in sheets: keep the last component.
-    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let direct = dir.join(base);
-    if direct.is_file() {
-        return Some(direct);
-    }
-    let stem = Path::new(base).file_stem()?.to_string_lossy().into_owned();
     let audio = |p: &Path| {
         p.extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| audio_ext.contains(&e.to_ascii_lowercase().as_str()))
     };
-    let entries: Vec<PathBuf> = std::fs::read_dir(dir)
+    let relative = name.replace('\\', "/");
+    let base = relative.rsplit('/').next().unwrap_or(&relative).to_string();
+    for candidate in [dir.join(relative.trim_start_matches('/')), dir.join(&base)] {
+        if candidate.is_file() && audio(&candidate) {
+            return Some(candidate);
+        }
+    }
+    let stem = Path::new(&base)
+        .file_stem()?
+        .to_string_lossy()
+        .to_lowercase();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.is_file() && audio(p))
         .collect();
-    if let Some(p) = entries
-        .iter()
-        .find(|p| p.file_stem().is_some_and(|s| s.to_string_lossy() == stem))
-    {
+    entries.sort();
+    if let Some(p) = entries.iter().find(|p| {
+        p.file_stem()
+            .is_some_and(|s| s.to_string_lossy().to_lowercase() == stem)
+    }) {
         return Some(p.clone());
     }
     match entries.as_slice() {
-        [only] => Some(only.clone()),
+        [only] if only_file_ok => Some(only.clone()),
         _ => None,
     }
 }
@@ -362,13 +400,52 @@ FILE \"Kind of Blue.wav\" WAVE\r\n\
         .unwrap_err();
         assert_eq!(e.line, 2, "{e}");
         assert!(e.reason.contains("track 1 has no INDEX 01"), "{e}");
+        // In an earlier FILE too (a sheet of several files).
+        let e = parse("FILE a.flac WAVE\nTRACK 01 AUDIO\nINDEX 00 00:00:00\nTITLE x\nFILE b.flac WAVE\nTRACK 02 AUDIO\nINDEX 01 00:00:00\n")
+            .unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
         let e = parse("FILE a.flac WAVE\nTRACK 01 AUDIO\nINDEX 01 00:xx:00\n").unwrap_err();
         assert_eq!(e.line, 3, "{e}");
         let e = parse("FILE a.flac WAVE\nTRACK 01 AUDIO\nINDEX 01 01:00:00\nTRACK 02 AUDIO\nINDEX 01 00:30:00\n")
             .unwrap_err();
-        assert!(e.reason.contains("track 2 starts before track 1"), "{e}");
+        assert!(
+            e.reason.contains("track 2 does not start after track 1"),
+            "{e}"
+        );
+        assert_eq!(e.line, 4);
+        assert!(
+            parse_time("99999999999999999:00:00").is_none(),
+            "no overflow"
+        );
         assert!(parse("REM nothing\n").is_err());
         assert!(parse("").is_err());
+    }
+
+    /// EAC's noncompliant multi-file sheet: TRACK 02 and its pregap (INDEX 00) at the end of
+    /// file 1, its INDEX 01 in file 2; a data track is kept as such; unquoted titles whole.
+    #[test]
+    fn eac_noncompliant_sheets_and_data_tracks() {
+        let s = parse(
+            "FILE \"01.wav\" WAVE\n  TRACK 01 AUDIO\n    TITLE One Two\n    INDEX 01 00:00:00\n\
+  TRACK 02 AUDIO\n    TITLE \"Second\"\n    INDEX 00 03:10:00\n\
+FILE \"02.wav\" WAVE\n    INDEX 01 00:00:00\n  TRACK 03 AUDIO\n    INDEX 01 04:00:00\n\
+  TRACK 04 MODE1/2352\n    INDEX 01 05:00:00\n",
+        )
+        .unwrap();
+        assert_eq!(s.files.len(), 2);
+        assert_eq!(s.files[0].tracks.len(), 1);
+        assert_eq!(s.files[0].tracks[0].title.as_deref(), Some("One Two"));
+        let f2: Vec<_> = s.files[1]
+            .tracks
+            .iter()
+            .map(|t| (t.number, t.start.0, t.audio))
+            .collect();
+        assert_eq!(
+            f2,
+            [(2, 0, true), (3, 240 * 75, true), (4, 300 * 75, false)]
+        );
+        assert_eq!(s.files[1].tracks[0].title.as_deref(), Some("Second"));
+        assert_eq!(s.files[1].tracks[0].index00, Some(CueTime(190 * 75)));
     }
 
     #[test]
@@ -391,24 +468,29 @@ FILE \"Kind of Blue.wav\" WAVE\r\n\
         let ext = ["flac", "wav"];
         // As written; another extension; a Windows path; the only audio file.
         assert_eq!(
-            resolve_file(&sheet, "Album Rip.flac", &ext),
+            resolve_file(&sheet, "Album Rip.flac", &ext, true),
             Some(dir.join("Album Rip.flac"))
         );
         assert_eq!(
-            resolve_file(&sheet, "Album Rip.wav", &ext),
+            resolve_file(&sheet, "album rip.WAV", &ext, true),
             Some(dir.join("Album Rip.flac"))
         );
         assert_eq!(
-            resolve_file(&sheet, "C:\\rips\\Album Rip.wav", &ext),
+            resolve_file(&sheet, "C:\\rips\\Album Rip.wav", &ext, true),
             Some(dir.join("Album Rip.flac"))
         );
         assert_eq!(
-            resolve_file(&sheet, "renamed.ape", &ext),
+            resolve_file(&sheet, "renamed.ape", &ext, true),
             Some(dir.join("Album Rip.flac"))
+        );
+        assert_eq!(
+            resolve_file(&sheet, "renamed.ape", &ext, false),
+            None,
+            "not for a sheet of several files"
         );
         // Two candidates and no match by name: not guessed.
         std::fs::write(dir.join("other.wav"), "x").unwrap();
-        assert_eq!(resolve_file(&sheet, "renamed.ape", &ext), None);
+        assert_eq!(resolve_file(&sheet, "renamed.ape", &ext, true), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

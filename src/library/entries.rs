@@ -30,8 +30,16 @@ pub struct PlaylistEntry {
 #[must_use]
 pub fn entries_of(paths: &[PathBuf], audio_ext: &[&str]) -> (Vec<PlaylistEntry>, Vec<String>) {
     let (mut out, mut errors) = (Vec::new(), Vec::new());
+    // Sheets read, and the audio files their tracks cover (canonical paths): an audio file a
+    // sheet already split is not listed whole as well (a sheet and its file both given, a
+    // folder holding both, `./x.flac` and `x.flac`).
     let mut covered: Vec<PathBuf> = Vec::new();
+    let mut covered_audio: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     for p in paths {
+        if covered_audio.contains(&canon(p)) {
+            continue;
+        }
         let is_cue = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("cue"));
         let sheet = if is_cue {
             Some(p.clone())
@@ -39,13 +47,14 @@ pub fn entries_of(paths: &[PathBuf], audio_ext: &[&str]) -> (Vec<PlaylistEntry>,
             sheet_beside(p)
         };
         if let Some(sheet) = sheet {
-            if covered.contains(&sheet) {
+            if covered.contains(&canon(&sheet)) {
                 continue; // its tracks are in already (the sheet and its file both given)
             }
             match sheet_entries(&sheet, audio_ext) {
                 Ok(entries) => {
+                    covered_audio.extend(entries.iter().map(|e| canon(&e.path)));
                     out.extend(entries);
-                    covered.push(sheet);
+                    covered.push(canon(&sheet));
                     continue;
                 }
                 Err(e) if is_cue => {
@@ -99,19 +108,24 @@ fn sheet_entries(sheet_path: &Path, audio_ext: &[&str]) -> Result<Vec<PlaylistEn
     let sheet: CueSheet = cue::parse(&cue::decode_text(&bytes))
         .map_err(|e| format!("{}: {e}", sheet_path.display()))?;
     let mut out = Vec::new();
+    let one_file = sheet.files.len() == 1;
     for f in &sheet.files {
-        let audio = cue::resolve_file(sheet_path, &f.name, audio_ext).ok_or_else(|| {
-            format!(
-                "{}: FILE \"{}\": no such audio file beside the sheet",
-                sheet_path.display(),
-                f.name
-            )
-        })?;
+        let audio =
+            cue::resolve_file(sheet_path, &f.name, audio_ext, one_file).ok_or_else(|| {
+                format!(
+                    "{}: FILE \"{}\": no such audio file beside the sheet",
+                    sheet_path.display(),
+                    f.name
+                )
+            })?;
         let mut src = AudioSource::open(&audio).map_err(|e| e.to_string())?;
         let info = src.info().clone();
         let (tags, _) = src.tags(false);
         let rate = info.sample_rate;
         for (i, t) in f.tracks.iter().enumerate() {
+            if !t.audio {
+                continue; // a data track: nothing to play (it still ends the track before it)
+            }
             let start = t.start.to_frame(rate);
             let end = f.tracks.get(i + 1).map(|n| n.start.to_frame(rate));
             let until = end.or(info.declared_frames);

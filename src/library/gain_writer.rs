@@ -23,50 +23,77 @@ pub struct GainValues {
 }
 
 /// Write `values` into `path` (see the module doc). The error is one line naming the file.
+///
+/// Refused, leaving the file alone: read-only files, files owned by another user (replacing them
+/// would change their owner), files with other hard links (they would keep the old content). A
+/// symlink is followed: the file it points to is tagged and the link stays a link.
 pub fn write_gain_tags(path: &Path, values: &GainValues) -> Result<(), String> {
-    let name = path
+    use std::os::unix::fs::MetadataExt;
+    let shown = path.display().to_string();
+    let real = std::fs::canonicalize(path).map_err(|e| format!("{shown}: {e}"))?;
+    let meta = std::fs::metadata(&real).map_err(|e| format!("{shown}: {e}"))?;
+    let refuse = |why: &str| Err(format!("{shown}: {why}; file left as it was"));
+    // A read-only file is the user saying "do not change this" (renaming over it would work).
+    if meta.permissions().readonly() {
+        return refuse("read-only");
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if meta.uid() != unsafe { libc::geteuid() } {
+        return refuse("owned by another user");
+    }
+    if meta.nlink() > 1 {
+        return refuse("it has other hard links, which would keep the old content");
+    }
+    let name = real
         .file_name()
-        .ok_or_else(|| format!("{}: not a file", path.display()))?
+        .ok_or_else(|| format!("{shown}: not a file"))?
         .to_string_lossy()
         .into_owned();
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // A read-only file is the user saying "do not change this" (renaming over it would work).
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.permissions().readonly() {
-        return Err(format!(
-            "{}: read-only; file left as it was",
-            path.display()
-        ));
-    }
-    // Hidden, and with the original's extension (lofty picks the format by it, then checks it).
-    let ext = path
+    let dir = real.parent().unwrap_or(Path::new("/"));
+    // Hidden (folder expansion skips hidden files), with the original's extension (lofty picks
+    // the format by it, then checks it).
+    let ext = real
         .extension()
         .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
-    let tmp = dir.join(format!(".{name}.tagging-{}{ext}", std::process::id()));
-    let result = write_into_copy(path, &tmp, values);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let tmp = TempCopy(dir.join(format!(".{name}.tagging-{}{ext}", std::process::id())));
+    write_into_copy(&real, &shown, &tmp.0, values)?;
+    std::fs::rename(&tmp.0, &real).map_err(|e| format!("{shown}: cannot replace the file: {e}"))?;
+    std::mem::forget(tmp); // renamed: nothing to remove
+                           // The rename is durable once the folder is synced.
+    let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    Ok(())
 }
 
-fn write_into_copy(path: &Path, tmp: &PathBuf, values: &GainValues) -> Result<(), String> {
-    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", path.display());
+/// The tagged copy, removed on every way out but success (an error, a panic).
+struct TempCopy(PathBuf);
+
+impl Drop for TempCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn write_into_copy(
+    path: &Path,
+    shown: &str,
+    tmp: &Path,
+    values: &GainValues,
+) -> Result<(), String> {
+    use lofty::config::{ParseOptions, ParsingMode};
+    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{shown}: {what}: {e}");
     // The copy keeps the original's permissions (std::fs::copy copies them).
     std::fs::copy(path, tmp).map_err(|e| fail("cannot copy for tagging", &e))?;
-    let mut file = lofty::read_from_path(tmp).map_err(|e| fail("cannot read its tags", &e))?;
-    let kind = file.primary_tag_type();
-    if file.tag(kind).is_none() {
-        file.insert_tag(Tag::new(kind));
-    }
-    let tag = file.tag_mut(kind).expect("inserted above");
+    // Strict: a tag lofty cannot read fully is an error, never a field silently emptied and
+    // written back.
+    let file = lofty::probe::Probe::open(tmp)
+        .map_err(|e| fail("cannot read its tags", &e))?
+        .options(ParseOptions::new().parsing_mode(ParsingMode::Strict))
+        .read()
+        .map_err(|e| fail("cannot read its tags", &e))?;
     let items = [
         (
             ItemKey::ReplayGainTrackGain,
-            format!("{:.2} dB", values.track_gain_db),
+            format!("{:+.2} dB", values.track_gain_db),
         ),
         (
             ItemKey::ReplayGainTrackPeak,
@@ -74,37 +101,60 @@ fn write_into_copy(path: &Path, tmp: &PathBuf, values: &GainValues) -> Result<()
         ),
         (
             ItemKey::ReplayGainAlbumGain,
-            format!("{:.2} dB", values.album_gain_db),
+            format!("{:+.2} dB", values.album_gain_db),
         ),
         (
             ItemKey::ReplayGainAlbumPeak,
             format!("{:.6}", values.album_peak),
         ),
     ];
-    for (key, text) in items {
-        if !tag.insert_text(key, text) {
-            return Err(format!(
-                "{}: its {kind:?} tag cannot hold ReplayGain values; file left as it was",
-                path.display()
-            ));
-        }
+    // Every tag the file already has gets the new values (an MP3 with ID3v2 and APE must not keep
+    // stale gains in one of them), and only those tags are written; a file without a tag gets
+    // its format's usual one.
+    let mut tags: Vec<Tag> = file.tags().to_vec();
+    if tags.is_empty() {
+        tags.push(Tag::new(file.primary_tag_type()));
     }
-    file.save_to_path(tmp, WriteOptions::default())
-        .map_err(|e| fail("cannot write tags", &e))?;
-    same_audio(path, tmp)?;
-    std::fs::File::open(tmp)
+    let mut written = 0;
+    for mut tag in tags {
+        let kind = tag.tag_type();
+        if !items
+            .iter()
+            .all(|(key, text)| tag.insert_text(key.clone(), text.clone()))
+        {
+            continue; // this tag type has no ReplayGain fields (e.g. RIFF INFO)
+        }
+        // Keep ID3v2.3 files at 2.3 (what older players read).
+        let v23 = kind == lofty::tag::TagType::Id3v2 && id3v2_major(path) == Some(3);
+        tag.save_to_path(tmp, WriteOptions::new().use_id3v23(v23))
+            .map_err(|e| fail("cannot write tags", &e))?;
+        written += 1;
+    }
+    if written == 0 {
+        return Err(format!(
+            "{shown}: its tags cannot hold ReplayGain values; file left as it was"
+        ));
+    }
+    same_audio(path, shown, tmp)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(tmp)
         .and_then(|f| f.sync_all())
-        .map_err(|e| fail("cannot sync the tagged copy", &e))?;
-    std::fs::rename(tmp, path).map_err(|e| fail("cannot replace the file", &e))
+        .map_err(|e| fail("cannot sync the tagged copy", &e))
+}
+
+/// The major version of an ID3v2 tag at the start of the file (3 or 4), if there is one.
+fn id3v2_major(path: &Path) -> Option<u8> {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    (&head[..3] == b"ID3").then_some(head[3])
 }
 
 /// Decode both files and compare every sample (bit for bit) and the format.
-fn same_audio(original: &Path, tagged: &Path) -> Result<(), String> {
+fn same_audio(original: &Path, shown: &str, tagged: &Path) -> Result<(), String> {
     let differs = || {
-        format!(
-            "{}: the tagged copy did not decode to the same audio; file left as it was",
-            original.display()
-        )
+        format!("{shown}: the tagged copy did not decode to the same audio; file left as it was")
     };
     let open = |p: &Path| AudioSource::open(p).map_err(|e| e.to_string());
     let (mut a, mut b) = (open(original)?, open(tagged).map_err(|_| differs())?);
