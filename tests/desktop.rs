@@ -91,6 +91,23 @@ impl Desk {
         c
     }
 
+    /// Call a method of `org.mpris.MediaPlayer2` on the app (what playerctl has no verb for);
+    /// whether the call was answered.
+    fn mpris_call(&self, method: &str) -> bool {
+        self.cmd("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.mpris.MediaPlayer2.rusty_audio",
+                "/org/mpris/MediaPlayer2",
+            ])
+            .arg(format!("org.mpris.MediaPlayer2.{method}"))
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    }
+
     fn playerctl(&self, args: &[&str]) -> String {
         self.try_playerctl(args)
             .unwrap_or_else(|e| panic!("playerctl {args:?}: {e}"))
@@ -404,19 +421,7 @@ fn media_keys_and_a_second_instance_drive_the_running_app() {
     drop(other);
 
     // Quit through MPRIS: a clean exit, the playlist saved with both files.
-    let quit = desk
-        .cmd("dbus-send")
-        .args([
-            "--session",
-            "--print-reply",
-            "--dest=org.mpris.MediaPlayer2.rusty_audio",
-            "/org/mpris/MediaPlayer2",
-            "org.mpris.MediaPlayer2.Quit",
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(quit.success());
+    assert!(desk.mpris_call("Quit"), "MPRIS Quit");
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(s) = app.0.try_wait().unwrap() {
@@ -582,19 +587,7 @@ fn raise_restores_a_minimized_window_and_media_keys_work_while_it_is_hidden() {
     });
     assert_eq!(desk.windows(), 0, "still minimized");
 
-    let raise = desk
-        .cmd("dbus-send")
-        .args([
-            "--session",
-            "--print-reply",
-            "--dest=org.mpris.MediaPlayer2.rusty_audio",
-            "/org/mpris/MediaPlayer2",
-            "org.mpris.MediaPlayer2.Raise",
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(raise.success());
+    assert!(desk.mpris_call("Raise"), "MPRIS Raise");
     wait_for("the window back and focused", 10, || {
         desk.windows() == 1 && active_window(&desk) == wid
     });
@@ -603,19 +596,7 @@ fn raise_restores_a_minimized_window_and_media_keys_work_while_it_is_hidden() {
         "Playing",
         "raising keeps playing"
     );
-    let quit = desk
-        .cmd("dbus-send")
-        .args([
-            "--session",
-            "--print-reply",
-            "--dest=org.mpris.MediaPlayer2.rusty_audio",
-            "/org/mpris/MediaPlayer2",
-            "org.mpris.MediaPlayer2.Quit",
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(quit.success());
+    assert!(desk.mpris_call("Quit"), "MPRIS Quit");
     wait_for("the app to quit", 20, || {
         app.0.try_wait().unwrap().is_some()
     });

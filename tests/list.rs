@@ -10,18 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn flac(dir: &Path, name: &str, seconds: f64) -> PathBuf {
-    let wav = dir.join("tmp.wav");
-    write_wav_i16(&wav, 44_100, 2, &sine(44_100, 2, 440.0, 0.1, seconds));
-    let out = dir.join(name);
-    assert!(Command::new("flac")
-        .args(["-s", "-f", "-o"])
-        .arg(&out)
-        .arg(&wav)
-        .status()
-        .unwrap()
-        .success());
-    std::fs::remove_file(&wav).unwrap();
-    out
+    flac_file(
+        dir,
+        name,
+        44_100,
+        &sine(44_100, 2, 440.0, 0.1, seconds),
+        &[],
+    )
 }
 
 fn list(args: &[&Path]) -> (serde_json::Value, String, Option<i32>) {

@@ -20,25 +20,8 @@ fn tools_or_skip(test: &str, tools: &[&str]) -> bool {
 
 /// A 1 s, 44.1 kHz stereo FLAC of a −20 dBFS sine at `freq`, tagged with `tags` (KEY=VALUE).
 fn flac_with(dir: &Path, name: &str, freq: f64, tags: &[&str]) -> PathBuf {
-    let wav = dir.join(format!("{name}.wav"));
-    write_wav_i16(&wav, 44_100, 2, &sine(44_100, 2, freq, 0.1, 1.0));
-    let flac = dir.join(format!("{name}.flac"));
-    let ok = Command::new("flac")
-        .args(["-s", "-f", "-o"])
-        .arg(&flac)
-        .arg(&wav)
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "flac encodes {name}");
-    if !tags.is_empty() {
-        let mut m = Command::new("metaflac");
-        for t in tags {
-            m.arg(format!("--set-tag={t}"));
-        }
-        assert!(m.arg(&flac).status().unwrap().success(), "metaflac tags");
-    }
-    flac
+    let pcm = sine(44_100, 2, freq, 0.1, 1.0);
+    flac_file(dir, &format!("{name}.flac"), 44_100, &pcm, tags)
 }
 
 /// `render` the inputs with `args`; the float32 samples written.

@@ -15,27 +15,9 @@ use ebur128::{EbuR128, Mode};
 /// A 6 s, 44.1 kHz stereo FLAC: a sine at `freq` and `amp`, then the same at a quarter of the
 /// amplitude (so the gating has something to do), tagged with `tags`.
 fn flac(dir: &Path, name: &str, freq: f64, amp: f64, tags: &[&str]) -> PathBuf {
-    let wav = dir.join(format!("{name}.wav"));
     let mut pcm = sine(44_100, 2, freq, amp, 3.0);
     pcm.extend(sine(44_100, 2, freq * 1.5, amp / 4.0, 3.0));
-    write_wav_i16(&wav, 44_100, 2, &pcm);
-    let out = dir.join(format!("{name}.flac"));
-    assert!(Command::new("flac")
-        .args(["-s", "-f", "-o"])
-        .arg(&out)
-        .arg(&wav)
-        .status()
-        .unwrap()
-        .success());
-    std::fs::remove_file(&wav).unwrap();
-    if !tags.is_empty() {
-        let mut m = Command::new("metaflac");
-        for t in tags {
-            m.arg(format!("--set-tag={t}"));
-        }
-        assert!(m.arg(&out).status().unwrap().success());
-    }
-    out
+    flac_file(dir, &format!("{name}.flac"), 44_100, &pcm, tags)
 }
 
 fn reference_meter(path: &Path) -> EbuR128 {
@@ -43,6 +25,25 @@ fn reference_meter(path: &Path) -> EbuR128 {
     let mut m = EbuR128::new(2, 44_100, Mode::I | Mode::TRUE_PEAK).unwrap();
     m.add_frames_f32(&pcm).unwrap();
     m
+}
+
+/// `render SRC OUT --replaygain track`, then `analyze` OUT: its integrated loudness.
+fn normalized_lufs(src: &Path, out: &Path) -> f64 {
+    let r = Command::new(bin())
+        .arg("render")
+        .arg(src)
+        .arg(out)
+        .args(["--replaygain", "track"])
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let a = Command::new(bin())
+        .args(["analyze", "--json"])
+        .arg(out)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    v["integrated_lufs"].as_f64().unwrap()
 }
 
 fn scan_json(args: &[&Path]) -> (Vec<serde_json::Value>, std::process::Output) {
@@ -146,22 +147,7 @@ fn track_and_album_gains_match_libebur128_and_albums_follow_tags_and_folders() {
         .status()
         .unwrap()
         .success());
-    let out = dir.join("normalized.wav");
-    let r = Command::new(bin())
-        .arg("render")
-        .arg(&a2)
-        .arg(&out)
-        .args(["--replaygain", "track"])
-        .output()
-        .unwrap();
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let a = Command::new(bin())
-        .args(["analyze", "--json"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
-    let lufs = v["integrated_lufs"].as_f64().unwrap();
+    let lufs = normalized_lufs(&a2, &dir.join("normalized.wav"));
     assert!((lufs + 18.0).abs() < 0.1, "rendered at {lufs} LUFS");
 }
 
@@ -244,22 +230,7 @@ fn write_tags_keeps_the_audio_and_playback_reads_them() {
         "{shown}"
     );
     for (i, p) in files.iter().enumerate() {
-        let out = dir.join(format!("n{i}.wav"));
-        let r = Command::new(bin())
-            .arg("render")
-            .arg(p)
-            .arg(&out)
-            .args(["--replaygain", "track"])
-            .output()
-            .unwrap();
-        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-        let a = Command::new(bin())
-            .args(["analyze", "--json"])
-            .arg(&out)
-            .output()
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
-        let lufs = v["integrated_lufs"].as_f64().unwrap();
+        let lufs = normalized_lufs(p, &dir.join(format!("n{i}.wav")));
         assert!(
             (lufs + 18.0).abs() < 0.1,
             "{}: rendered at {lufs} LUFS",
@@ -283,7 +254,10 @@ fn write_tags_keeps_the_audio_and_playback_reads_them() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     let show = Command::new("metaflac")
         .arg("--show-tag=REPLAYGAIN_TRACK_GAIN")
         .arg(&target)
@@ -304,7 +278,10 @@ fn write_tags_keeps_the_audio_and_playback_reads_them() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("hard links") && err.contains("0 file(s)"), "{err}");
+    assert!(
+        err.contains("hard links") && err.contains("0 file(s)"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&linked).unwrap(), bytes);
 
     // Read-only: refused with the reason, untouched.

@@ -7,7 +7,6 @@ mod common;
 use common::app::*;
 use common::*;
 
-use std::process::Command;
 
 use egui_kittest::kittest::Queryable;
 use rusty_audio::library::replaygain::{GainMode, GainSource};
@@ -15,27 +14,17 @@ use rusty_audio::ui::RustyApp;
 
 /// A 20 s FLAC of a 1 kHz sine at peak 0.5, tagged −6 dB (track) / −3 dB (album).
 fn tagged(dir: &std::path::Path) -> std::path::PathBuf {
-    let wav = dir.join("t.wav");
-    write_wav_i16(&wav, 48_000, 2, &sine(48_000, 2, 1000.0, 0.5, 20.0));
-    let flac = dir.join("t.flac");
-    assert!(Command::new("flac")
-        .args(["-s", "-f", "-o"])
-        .arg(&flac)
-        .arg(&wav)
-        .status()
-        .unwrap()
-        .success());
-    assert!(Command::new("metaflac")
-        .args([
-            "--set-tag=TITLE=Tagged",
-            "--set-tag=REPLAYGAIN_TRACK_GAIN=-6.00 dB",
-            "--set-tag=REPLAYGAIN_ALBUM_GAIN=-3.00 dB",
-        ])
-        .arg(&flac)
-        .status()
-        .unwrap()
-        .success());
-    flac
+    flac_file(
+        dir,
+        "t.flac",
+        48_000,
+        &sine(48_000, 2, 1000.0, 0.5, 20.0),
+        &[
+            "TITLE=Tagged",
+            "REPLAYGAIN_TRACK_GAIN=-6.00 dB",
+            "REPLAYGAIN_ALBUM_GAIN=-3.00 dB",
+        ],
+    )
 }
 
 /// Step until the meters' sample peak of the left channel settles near `want` (the PPM fall

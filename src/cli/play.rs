@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::engine::{Engine, EngineConfig, EngineEvent, OutputChoice, PlayState};
-use crate::library::replaygain::{AppliedGain, GainSource};
+use crate::library::replaygain::AppliedGain;
 
 pub struct PlayOptions {
     pub output: OutputChoice,
@@ -20,25 +20,6 @@ pub struct PlayOptions {
     pub files: Vec<PathBuf>,
     pub dsp: crate::dsp::chain::DspSettings,
     pub gain: crate::library::replaygain::GainSettings,
-}
-
-/// ", ReplayGain track −6.54 dB" (nothing while normalization is off).
-fn gain_note(g: &AppliedGain) -> String {
-    let what = match g.source {
-        GainSource::Off => return String::new(),
-        GainSource::Track => "track",
-        GainSource::Album => "album",
-        GainSource::Fallback => "untagged",
-    };
-    format!(
-        ", ReplayGain {what} {:+.2} dB{}",
-        g.db,
-        if g.capped {
-            " (capped at the peak)"
-        } else {
-            ""
-        }
-    )
 }
 
 fn mmss(s: f64) -> String {
@@ -113,7 +94,7 @@ pub fn run(opts: PlayOptions) -> i32 {
                             info.codec,
                             info.sample_rate,
                             info.channels,
-                            gain_note(&gain)
+                            gain.describe().map_or(String::new(), |d| format!(", {d}"))
                         );
                     }
                 }

@@ -63,12 +63,7 @@ pub fn gain_to_reference(lufs: f64) -> f64 {
 fn album_of(path: &Path) -> (AlbumKey, String) {
     let tags = AudioSource::open(path).ok().map(|mut s| s.tags(false).0);
     let t = tags.unwrap_or_default();
-    let key = AlbumKey::of(
-        path,
-        t.album.as_deref(),
-        t.album_artist.as_deref(),
-        t.artist.as_deref(),
-    );
+    let key = AlbumKey::of_tags(path, &t);
     let name = match &key {
         AlbumKey::Tagged { .. } => t.album.clone().unwrap_or_default(),
         AlbumKey::Folder(dir) => dir.file_name().map_or_else(

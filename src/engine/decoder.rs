@@ -147,13 +147,7 @@ pub struct DecoderThread {
 /// A source's ReplayGain tags and album.
 fn gain_tags_of(source: &mut AudioSource, path: &std::path::Path) -> (GainTags, AlbumKey) {
     let (t, _) = source.tags(false);
-    let album = AlbumKey::of(
-        path,
-        t.album.as_deref(),
-        t.album_artist.as_deref(),
-        t.artist.as_deref(),
-    );
-    (t.gain, album)
+    (t.gain, AlbumKey::of_tags(path, &t))
 }
 
 impl DecoderThread {

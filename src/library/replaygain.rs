@@ -175,6 +175,27 @@ pub struct AppliedGain {
 }
 
 impl AppliedGain {
+    /// "ReplayGain album +3.50 dB" as the app and `play` show it (None while normalization is
+    /// off).
+    #[must_use]
+    pub fn describe(&self) -> Option<String> {
+        let what = match self.source {
+            GainSource::Off => return None,
+            GainSource::Track => "track",
+            GainSource::Album => "album",
+            GainSource::Fallback => "untagged",
+        };
+        Some(format!(
+            "ReplayGain {what} {:+.2} dB{}",
+            self.db,
+            if self.capped {
+                " (capped at the peak)"
+            } else {
+                ""
+            }
+        ))
+    }
+
     pub const UNITY: AppliedGain = AppliedGain {
         db: 0.0,
         source: GainSource::Off,
@@ -261,6 +282,17 @@ pub enum AlbumKey {
 }
 
 impl AlbumKey {
+    /// The album of a file with these tags.
+    #[must_use]
+    pub fn of_tags(path: &std::path::Path, t: &crate::decode::TrackTags) -> AlbumKey {
+        AlbumKey::of(
+            path,
+            t.album.as_deref(),
+            t.album_artist.as_deref(),
+            t.artist.as_deref(),
+        )
+    }
+
     #[must_use]
     pub fn of(
         path: &std::path::Path,

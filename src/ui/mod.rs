@@ -62,23 +62,6 @@ pub fn pick<T: PartialEq + Copy>(
         .on_hover_text(tip)
 }
 
-/// "ReplayGain album −3.50 dB" for the gain a track plays with (None while normalization is off).
-#[must_use]
-pub fn gain_text(g: &crate::library::replaygain::AppliedGain) -> Option<String> {
-    use crate::library::replaygain::GainSource;
-    let what = match g.source {
-        GainSource::Off => return None,
-        GainSource::Track => "track",
-        GainSource::Album => "album",
-        GainSource::Fallback => "untagged",
-    };
-    Some(format!(
-        "ReplayGain {what} {:+.2} dB{}",
-        g.db,
-        if g.capped { " (peak-capped)" } else { "" }
-    ))
-}
-
 /// What the command line asks of the app.
 pub struct RunOptions {
     pub files: Vec<std::path::PathBuf>,

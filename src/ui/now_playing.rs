@@ -53,7 +53,10 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                 if let Some(f) = &e.format {
                     wrap(ui, egui::RichText::new(f).small());
                 }
-                if let Some(g) = gain.as_ref().and_then(super::gain_text) {
+                if let Some(g) = gain
+                    .as_ref()
+                    .and_then(crate::library::replaygain::AppliedGain::describe)
+                {
                     wrap(ui, egui::RichText::new(g).small());
                 }
             }

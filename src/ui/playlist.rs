@@ -67,7 +67,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                         "{}{}\nDrag to reorder, double-click to play",
                         e.path.display(),
                         gain.as_ref()
-                            .and_then(super::gain_text)
+                            .and_then(crate::library::replaygain::AppliedGain::describe)
                             .map_or(String::new(), |g| format!("\n{g}"))
                     ),
                 });

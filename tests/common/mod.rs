@@ -527,3 +527,31 @@ pub fn start_xvfb() -> (Killer, String) {
     });
     (xvfb, display)
 }
+
+/// `dir/name`: interleaved stereo `samples` at `rate` encoded by the real `flac` encoder (16-bit)
+/// and tagged by `metaflac` with `tags` ("KEY=VALUE"). Needs flac and metaflac.
+pub fn flac_file(dir: &Path, name: &str, rate: u32, samples: &[f32], tags: &[&str]) -> PathBuf {
+    let wav = dir.join(format!(".{name}.src.wav"));
+    write_wav_i16(&wav, rate, 2, samples);
+    let out = dir.join(name);
+    let ok = Command::new("flac")
+        .args(["-s", "-f", "-o"])
+        .arg(&out)
+        .arg(&wav)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "flac encodes {name}");
+    std::fs::remove_file(&wav).unwrap();
+    if !tags.is_empty() {
+        let mut m = Command::new("metaflac");
+        for t in tags {
+            m.arg(format!("--set-tag={t}"));
+        }
+        assert!(
+            m.arg(&out).status().unwrap().success(),
+            "metaflac tags {name}"
+        );
+    }
+    out
+}

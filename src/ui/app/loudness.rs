@@ -41,14 +41,10 @@ impl RustyApp {
         }
         // A neighbour not read yet (or unreadable) is no album, as in the decoder.
         let key = |j: usize| {
-            self.playlist.get(j).filter(|e| e.tags_read).map(|e| {
-                AlbumKey::of(
-                    &e.path,
-                    e.tags.album.as_deref(),
-                    e.tags.album_artist.as_deref(),
-                    e.tags.artist.as_deref(),
-                )
-            })
+            self.playlist
+                .get(j)
+                .filter(|e| e.tags_read)
+                .map(|e| AlbumKey::of_tags(&e.path, &e.tags))
         };
         let keys = [i.checked_sub(1).and_then(key), key(i), key(i + 1)];
         let run = replaygain::album_run(&keys, 1);
