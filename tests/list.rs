@@ -144,6 +144,11 @@ FILE \"02.wav\" WAVE\n  INDEX 01 00:00:00\n",
         "the file's last track runs to its end: {v}"
     );
     assert_eq!(e[2]["duration_s"], 4.0);
+    // The files named before their sheet (named unlike them): still each track once, in the
+    // sheet's order, and the files not whole as well.
+    let sheet = dir.join("Album.cue");
+    let (again, err, _) = list(&[one.as_path(), two.as_path(), sheet.as_path()]);
+    assert_eq!(again, v, "{err}");
 }
 
 #[test]

@@ -119,7 +119,7 @@ fn scanner_reports_tags_failures_overview_and_cover() {
     let sc = Scanner::start();
     sc.tags(1, good.clone());
     sc.tags(2, bad.clone());
-    sc.now_playing(1, good);
+    sc.now_playing(1, good.into());
     let (mut tags, mut failed, mut overview, mut cover) = (false, false, false, false);
     while !(tags && failed && overview && cover) {
         match sc

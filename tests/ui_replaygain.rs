@@ -7,7 +7,6 @@ mod common;
 use common::app::*;
 use common::*;
 
-
 use egui_kittest::kittest::Queryable;
 use rusty_audio::library::replaygain::{GainMode, GainSource};
 use rusty_audio::ui::RustyApp;

@@ -107,19 +107,46 @@ impl Overview {
     /// Decode `path` and build its overview. `cancelled` is polled between packets so a stale
     /// request (the user moved on to another track) stops early with `Ok(None)`.
     pub fn of_file(path: &Path, cancelled: impl Fn() -> bool) -> Result<Option<Self>, DecodeError> {
+        Self::of_range(path, |_| (0, None), cancelled)
+    }
+
+    /// The overview of a range of `path`'s source frames (a cue track): `range(rate)` gives
+    /// its start and exclusive end (None: the file's end) once the file's rate is known.
+    pub fn of_range(
+        path: &Path,
+        range: impl Fn(u32) -> (u64, Option<u64>),
+        cancelled: impl Fn() -> bool,
+    ) -> Result<Option<Self>, DecodeError> {
         let mut src = AudioSource::open(path)?;
         let info = src.info().clone();
-        let mut b = OverviewBuilder::new(info.channels, info.sample_rate, info.declared_frames);
+        let (start, end) = range(info.sample_rate);
+        let end = end.filter(|&e| e >= start);
+        if start > 0 {
+            src.seek(start)?;
+        }
+        let declared = end
+            .or(info.declared_frames)
+            .map(|e| e.saturating_sub(start));
+        let mut b = OverviewBuilder::new(info.channels, info.sample_rate, declared);
         let mut buf = Vec::with_capacity(8192);
+        let ch = info.channels.max(1);
         loop {
             if cancelled() {
                 return Ok(None);
             }
             buf.clear();
-            if src.read(&mut buf)? == 0 {
+            let n = src.read(&mut buf)?;
+            if n == 0 {
                 break;
             }
+            let over = end
+                .map_or(0, |e| src.position().saturating_sub(e) as usize)
+                .min(n);
+            buf.truncate((n - over) * ch);
             b.push(&buf);
+            if over > 0 || end.is_some_and(|e| src.position() >= e) {
+                break;
+            }
         }
         Ok(Some(b.finish()))
     }

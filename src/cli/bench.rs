@@ -208,7 +208,7 @@ pub fn measure(quick: bool) -> Value {
     });
 
     // Decoding speed on the bundled demo (FLAC), whole file.
-    let decode = super::files::demo_track().and_then(|p| {
+    let decode = crate::library::files::demo_track().and_then(|p| {
         let s = Instant::now();
         let mut src = crate::decode::AudioSource::open(&p).ok()?;
         let rate = src.info().sample_rate;

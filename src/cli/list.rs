@@ -26,36 +26,11 @@ fn to_json(e: &PlaylistEntry) -> serde_json::Value {
     })
 }
 
-fn sheets_in(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if e.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let p = e.path();
-        if p.is_dir() {
-            sheets_in(&p, out);
-        } else if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("cue")) {
-            out.push(p);
-        }
-    }
-}
-
 pub fn run(paths: &[PathBuf], as_json: bool) -> i32 {
-    // Folders expand to their sheets (first, so the files they split are not listed whole too)
-    // and their audio files, recursively, without hidden entries.
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut sheets = Vec::new();
-            sheets_in(p, &mut sheets);
-            sheets.sort();
-            files.extend(sheets);
-            files.extend(super::files::expand(std::slice::from_ref(p)));
-        } else {
-            files.push(p.clone());
-        }
-    }
-    let (entries, errors) = entries_of(&files, super::files::AUDIO_EXTENSIONS);
+    // Folders expand to their sheets and audio files, recursively, without hidden entries (a
+    // file a sheet splits is listed as its tracks only).
+    let files = crate::library::files::expand(paths);
+    let (entries, errors) = entries_of(&files, crate::library::files::AUDIO_EXTENSIONS);
     for e in &errors {
         eprintln!("rusty-audio: {e}");
     }

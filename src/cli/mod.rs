@@ -5,7 +5,6 @@ pub mod analyze;
 pub mod bench;
 pub mod devices;
 pub mod dsp_args;
-pub mod files;
 pub mod gain_args;
 pub mod list;
 pub mod play;

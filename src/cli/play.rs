@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::engine::{Engine, EngineConfig, EngineEvent, OutputChoice, PlayState};
+use crate::engine::{Engine, EngineConfig, EngineEvent, OutputChoice, PlayState, QueueItem};
 use crate::library::replaygain::AppliedGain;
 
 pub struct PlayOptions {
@@ -33,7 +33,13 @@ pub fn run(opts: PlayOptions) -> i32 {
     let age_at_run = crate::perf::process::age().unwrap_or_default();
     crate::perf::clock::init();
     let run_ns = crate::perf::clock::now_ns();
-    let files = super::files::expand(&opts.files);
+    let (files, errors) = crate::library::entries::list(
+        &crate::library::files::expand(&opts.files),
+        crate::library::files::AUDIO_EXTENSIONS,
+    );
+    for e in &errors {
+        eprintln!("rusty-audio: {e}");
+    }
     if files.is_empty() {
         eprintln!("rusty-audio: nothing to play");
         return 1;
@@ -61,7 +67,7 @@ pub fn run(opts: PlayOptions) -> i32 {
         let flag = interrupted.clone();
         let _ = ctrlc::set_handler(move || flag.store(true, Relaxed));
     }
-    engine.set_queue(files.clone());
+    engine.set_queue_items(files.iter().map(QueueItem::from).collect());
     engine.play_track(0);
 
     let tty = std::io::stderr().is_terminal();
@@ -79,9 +85,8 @@ pub fn run(opts: PlayOptions) -> i32 {
                 } => {
                     gains[track] = Some(gain);
                     if opened.insert(track) {
-                        durations[track] = info
-                            .declared_frames
-                            .map(|f| f as f64 / f64::from(info.sample_rate));
+                        durations[track] =
+                            info.duration_s().map(|d| files[track].length_from_file(d));
                         if tty {
                             eprint!("\r\x1b[K");
                         }
@@ -89,7 +94,7 @@ pub fn run(opts: PlayOptions) -> i32 {
                             "[{}/{}] {} ({} {}, {} Hz, {} ch{})",
                             track + 1,
                             files.len(),
-                            files[track].display(),
+                            files[track].describe(),
                             info.container,
                             info.codec,
                             info.sample_rate,

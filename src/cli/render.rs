@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::dsp_args::DspArgs;
 use crate::decode::AudioSource;
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::{Engine, EngineConfig, QueueItem};
 
 pub struct RenderOptions {
     pub inputs: Vec<PathBuf>,
@@ -76,17 +76,24 @@ pub fn render(opts: &RenderOptions) -> Result<RenderSummary, String> {
             return Err(format!("--rate {r}: use 8000–384000 Hz"));
         }
     }
-    let inputs = super::files::expand(&opts.inputs);
-    let Some(first) = inputs.first() else {
+    let (inputs, errors) = crate::library::entries::list(
+        &crate::library::files::expand(&opts.inputs),
+        crate::library::files::AUDIO_EXTENSIONS,
+    );
+    // A broken sheet is an error here: a render must be what was asked for, or nothing.
+    if let Some(e) = errors.first() {
+        return Err(e.clone());
+    }
+    let Some(first) = inputs.first().map(|l| l.path.clone()) else {
         return Err("nothing to render (no audio files in the inputs)".into());
     };
-    if inputs.iter().any(|i| same_file(i, &opts.output)) {
+    if inputs.iter().any(|i| same_file(&i.path, &opts.output)) {
         return Err(format!(
             "{}: refusing to overwrite the input file",
             opts.output.display()
         ));
     }
-    let info = AudioSource::open(first)
+    let info = AudioSource::open(&first)
         .map_err(|e| e.to_string())?
         .info()
         .clone();
@@ -112,7 +119,7 @@ pub fn render(opts: &RenderOptions) -> Result<RenderSummary, String> {
         ..EngineConfig::default()
     };
     let mut engine = Engine::offline(rate, channels, &cfg);
-    engine.set_queue(inputs);
+    engine.set_queue_items(inputs.iter().map(QueueItem::from).collect());
     engine.play_track(0);
 
     let spec = hound::WavSpec {

@@ -161,7 +161,9 @@ fn write_tags(results: &[Result<TrackGain, String>]) -> (usize, usize) {
 }
 
 pub fn run(paths: &[PathBuf], as_json: bool, write: bool) -> i32 {
-    let mut files = super::files::expand(paths);
+    let mut files = crate::library::files::expand(paths);
+    // Gains are measured and written per file: a cue sheet's tracks share their image's tags.
+    files.retain(|p| !crate::library::files::is_sheet(p));
     // A file named twice (`scan DIR DIR/x.flac`) is measured once: twice would weigh it double
     // in its album's loudness.
     let mut seen = std::collections::HashSet::new();

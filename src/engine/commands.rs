@@ -5,6 +5,98 @@
 use std::path::PathBuf;
 
 use crate::decode::SourceInfo;
+use crate::library::cue::CueTime;
+use crate::library::entries::{Listed, PlaylistEntry};
+use crate::library::replaygain::GainTags;
+
+/// Where a queue entry starts or ends in its file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// A source frame.
+    Frame(u64),
+    /// A cue sheet's time (1/75 s): the app lists cue tracks without opening their file, so
+    /// the decoder converts at the file's rate when it opens it.
+    Cue(CueTime),
+}
+
+impl Bound {
+    /// The source frame at `rate`.
+    #[must_use]
+    pub fn frame(self, rate: u32) -> u64 {
+        match self {
+            Bound::Frame(f) => f,
+            Bound::Cue(t) => t.to_frame(rate),
+        }
+    }
+}
+
+/// One playlist entry as the decoder plays it: a whole file, or a range of its source frames (a
+/// cue sheet's track). Positions, seeks and `TrackStart` markers are relative to `start_frame`,
+/// so everything above the decoder sees a cue track as a track of its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueItem {
+    pub path: PathBuf,
+    /// Where it starts.
+    pub start: Bound,
+    /// Just past its end; `None`: the end of the file.
+    pub end: Option<Bound>,
+    /// A cue track's gains from its sheet (`REM REPLAYGAIN_*`), which stand for the file's
+    /// (the file's track gain is the whole image's; its album gain fills in a sheet without
+    /// one); `None`: the file's own tags.
+    pub gain: Option<GainTags>,
+}
+
+impl QueueItem {
+    /// The whole of `path`.
+    #[must_use]
+    pub fn file(path: PathBuf) -> Self {
+        QueueItem {
+            path,
+            start: Bound::Frame(0),
+            end: None,
+            gain: None,
+        }
+    }
+
+    /// Whether `next` carries on exactly where this entry stops in the same file (consecutive
+    /// tracks of a cue sheet): the decoder then keeps reading instead of opening and seeking,
+    /// so the join is bit-identical to the whole file.
+    #[must_use]
+    pub fn continues_into(&self, next: &QueueItem) -> bool {
+        self.end == Some(next.start) && self.path == next.path
+    }
+}
+
+impl From<PathBuf> for QueueItem {
+    fn from(path: PathBuf) -> Self {
+        QueueItem::file(path)
+    }
+}
+
+impl From<&PlaylistEntry> for QueueItem {
+    fn from(e: &PlaylistEntry) -> Self {
+        QueueItem {
+            path: e.path.clone(),
+            start: Bound::Frame(e.start_frame),
+            end: e.end_frame.map(Bound::Frame),
+            gain: e.cue.as_ref().map(|_| e.gain),
+        }
+    }
+}
+
+impl From<&Listed> for QueueItem {
+    fn from(l: &Listed) -> Self {
+        match &l.cue {
+            None => QueueItem::file(l.path.clone()),
+            Some(c) => QueueItem {
+                path: l.path.clone(),
+                start: Bound::Cue(c.start),
+                end: c.end.map(Bound::Cue),
+                gain: Some(c.gain),
+            },
+        }
+    }
+}
 
 /// Control → audio callback.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -23,13 +115,14 @@ pub enum Command {
 /// Control → decoder thread.
 #[derive(Debug)]
 pub enum DecoderCommand {
-    /// Replace the playlist: (key, path) per entry. Keys are stable identities chosen by the
+    /// Replace the playlist: (key, item) per entry. Keys are stable identities chosen by the
     /// control side, so reordering or removing other entries never disturbs the track that is
     /// playing: the decoder follows its key to the new index. If its key is gone, playback ends
     /// after what is already decoded.
-    SetQueue(Vec<(u32, PathBuf)>),
-    /// Start `track` at its source frame `frame` plus `seconds` (converted at the file's own
-    /// rate, known once it is open), discarding anything buffered (play, seek, skip, restore).
+    SetQueue(Vec<(u32, QueueItem)>),
+    /// Start `track` at frame `frame` plus `seconds` (converted at the file's own rate, known
+    /// once it is open) from the entry's start, discarding anything buffered (play, seek, skip,
+    /// restore).
     Play {
         track: usize,
         frame: u64,

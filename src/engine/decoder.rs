@@ -7,6 +7,10 @@
 //! tracks need the same rate conversion, the resampler runs on across the boundary (a fresh one
 //! would start from silence and put a small dip at the join) and the marker is placed at the output
 //! frame the boundary maps to.
+//! Cue tracks are ranges of a file: a track ends at its `end_frame` (the packet that crosses it is
+//! split there), and when the next entry starts exactly there in the same file the decoder keeps
+//! reading the same source through the same channel map and resampler, with only a marker
+//! between them, so consecutive tracks join bit-identically to the whole file.
 //! Seek/jump: pending output is dropped and a *flush* `TrackStart` marker makes the callback drop
 //! what is buffered, so nothing from before the seek is heard after it.
 
@@ -18,7 +22,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use super::commands::{DecoderCommand, EngineEvent};
+use super::commands::{DecoderCommand, EngineEvent, QueueItem};
 use super::resample::StreamResampler;
 use super::ring::{MarkerKind, PcmProducer};
 use super::telemetry::Telemetry;
@@ -42,6 +46,9 @@ struct Active {
     track: usize,
     key: u32,
     source: AudioSource,
+    /// The entry's range in source frames (see `QueueItem`).
+    start: u64,
+    end: Option<u64>,
     map: ChannelMap,
     /// With the stream frame its first output frame has.
     resampler: Option<(StreamResampler, u64)>,
@@ -109,7 +116,7 @@ impl GainRamp {
 }
 
 pub struct DecoderThread {
-    queue: Vec<(u32, PathBuf)>,
+    queue: Vec<(u32, QueueItem)>,
     cache: FileCache,
     ring: PcmProducer,
     commands: Receiver<DecoderCommand>,
@@ -144,10 +151,13 @@ pub struct DecoderThread {
     album_keys: std::collections::HashMap<PathBuf, Option<AlbumKey>>,
 }
 
-/// A source's ReplayGain tags and album.
-fn gain_tags_of(source: &mut AudioSource, path: &std::path::Path) -> (GainTags, AlbumKey) {
+/// An entry's ReplayGain tags (its own, `item.gain`, for a cue track) and its album.
+fn gain_tags_of(source: &mut AudioSource, item: &QueueItem) -> (GainTags, AlbumKey) {
     let (t, _) = source.tags(false);
-    (t.gain, AlbumKey::of_tags(path, &t))
+    let gain = item.gain.map_or(t.gain, |sheet| {
+        crate::library::entries::cue_gain(sheet, &t.gain)
+    });
+    (gain, AlbumKey::of_tags(&item.path, &t))
 }
 
 impl DecoderThread {
@@ -204,7 +214,7 @@ impl DecoderThread {
         let key = super::contain(|| {
             AudioSource::open(path)
                 .ok()
-                .map(|mut s| gain_tags_of(&mut s, path).1)
+                .map(|mut s| AlbumKey::of_tags(path, &s.tags(false).0))
         })
         .ok()
         .flatten();
@@ -223,7 +233,7 @@ impl DecoderThread {
             return;
         };
         for j in [track + 1, track + 2] {
-            if let Some((_, p)) = self.queue.get(j).cloned() {
+            if let Some(p) = self.queue.get(j).map(|q| q.1.path.clone()) {
                 if !self.album_keys.contains_key(&p) {
                     self.album_key(&p);
                     return; // one probe per wait
@@ -240,10 +250,10 @@ impl DecoderThread {
         }
         let mut keys = [None, own, None];
         if track > 0 {
-            let p = self.queue[track - 1].1.clone();
+            let p = self.queue[track - 1].1.path.clone();
             keys[0] = self.album_key(&p);
         }
-        if let Some((_, p)) = self.queue.get(track + 1).cloned() {
+        if let Some(p) = self.queue.get(track + 1).map(|q| q.1.path.clone()) {
             keys[2] = self.album_key(&p);
         }
         replaygain::album_run(&keys, 1)
@@ -313,7 +323,7 @@ impl DecoderThread {
             DecoderCommand::SetQueue(q) => {
                 self.queue = q;
                 let queued: std::collections::HashSet<&PathBuf> =
-                    self.queue.iter().map(|(_, p)| p).collect();
+                    self.queue.iter().map(|(_, q)| &q.path).collect();
                 self.album_keys.retain(|path, _| queued.contains(path));
                 if let Some(a) = &mut self.active {
                     match self.queue.iter().position(|(k, _)| *k == a.key) {
@@ -342,12 +352,15 @@ impl DecoderThread {
             DecoderCommand::SetGain(settings) => {
                 self.gain = settings;
                 if let Some(mut a) = self.active.take() {
-                    let path = self.queue[a.track].1.clone();
+                    let item = self.queue[a.track].1.clone();
                     if a.gain_tags.is_none() {
                         // Contained like every read of a file's contents on this thread.
-                        let read = super::contain(|| gain_tags_of(&mut a.source, &path));
+                        let read = super::contain(|| gain_tags_of(&mut a.source, &item));
                         a.gain_tags = Some(read.unwrap_or_else(|_| {
-                            (GainTags::default(), AlbumKey::of(&path, None, None, None))
+                            (
+                                item.gain.unwrap_or_default(),
+                                AlbumKey::of(&item.path, None, None, None),
+                            )
                         }));
                     }
                     let (tags, own) = a.gain_tags.clone().expect("set above");
@@ -438,7 +451,7 @@ impl DecoderThread {
         }
         self.active = None;
         while track < self.queue.len() {
-            let (key, path) = self.queue[track].clone();
+            let (key, path) = (self.queue[track].0, self.queue[track].1.path.clone());
             // A panic in a codec or demuxer (a bug, or a hostile file that trips one) fails this
             // track with the reason, like any open error, and the loop goes on to the next.
             let opened = super::contain(|| self.open(track, at, &mut carry))
@@ -451,7 +464,7 @@ impl DecoderThread {
                         at,
                         MarkerKind::TrackStart {
                             track: key,
-                            source_frame: active.source.position(),
+                            source_frame: active.source.position().saturating_sub(active.start),
                             source_rate: info.sample_rate,
                             flush,
                         },
@@ -498,7 +511,8 @@ impl DecoderThread {
         at: (u64, f64),
         carry: &mut Option<(StreamResampler, u64)>,
     ) -> Result<(Active, u64), String> {
-        let (key, path) = self.queue[track].clone();
+        let (key, item) = self.queue[track].clone();
+        let path = item.path.clone();
         #[cfg(test)]
         assert!(
             !path.to_string_lossy().contains("injected-panic"),
@@ -507,21 +521,17 @@ impl DecoderThread {
         );
         let mut source = self.cache.open(&path).map_err(|e| e.to_string())?;
         let seconds = if at.1.is_finite() { at.1.max(0.0) } else { 0.0 };
-        let frame = at.0 + (seconds * f64::from(source.info().sample_rate)).round() as u64;
+        let offset =
+            at.0.saturating_add((seconds * f64::from(source.info().sample_rate)).round() as u64);
+        // A position past the entry's end lands on its end: the entry ends at once and the next
+        // one (a cue sheet's next track) carries on from there.
+        let rate = source.info().sample_rate;
+        let (start, end) = (item.start.frame(rate), item.end.map(|e| e.frame(rate)));
+        let frame = start.saturating_add(offset).min(end.unwrap_or(u64::MAX));
         if frame > 0 {
             source.seek(frame).map_err(|e| e.to_string())?;
         }
-        // Tags before the channel map borrows the source's info. Normalization needs them only
-        // when on; reading them costs a walk over the metadata the probe already parsed.
-        let (gain_tags, gain) = if self.gain.mode == GainMode::Off {
-            (None, AppliedGain::UNITY)
-        } else {
-            let (tags, own) = gain_tags_of(&mut source, &path);
-            self.album_keys.insert(path.clone(), Some(own.clone()));
-            let run = self.in_album_run(track, Some(own.clone()));
-            let gain = replaygain::gain_for(&tags, run, &self.gain);
-            (Some((tags, own)), gain)
-        };
+        let (gain_tags, gain) = self.gain_of(track, &item, &mut source);
         let info = source.info();
         let map = ChannelMap::new(&info.layout, self.device_channels);
         let rate = info.sample_rate;
@@ -546,6 +556,8 @@ impl DecoderThread {
                 track,
                 key,
                 source,
+                start,
+                end,
                 map,
                 resampler,
                 gain_tags,
@@ -554,6 +566,25 @@ impl DecoderThread {
             },
             starts_at,
         ))
+    }
+
+    /// The normalization gain of queue entry `track` (None for the tags: normalization is off,
+    /// they were not read). Tags are read before the channel map borrows the source's info;
+    /// reading them costs a walk over the metadata the probe already parsed.
+    fn gain_of(
+        &mut self,
+        track: usize,
+        item: &QueueItem,
+        source: &mut AudioSource,
+    ) -> (Option<(GainTags, AlbumKey)>, AppliedGain) {
+        if self.gain.mode == GainMode::Off {
+            return (None, AppliedGain::UNITY);
+        }
+        let (tags, own) = gain_tags_of(source, item);
+        self.album_keys.insert(item.path.clone(), Some(own.clone()));
+        let run = self.in_album_run(track, Some(own.clone()));
+        let gain = replaygain::gain_for(&tags, run, &self.gain);
+        (Some((tags, own)), gain)
     }
 
     /// Push pending samples, and each marker exactly when the ring's write position reaches it,
@@ -590,6 +621,105 @@ impl DecoderThread {
         self.markers.is_empty()
     }
 
+    /// Send the `n` frames in `decoded` (the first is source frame `first`) on towards the ring.
+    /// Where the active entry's range ends inside them, the entry ends there, and the frames
+    /// past it go to the next entry when that continues in the same file (several entries, for
+    /// cue tracks shorter than a packet); otherwise they are dropped and the next entry opens.
+    fn feed_decoded(&mut self, first: u64, n: usize) {
+        let past = first + n as u64;
+        let mut from = 0usize;
+        loop {
+            let Some(active) = self.active.as_mut() else {
+                return;
+            };
+            let in_ch = active.source.info().channels.max(1);
+            let until = active
+                .end
+                .map_or(n, |e| e.saturating_sub(first).min(n as u64) as usize)
+                .max(from);
+            if until > from {
+                let start = self.pending.len();
+                self.mapped.clear();
+                active
+                    .map
+                    .map_into(&self.decoded[from * in_ch..until * in_ch], &mut self.mapped);
+                active.ramp.apply(&mut self.mapped, self.device_channels);
+                match active.resampler.as_mut() {
+                    Some((r, _)) => r.process(&self.mapped, &mut self.pending),
+                    None => self.pending.extend_from_slice(&self.mapped),
+                }
+                self.produced += ((self.pending.len() - start) / self.device_channels) as u64;
+                from = until;
+            }
+            if active.end.is_none_or(|e| past < e) {
+                return;
+            }
+            if !self.continue_range(first + from as u64) {
+                return;
+            }
+        }
+    }
+
+    /// The active entry's range has ended, at source frame `at`. When the next entry continues
+    /// in the same file from exactly there, it takes over the source, channel map, resampler
+    /// and gain ramp (its start marker goes where the boundary lands in the output) and this
+    /// returns true; otherwise the next entry is opened afresh (or the queue ends).
+    fn continue_range(&mut self, at: u64) -> bool {
+        let a = self.active.take().expect("called with an active entry");
+        let next = a.track + 1;
+        let rate = a.source.info().sample_rate;
+        let continues = self.queue.get(next).is_some_and(|(_, n)| {
+            n.start.frame(rate) == at && self.queue[a.track].1.continues_into(n)
+        });
+        if !continues {
+            self.start_track(next, (0, 0.0), false, a.resampler);
+            return false;
+        }
+        let (key, item) = self.queue[next].clone();
+        let mut source = a.source;
+        // Contained like every read of a file's contents on this thread; a panic reading the
+        // tags leaves the entry at its sheet's gains (or none).
+        let (gain_tags, gain) =
+            super::contain(|| self.gain_of(next, &item, &mut source)).unwrap_or((None, a.gain));
+        let mut ramp = a.ramp;
+        if gain.linear() != ramp.target {
+            ramp.ramp_to(gain.linear(), rate);
+        }
+        let marker_at = match &a.resampler {
+            Some((r, origin)) => origin + r.input_boundary_frame(),
+            None => self.produced,
+        };
+        self.markers.push_back((
+            marker_at,
+            MarkerKind::TrackStart {
+                track: key,
+                source_frame: 0,
+                source_rate: rate,
+                flush: false,
+            },
+        ));
+        let info = source.info().clone();
+        self.active = Some(Active {
+            track: next,
+            key,
+            source,
+            start: at,
+            end: item.end.map(|e| e.frame(rate)),
+            map: a.map,
+            resampler: a.resampler,
+            gain_tags,
+            gain,
+            ramp,
+        });
+        let _ = self.events.send(EngineEvent::TrackOpened {
+            track: next,
+            key,
+            info,
+            gain,
+        });
+        true
+    }
+
     /// One unit of work: drain what is waiting, else decode one packet.
     fn step(&mut self) {
         let drained = self.push_pending();
@@ -600,27 +730,20 @@ impl DecoderThread {
             return;
         };
         self.decoded.clear();
-        let start = self.pending.len();
         let read = super::contain(|| active.source.read(&mut self.decoded)).unwrap_or_else(|why| {
             Err(crate::decode::DecodeError::Decode {
                 path: self
                     .queue
                     .get(active.track)
-                    .map(|q| q.1.clone())
+                    .map(|q| q.1.path.clone())
                     .unwrap_or_default(),
                 reason: format!("decoder failed: {why}"),
             })
         });
         match read {
             Ok(n) if n > 0 => {
-                self.mapped.clear();
-                active.map.map_into(&self.decoded, &mut self.mapped);
-                active.ramp.apply(&mut self.mapped, self.device_channels);
-                match active.resampler.as_mut() {
-                    Some((r, _)) => r.process(&self.mapped, &mut self.pending),
-                    None => self.pending.extend_from_slice(&self.mapped),
-                }
-                self.append(start);
+                let first = active.source.position().saturating_sub(n as u64);
+                self.feed_decoded(first, n);
             }
             Ok(_) => {
                 let next = active.track + 1;
@@ -632,7 +755,7 @@ impl DecoderThread {
                 let path = self
                     .queue
                     .get(track)
-                    .map(|q| q.1.clone())
+                    .map(|q| q.1.path.clone())
                     .unwrap_or_default();
                 let _ = self.events.send(EngineEvent::TrackFailed {
                     track,
@@ -681,7 +804,10 @@ mod tests {
         let (_ctx, crx) = crossbeam_channel::unbounded();
         let (etx, _erx) = crossbeam_channel::unbounded();
         let mut d = DecoderThread::new(prod, crx, etx, Arc::default(), 48_000, 2, 1 << 20);
-        d.handle(DecoderCommand::SetQueue(vec![(1, a.clone()), (2, b)]));
+        d.handle(DecoderCommand::SetQueue(vec![
+            (1, a.clone().into()),
+            (2, b.into()),
+        ]));
         d.handle(DecoderCommand::Play {
             track: 0,
             frame: 0,
@@ -698,7 +824,7 @@ mod tests {
             steps += 1;
             assert!(steps < 10_000, "track 2's start marker was never pending");
         }
-        d.handle(DecoderCommand::SetQueue(vec![(1, a)]));
+        d.handle(DecoderCommand::SetQueue(vec![(1, a.into())]));
         let mut steps = 0;
         while d.has_work() {
             d.step();
@@ -745,9 +871,9 @@ mod tests {
         let d = DecoderThread::new(prod, crx, etx, Arc::default(), 48_000, 2, 1 << 20);
         let thread = std::thread::spawn(move || d.run());
         ctx.send(DecoderCommand::SetQueue(vec![
-            (6, bad1),
-            (7, bad2),
-            (8, good),
+            (6, bad1.into()),
+            (7, bad2.into()),
+            (8, good.into()),
         ]))
         .unwrap();
         ctx.send(DecoderCommand::Play {

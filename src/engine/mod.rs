@@ -31,7 +31,7 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 use crate::analysis::spectrum::{SpectrumConfig, SpectrumFrame};
 use crate::dsp::chain::DspSettings;
 use crate::library::replaygain::GainSettings;
-pub use commands::{Command, DecoderCommand, EngineEvent};
+pub use commands::{Bound, Command, DecoderCommand, EngineEvent, QueueItem};
 use dsp_link::{DspControl, MeterReading};
 pub use output::{OutputChoice, OutputError};
 use output::{OutputHealth, OutputPlan, RunningOutput};
@@ -128,7 +128,7 @@ pub struct Engine {
     rt: device::RtWatch,
     plan: OutputPlan,
     info: OutputInfo,
-    queue: Vec<PathBuf>,
+    queue: Vec<QueueItem>,
     /// Stable key of each queue entry (what the decoder's markers and the telemetry carry).
     keys: Vec<u32>,
     next_key: u32,
@@ -354,7 +354,12 @@ impl Engine {
     /// Replace the playlist. Entries keep their identity by index (an append or a change after
     /// the playing index leaves it playing); use `set_queue_keyed` to reorder or remove.
     pub fn set_queue(&mut self, paths: Vec<PathBuf>) {
-        let keys: Vec<u32> = (0..paths.len())
+        self.set_queue_items(paths.into_iter().map(QueueItem::file).collect());
+    }
+
+    /// `set_queue` with entries that may be ranges of a file (cue tracks).
+    pub fn set_queue_items(&mut self, items: Vec<QueueItem>) {
+        let keys: Vec<u32> = (0..items.len())
             .map(|i| {
                 self.keys.get(i).copied().unwrap_or_else(|| {
                     self.next_key += 1;
@@ -362,13 +367,13 @@ impl Engine {
                 })
             })
             .collect();
-        self.set_queue_keyed(keys.into_iter().zip(paths).collect());
+        self.set_queue_keyed(keys.into_iter().zip(items).collect());
     }
 
     /// Replace the playlist with (key, path) entries whose keys the caller keeps stable: the
     /// playing track keeps playing, seamlessly, wherever its key moved; if its key is gone,
     /// playback stops after what is already buffered. Keys must be unique and not `u32::MAX`.
-    pub fn set_queue_keyed(&mut self, entries: Vec<(u32, PathBuf)>) {
+    pub fn set_queue_keyed(&mut self, entries: Vec<(u32, QueueItem)>) {
         self.keys = entries.iter().map(|e| e.0).collect();
         self.queue = entries.iter().map(|e| e.1.clone()).collect();
         self.next_key = self
@@ -385,7 +390,7 @@ impl Engine {
     }
 
     #[must_use]
-    pub fn queue(&self) -> &[PathBuf] {
+    pub fn queue(&self) -> &[QueueItem] {
         &self.queue
     }
 

@@ -1,12 +1,87 @@
 //! Playlist entries: what the app's playlist and `rusty-audio list` show for a set of paths. A
 //! plain audio file is one entry; a cue sheet (opened directly, or found beside its audio file
-//! with the same name) makes one entry per track, each a range of source frames of its file.
+//! with the same name) makes one entry per track, each a range of its file.
+//!
+//! Two levels: `list` reads only the sheets (small text files), so the app can fill its playlist
+//! without opening any audio file on the UI thread (a cue track's range stays in cue frames until
+//! its file's rate is known); `entries_of` also opens each audio file once, for rates, exact
+//! source frames, tags and lengths (`list`, `play`, `render`).
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::cue::{self, CueSheet};
+use super::cue::{self, CueSheet, CueTime, CUE_FPS};
 use super::replaygain::GainTags;
 use crate::decode::AudioSource;
+
+/// A cue track as its sheet describes it: times in cue frames (1/75 s).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CueRef {
+    pub sheet: PathBuf,
+    pub track: u32,
+    pub title: Option<String>,
+    /// The track's performer, else the sheet's.
+    pub performer: Option<String>,
+    /// The sheet's title.
+    pub album: Option<String>,
+    /// INDEX 01.
+    pub start: CueTime,
+    /// The next track's INDEX 01 in the same file; None: the file's end.
+    pub end: Option<CueTime>,
+    /// The track's `REM REPLAYGAIN_TRACK_*` and the sheet's `REM REPLAYGAIN_ALBUM_*`.
+    pub gain: GainTags,
+}
+
+impl CueRef {
+    /// Its length in seconds, when the sheet says where it ends.
+    #[must_use]
+    pub fn length_s(&self) -> Option<f64> {
+        self.end
+            .map(|e| e.0.saturating_sub(self.start.0) as f64 / CUE_FPS as f64)
+    }
+
+    /// Its start in seconds.
+    #[must_use]
+    pub fn start_s(&self) -> f64 {
+        self.start.0 as f64 / CUE_FPS as f64
+    }
+}
+
+/// A path's place in a playlist before its audio file is opened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listed {
+    pub path: PathBuf,
+    pub cue: Option<CueRef>,
+}
+
+impl Listed {
+    /// How a command line names it: the file, or the sheet's track.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match &self.cue {
+            None => self.path.display().to_string(),
+            Some(c) => format!(
+                "{} track {}{}",
+                c.sheet.display(),
+                c.track,
+                c.title
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" \"{t}\""))
+            ),
+        }
+    }
+
+    /// Its length, given its whole file's (see `CueRef`).
+    #[must_use]
+    pub fn length_from_file(&self, file_s: f64) -> f64 {
+        match &self.cue {
+            Some(c) => c
+                .length_s()
+                .unwrap_or_else(|| (file_s - c.start_s()).max(0.0)),
+            None => file_s,
+        }
+    }
+}
 
 /// One entry. Frames are source frames of `path`; `end_frame` is exclusive, None = the file's end.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,49 +100,73 @@ pub struct PlaylistEntry {
     pub gain: GainTags,
 }
 
-/// Entries for `paths` (files and cue sheets, in order; folders already expanded). Each problem
-/// is one line naming the file and the reason; the other paths still give their entries.
+use super::files::is_sheet;
+
+fn canon(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The playlist `paths` make (files and cue sheets, in order; folders already expanded), reading
+/// only the sheets. Each problem is one line naming the file and the reason; the other paths
+/// still give their entries.
+///
+/// A sheet's tracks come once, at the first path that names the sheet or one of its audio files;
+/// an audio file a sheet splits is not listed whole as well (a sheet and its file both given, a
+/// folder holding both, `./x.flac` and `x.flac`, a sheet named unlike its file). A broken sheet
+/// beside a file leaves the file whole, and says why.
 #[must_use]
-pub fn entries_of(paths: &[PathBuf], audio_ext: &[&str]) -> (Vec<PlaylistEntry>, Vec<String>) {
-    let (mut out, mut errors) = (Vec::new(), Vec::new());
-    // Sheets read, and the audio files their tracks cover (canonical paths): an audio file a
-    // sheet already split is not listed whole as well (a sheet and its file both given, a
-    // folder holding both, `./x.flac` and `x.flac`).
-    let mut covered: Vec<PathBuf> = Vec::new();
-    let mut covered_audio: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    for p in paths {
-        if covered_audio.contains(&canon(p)) {
-            continue;
-        }
-        let is_cue = p.extension().is_some_and(|e| e.eq_ignore_ascii_case("cue"));
-        let sheet = if is_cue {
+pub fn list(paths: &[PathBuf], audio_ext: &[&str]) -> (Vec<Listed>, Vec<String>) {
+    let mut errors = Vec::new();
+    // First every sheet involved, read once, and the audio files their tracks cover.
+    let mut sheets: HashMap<PathBuf, Result<Vec<Listed>, String>> = HashMap::new();
+    let mut covered: HashSet<PathBuf> = HashSet::new();
+    let sheet_of = |p: &PathBuf| {
+        if is_sheet(p) {
             Some(p.clone())
         } else {
             sheet_beside(p)
-        };
-        if let Some(sheet) = sheet {
-            if covered.contains(&canon(&sheet)) {
-                continue; // its tracks are in already (the sheet and its file both given)
-            }
-            match sheet_entries(&sheet, audio_ext) {
-                Ok(entries) => {
-                    covered_audio.extend(entries.iter().map(|e| canon(&e.path)));
-                    out.extend(entries);
-                    covered.push(canon(&sheet));
+        }
+    };
+    for p in paths {
+        let Some(sheet) = sheet_of(p) else { continue };
+        let key = canon(&sheet);
+        if sheets.contains_key(&key) {
+            continue;
+        }
+        let read = sheet_tracks(&sheet, audio_ext);
+        if let Ok(tracks) = &read {
+            covered.extend(tracks.iter().map(|t| canon(&t.path)));
+        }
+        sheets.insert(key, read);
+    }
+    let mut out = Vec::new();
+    let mut done: HashSet<PathBuf> = HashSet::new();
+    let mut reported: HashSet<PathBuf> = HashSet::new();
+    for p in paths {
+        if let Some(sheet) = sheet_of(p) {
+            let key = canon(&sheet);
+            match &sheets[&key] {
+                Ok(tracks) => {
+                    if done.insert(key) {
+                        out.extend(tracks.iter().cloned());
+                    }
                     continue;
                 }
-                Err(e) if is_cue => {
-                    errors.push(e);
-                    continue;
+                Err(e) => {
+                    if reported.insert(key) {
+                        errors.push(e.clone());
+                    }
+                    if is_sheet(p) {
+                        continue;
+                    }
                 }
-                // A broken sheet beside a file: the file plays whole, and the user is told.
-                Err(e) => errors.push(e),
             }
         }
-        match file_entry(p) {
-            Ok(e) => out.push(e),
-            Err(e) => errors.push(e),
+        if !covered.contains(&canon(p)) {
+            out.push(Listed {
+                path: p.clone(),
+                cue: None,
+            });
         }
     }
     (out, errors)
@@ -85,25 +184,11 @@ fn sheet_beside(audio: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn file_entry(path: &Path) -> Result<PlaylistEntry, String> {
-    let mut src = AudioSource::open(path).map_err(|e| e.to_string())?;
-    let info = src.info().clone();
-    let (tags, _) = src.tags(false);
-    Ok(PlaylistEntry {
-        path: path.to_path_buf(),
-        cue: None,
-        title: tags.title,
-        artist: tags.artist,
-        album: tags.album,
-        start_frame: 0,
-        end_frame: None,
-        sample_rate: info.sample_rate,
-        duration_s: info.duration_s(),
-        gain: tags.gain,
-    })
-}
-
-fn sheet_entries(sheet_path: &Path, audio_ext: &[&str]) -> Result<Vec<PlaylistEntry>, String> {
+/// The audio tracks of a sheet, with their files resolved (not opened).
+///
+/// # Errors
+/// The sheet's path and why it cannot be read, parsed, or its audio file found, in one line.
+pub fn sheet_tracks(sheet_path: &Path, audio_ext: &[&str]) -> Result<Vec<Listed>, String> {
     let bytes = std::fs::read(sheet_path).map_err(|e| format!("{}: {e}", sheet_path.display()))?;
     let sheet: CueSheet = cue::parse(&cue::decode_text(&bytes))
         .map_err(|e| format!("{}: {e}", sheet_path.display()))?;
@@ -118,37 +203,107 @@ fn sheet_entries(sheet_path: &Path, audio_ext: &[&str]) -> Result<Vec<PlaylistEn
                     f.name
                 )
             })?;
-        let mut src = AudioSource::open(&audio).map_err(|e| e.to_string())?;
-        let info = src.info().clone();
-        let (tags, _) = src.tags(false);
-        let rate = info.sample_rate;
         for (i, t) in f.tracks.iter().enumerate() {
             if !t.audio {
                 continue; // a data track: nothing to play (it still ends the track before it)
             }
-            let start = t.start.to_frame(rate);
-            let end = f.tracks.get(i + 1).map(|n| n.start.to_frame(rate));
-            let until = end.or(info.declared_frames);
             let mut gain = t.gain;
-            gain.album_gain_db = sheet.gain.album_gain_db.or(tags.gain.album_gain_db);
-            gain.album_peak = sheet.gain.album_peak.or(tags.gain.album_peak);
-            out.push(PlaylistEntry {
+            gain.album_gain_db = sheet.gain.album_gain_db;
+            gain.album_peak = sheet.gain.album_peak;
+            out.push(Listed {
                 path: audio.clone(),
-                cue: Some((sheet_path.to_path_buf(), t.number)),
-                title: t.title.clone(),
-                artist: t
-                    .performer
-                    .clone()
-                    .or_else(|| sheet.performer.clone())
-                    .or_else(|| tags.artist.clone()),
-                album: sheet.title.clone().or_else(|| tags.album.clone()),
-                start_frame: start,
-                end_frame: end,
-                sample_rate: rate,
-                duration_s: until.map(|u| u.saturating_sub(start) as f64 / f64::from(rate.max(1))),
-                gain,
+                cue: Some(CueRef {
+                    sheet: sheet_path.to_path_buf(),
+                    track: t.number,
+                    title: t.title.clone(),
+                    performer: t.performer.clone().or_else(|| sheet.performer.clone()),
+                    album: sheet.title.clone(),
+                    start: t.start,
+                    end: f.tracks.get(i + 1).map(|n| n.start),
+                    gain,
+                }),
             });
         }
     }
     Ok(out)
+}
+
+/// Entries for `paths` (see `list`), each audio file opened once for its rate, tags and length.
+#[must_use]
+pub fn entries_of(paths: &[PathBuf], audio_ext: &[&str]) -> (Vec<PlaylistEntry>, Vec<String>) {
+    let (listed, mut errors) = list(paths, audio_ext);
+    let mut probed: HashMap<
+        PathBuf,
+        Option<(crate::decode::SourceInfo, crate::decode::TrackTags)>,
+    > = HashMap::new();
+    let mut out = Vec::new();
+    for l in listed {
+        let probe =
+            probed
+                .entry(l.path.clone())
+                .or_insert_with(|| match AudioSource::open(&l.path) {
+                    Ok(mut src) => {
+                        let (tags, _) = src.tags(false);
+                        Some((src.info().clone(), tags))
+                    }
+                    Err(e) => {
+                        errors.push(e.to_string());
+                        None
+                    }
+                });
+        if let Some((info, tags)) = probe {
+            out.push(entry_of(&l, info, tags));
+        }
+    }
+    (out, errors)
+}
+
+/// The entry `l` makes, given its file's stream and tags.
+#[must_use]
+pub fn entry_of(
+    l: &Listed,
+    info: &crate::decode::SourceInfo,
+    tags: &crate::decode::TrackTags,
+) -> PlaylistEntry {
+    let rate = info.sample_rate;
+    let Some(c) = &l.cue else {
+        return PlaylistEntry {
+            path: l.path.clone(),
+            cue: None,
+            title: tags.title.clone(),
+            artist: tags.artist.clone(),
+            album: tags.album.clone(),
+            start_frame: 0,
+            end_frame: None,
+            sample_rate: rate,
+            duration_s: info.duration_s(),
+            gain: tags.gain,
+        };
+    };
+    let start = c.start.to_frame(rate);
+    let end = c.end.map(|e| e.to_frame(rate));
+    let until = end.or(info.declared_frames);
+    PlaylistEntry {
+        path: l.path.clone(),
+        cue: Some((c.sheet.clone(), c.track)),
+        title: c.title.clone(),
+        artist: c.performer.clone().or_else(|| tags.artist.clone()),
+        album: c.album.clone().or_else(|| tags.album.clone()),
+        start_frame: start,
+        end_frame: end,
+        sample_rate: rate,
+        duration_s: until.map(|u| u.saturating_sub(start) as f64 / f64::from(rate.max(1))),
+        gain: cue_gain(c.gain, &tags.gain),
+    }
+}
+
+/// A cue track's gains: its sheet's, with the album's from the file's own tags when the sheet
+/// has none (the file's *track* gain is the whole image's, so it is not a track's).
+#[must_use]
+pub fn cue_gain(sheet: GainTags, file: &GainTags) -> GainTags {
+    GainTags {
+        album_gain_db: sheet.album_gain_db.or(file.album_gain_db),
+        album_peak: sheet.album_peak.or(file.album_peak),
+        ..sheet
+    }
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use crate::analysis::overview::Overview;
 use crate::decode::TrackTags;
 use crate::dsp::chain::DspSettings;
-use crate::engine::{Engine, PlayState};
+use crate::engine::{Engine, PlayState, QueueItem};
+use crate::library::entries::{CueRef, Listed};
 use crate::perf::histogram::Histogram;
 
 use super::scanner::Scanner;
@@ -35,6 +36,10 @@ const SAVE_EVERY: Duration = Duration::from_secs(3);
 pub struct Entry {
     pub key: u32,
     pub path: PathBuf,
+    /// The cue sheet track this entry is (a range of `path`), with what the sheet says of it.
+    pub cue: Option<CueRef>,
+    /// The file's own tags (for a cue track, the image's: its artist and album fill in what
+    /// the sheet leaves out).
     pub tags: TrackTags,
     pub duration_s: Option<f64>,
     /// `duration_s` is the decoded length (from the waveform overview), not a header's claim: it
@@ -55,13 +60,16 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn new(key: u32, path: PathBuf) -> Self {
+    fn new(key: u32, listed: Listed) -> Self {
+        // A cue track's length is exact from its sheet, unless it is the file's last.
+        let cue_length = listed.cue.as_ref().and_then(CueRef::length_s);
         Entry {
             key,
-            path,
+            path: listed.path,
+            cue: listed.cue,
             tags: TrackTags::default(),
-            duration_s: None,
-            duration_exact: false,
+            duration_s: cue_length,
+            duration_exact: cue_length.is_some(),
             measured: None,
             format: None,
             error: None,
@@ -70,21 +78,76 @@ impl Entry {
         }
     }
 
-    /// The title tag, else the file name.
+    /// The title tag (the sheet's, for a cue track), else the file name (with the track
+    /// number, for a cue track).
     #[must_use]
     pub fn title(&self) -> String {
-        self.tags.title.clone().unwrap_or_else(|| {
+        let file = || {
             self.path.file_name().map_or_else(
                 || self.path.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),
             )
-        })
+        };
+        match &self.cue {
+            Some(c) => c
+                .title
+                .clone()
+                .unwrap_or_else(|| format!("{} · track {}", file(), c.track)),
+            None => self.tags.title.clone().unwrap_or_else(file),
+        }
     }
 
-    /// "Artist · Album" from the tags (empty when neither is known).
+    /// The artist: a cue track's performer, else the file's tag.
+    #[must_use]
+    pub fn artist(&self) -> Option<&String> {
+        self.cue
+            .as_ref()
+            .and_then(|c| c.performer.as_ref())
+            .or(self.tags.artist.as_ref())
+    }
+
+    /// The album: a cue sheet's title, else the file's tag.
+    #[must_use]
+    pub fn album(&self) -> Option<&String> {
+        self.cue
+            .as_ref()
+            .and_then(|c| c.album.as_ref())
+            .or(self.tags.album.as_ref())
+    }
+
+    /// The ReplayGain values it plays with (a cue track's from its sheet; see `cue_gain`).
+    #[must_use]
+    pub fn gain_tags(&self) -> crate::library::replaygain::GainTags {
+        match &self.cue {
+            Some(c) => crate::library::entries::cue_gain(c.gain, &self.tags.gain),
+            None => self.tags.gain,
+        }
+    }
+
+    /// The entry's length, given its whole file's: a cue track without an end runs from its
+    /// start to the file's end.
+    #[must_use]
+    pub fn length_from_file(&self, file_s: f64) -> f64 {
+        self.listed().length_from_file(file_s)
+    }
+
+    fn listed(&self) -> Listed {
+        Listed {
+            path: self.path.clone(),
+            cue: self.cue.clone(),
+        }
+    }
+
+    /// What the engine plays for it.
+    #[must_use]
+    pub fn queue_item(&self) -> QueueItem {
+        QueueItem::from(&self.listed())
+    }
+
+    /// "Artist · Album" (empty when neither is known).
     #[must_use]
     pub fn subtitle(&self) -> String {
-        match (&self.tags.artist, &self.tags.album) {
+        match (self.artist(), self.album()) {
             (Some(a), Some(b)) => format!("{a} · {b}"),
             (Some(a), None) | (None, Some(a)) => a.clone(),
             (None, None) => String::new(),
@@ -281,15 +344,15 @@ impl RustyApp {
         app.engine.set_spectrum_config(s.spectrum);
         if start.files.is_empty() && !s.playlist.is_empty() {
             // Where the user left off.
-            app.add_files(s.playlist.clone());
-            for e in &mut app.playlist {
+            let current = app.restore(&s.playlist, s.current);
+            for e in app.playlist.iter_mut().filter(|e| e.cue.is_none()) {
                 if let Some(d) = super::settings::KnownLength::for_file(&s.known_lengths, &e.path) {
                     e.duration_s = Some(d);
                     e.duration_exact = true;
                     e.measured = super::settings::KnownLength::stamp(&e.path);
                 }
             }
-            if let Some(i) = s.current {
+            if let Some(i) = current {
                 app.selected = Some(i);
                 if start.autoplay {
                     app.engine.play_at(i, s.position_s);
@@ -302,9 +365,9 @@ impl RustyApp {
             }
         } else {
             let files = if start.files.is_empty() {
-                crate::cli::files::demo_track().into_iter().collect()
+                crate::library::files::demo_track().into_iter().collect()
             } else {
-                crate::cli::files::expand(&start.files)
+                crate::library::files::expand(&start.files)
             };
             app.add_files(files);
             if start.autoplay && !app.playlist.is_empty() {
@@ -316,20 +379,91 @@ impl RustyApp {
         app
     }
 
+    /// Add files and cue sheets (folders already expanded): a sheet, or a file with one beside
+    /// it, adds its tracks. Only sheets are read here (small text files); the scanner opens the
+    /// audio files in the background.
     pub fn add_files(&mut self, files: Vec<PathBuf>) {
-        for p in files {
+        let (listed, errors) =
+            crate::library::entries::list(&files, crate::library::files::AUDIO_EXTENSIONS);
+        for e in errors {
+            self.notify_unplayable(e);
+        }
+        self.add_listed(listed);
+    }
+
+    /// Put back a saved playlist, each entry as it was (a file stays whole even if a sheet has
+    /// appeared beside it since; a cue track is read from its sheet as the sheet is now). A
+    /// track that cannot be found is left out with a notice. Returns where `current` is now.
+    fn restore(
+        &mut self,
+        saved: &[super::settings::SavedEntry],
+        current: Option<usize>,
+    ) -> Option<usize> {
+        use super::settings::SavedEntry;
+        let mut sheets: std::collections::HashMap<PathBuf, Result<Vec<Listed>, String>> =
+            std::collections::HashMap::new();
+        let mut listed = Vec::new();
+        let mut now_current = None;
+        for (i, s) in saved.iter().enumerate() {
+            let l = match s {
+                SavedEntry::File(p) => Some(Listed {
+                    path: p.clone(),
+                    cue: None,
+                }),
+                SavedEntry::Cue { sheet, track } => {
+                    let tracks = sheets.entry(sheet.clone()).or_insert_with(|| {
+                        crate::library::entries::sheet_tracks(
+                            sheet,
+                            crate::library::files::AUDIO_EXTENSIONS,
+                        )
+                    });
+                    match tracks {
+                        Ok(t) => {
+                            let found = t
+                                .iter()
+                                .find(|l| l.cue.as_ref().is_some_and(|c| c.track == *track))
+                                .cloned();
+                            if found.is_none() {
+                                self.notify_unplayable(format!(
+                                    "{}: track {track} is no longer in the sheet",
+                                    sheet.display()
+                                ));
+                            }
+                            found
+                        }
+                        Err(e) => {
+                            let e = e.clone();
+                            self.notify_unplayable(e);
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some(l) = l {
+                if current == Some(i) {
+                    now_current = Some(listed.len());
+                }
+                listed.push(l);
+            }
+        }
+        self.add_listed(listed);
+        now_current
+    }
+
+    fn add_listed(&mut self, listed: Vec<Listed>) {
+        for l in listed {
             self.next_key += 1;
-            self.scanner.tags(self.next_key, p.clone());
-            self.playlist.push(Entry::new(self.next_key, p));
+            self.scanner.tags(self.next_key, l.path.clone());
+            self.playlist.push(Entry::new(self.next_key, l));
         }
         self.sync_queue();
     }
 
     /// The playlist as the engine's keyed queue.
-    fn queue_entries(&self) -> Vec<(u32, PathBuf)> {
+    fn queue_entries(&self) -> Vec<(u32, QueueItem)> {
         self.playlist
             .iter()
-            .map(|e| (e.key, e.path.clone()))
+            .map(|e| (e.key, e.queue_item()))
             .collect()
     }
 
@@ -509,7 +643,17 @@ impl RustyApp {
         Settings {
             volume_db: self.volume_db,
             dsp: *self.engine.dsp(),
-            playlist: self.playlist.iter().map(|e| e.path.clone()).collect(),
+            playlist: self
+                .playlist
+                .iter()
+                .map(|e| match &e.cue {
+                    Some(c) => super::settings::SavedEntry::Cue {
+                        sheet: c.sheet.clone(),
+                        track: c.track,
+                    },
+                    None => super::settings::SavedEntry::File(e.path.clone()),
+                })
+                .collect(),
             current: pos
                 .map(|p| p.0)
                 .or(self.selected)

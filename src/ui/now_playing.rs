@@ -44,10 +44,10 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
                     ui.add(egui::Label::new(t).wrap());
                 };
                 wrap(ui, egui::RichText::new(e.title()).strong());
-                if let Some(a) = &e.tags.artist {
+                if let Some(a) = e.artist() {
                     wrap(ui, egui::RichText::new(a));
                 }
-                if let Some(a) = &e.tags.album {
+                if let Some(a) = e.album() {
                     wrap(ui, egui::RichText::new(a).weak());
                 }
                 if let Some(f) = &e.format {

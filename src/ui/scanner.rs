@@ -14,6 +14,7 @@ use crossbeam_channel::{select, Receiver, Sender};
 
 use crate::analysis::overview::Overview;
 use crate::decode::{AudioSource, CoverArt, TrackTags};
+use crate::engine::QueueItem;
 
 /// Longest side of a cover texture: enough for the now-playing area, 256 KiB of RGBA at most.
 pub const COVER_PX: u32 = 256;
@@ -45,7 +46,7 @@ pub enum Found {
 
 pub struct Scanner {
     tags_tx: Sender<(u32, PathBuf)>,
-    now_tx: Sender<(u64, u32, PathBuf)>,
+    now_tx: Sender<(u64, u32, QueueItem)>,
     generation: Arc<AtomicU64>,
     found_rx: Receiver<Found>,
     thread: Option<JoinHandle<()>>,
@@ -55,7 +56,7 @@ impl Scanner {
     #[must_use]
     pub fn start() -> Self {
         let (tags_tx, tags_rx) = crossbeam_channel::unbounded::<(u32, PathBuf)>();
-        let (now_tx, now_rx) = crossbeam_channel::unbounded::<(u64, u32, PathBuf)>();
+        let (now_tx, now_rx) = crossbeam_channel::unbounded::<(u64, u32, QueueItem)>();
         let (found_tx, found_rx) = crossbeam_channel::unbounded();
         let generation = Arc::new(AtomicU64::new(0));
         let gen = generation.clone();
@@ -78,9 +79,9 @@ impl Scanner {
     }
 
     /// The entry now playing: compute its overview and cover, abandoning the previous request.
-    pub fn now_playing(&self, key: u32, path: PathBuf) {
+    pub fn now_playing(&self, key: u32, item: QueueItem) {
         let g = self.generation.fetch_add(1, Relaxed) + 1;
-        let _ = self.now_tx.send((g, key, path));
+        let _ = self.now_tx.send((g, key, item));
     }
 
     /// Everything found since the last call.
@@ -110,7 +111,7 @@ impl Drop for Scanner {
 
 fn work(
     tags_rx: &Receiver<(u32, PathBuf)>,
-    now_rx: &Receiver<(u64, u32, PathBuf)>,
+    now_rx: &Receiver<(u64, u32, QueueItem)>,
     found: &Sender<Found>,
     gen: &AtomicU64,
 ) {
@@ -122,17 +123,21 @@ fn work(
             }
             continue;
         }
+        enum Job {
+            Now(u64, u32, QueueItem),
+            Tags(u32, PathBuf),
+        }
         let job = select! {
-            recv(now_rx) -> m => m.map(|(g, k, p)| (Some(g), k, p)),
-            recv(tags_rx) -> m => m.map(|(k, p)| (None, k, p)),
+            recv(now_rx) -> m => m.map(|(g, k, i)| Job::Now(g, k, i)),
+            recv(tags_rx) -> m => m.map(|(k, p)| Job::Tags(k, p)),
         };
         match job {
-            Ok((Some(g), key, path)) => {
+            Ok(Job::Now(g, key, item)) => {
                 if g == gen.load(Relaxed) {
-                    now_playing(key, &path, g, gen, found);
+                    now_playing(key, &item, g, gen, found);
                 }
             }
-            Ok((None, key, path)) => {
+            Ok(Job::Tags(key, path)) => {
                 let msg = match AudioSource::open(&path) {
                     Ok(mut src) => {
                         let (tags, _) = src.tags(false);
@@ -156,7 +161,8 @@ fn work(
     }
 }
 
-fn now_playing(key: u32, path: &std::path::Path, g: u64, gen: &AtomicU64, found: &Sender<Found>) {
+fn now_playing(key: u32, item: &QueueItem, g: u64, gen: &AtomicU64, found: &Sender<Found>) {
+    let path = item.path.as_path();
     // Cover first: it is quick and the now-playing area shows it at once.
     let art = AudioSource::open(path)
         .ok()
@@ -167,7 +173,8 @@ fn now_playing(key: u32, path: &std::path::Path, g: u64, gen: &AtomicU64, found:
         .filter(|_| image.is_some())
         .and_then(cache_cover);
     let _ = found.send(Found::Cover { key, image, file });
-    if let Ok(Some(overview)) = Overview::of_file(path, || gen.load(Relaxed) != g) {
+    let range = |rate| (item.start.frame(rate), item.end.map(|e| e.frame(rate)));
+    if let Ok(Some(overview)) = Overview::of_range(path, range, || gen.load(Relaxed) != g) {
         let _ = found.send(Found::Overview { key, overview });
     }
 }

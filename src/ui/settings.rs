@@ -51,7 +51,7 @@ impl Default for Layout {
 pub struct Settings {
     pub volume_db: f32,
     pub dsp: DspSettings,
-    pub playlist: Vec<PathBuf>,
+    pub playlist: Vec<SavedEntry>,
     /// Playlist index and position (seconds) of the track that was playing.
     pub current: Option<usize>,
     pub position_s: f64,
@@ -68,6 +68,15 @@ pub struct Settings {
     pub known_lengths: Vec<KnownLength>,
     /// Loudness normalization (ReplayGain).
     pub normalization: crate::library::replaygain::GainSettings,
+}
+
+/// A playlist entry as saved: a file (a plain path, as older settings have it), or a cue
+/// sheet's track by its number (restored from the sheet as it is then).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SavedEntry {
+    File(PathBuf),
+    Cue { sheet: PathBuf, track: u32 },
 }
 
 /// A file's decoded length, valid while the file is unchanged (same size and modification time).
@@ -371,7 +380,13 @@ mod tests {
         assert_eq!(store.load(), (Settings::default(), None));
         let mut s = Settings::default();
         s.volume_db = -7.5;
-        s.playlist = vec![PathBuf::from("/a.flac"), PathBuf::from("/b.mp3")];
+        s.playlist = vec![
+            SavedEntry::File(PathBuf::from("/a.flac")),
+            SavedEntry::Cue {
+                sheet: PathBuf::from("/c/album.cue"),
+                track: 3,
+            },
+        ];
         s.current = Some(1);
         s.position_s = 12.25;
         s.layout.show_eq = false;

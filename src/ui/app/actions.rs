@@ -85,10 +85,10 @@ impl RustyApp {
                     self.remove(i);
                 }
             }
-            AppCommand::AddFiles(files) => self.add_files(crate::cli::files::expand(&files)),
+            AppCommand::AddFiles(files) => self.add_files(crate::library::files::expand(&files)),
             AppCommand::Open { files, play } => {
                 let first = self.playlist.len();
-                self.add_files(crate::cli::files::expand(&files));
+                self.add_files(crate::library::files::expand(&files));
                 if play && first < self.playlist.len() {
                     self.play(first);
                 }

@@ -175,8 +175,8 @@ impl RustyApp {
             key: e.key,
             path: absolute(&e.path),
             title: e.title(),
-            artists: e.tags.artist.iter().cloned().collect(),
-            album: e.tags.album.clone(),
+            artists: e.artist().into_iter().cloned().collect(),
+            album: e.album().cloned(),
             length_s: e.duration_s,
             art: self
                 .cover_file

@@ -118,7 +118,7 @@ impl RustyApp {
                     if let Some(e) = self.playlist.get_mut(track) {
                         e.gain = Some(gain);
                         if let Some(d) = info.duration_s().filter(|_| !e.duration_exact) {
-                            e.duration_s = Some(d);
+                            e.duration_s = Some(e.length_from_file(d));
                         }
                         e.format = Some(format!(
                             "{} · {} Hz · {} ch",
@@ -160,7 +160,8 @@ impl RustyApp {
                         e.tags = tags;
                         e.tags_read = true;
                         if !e.duration_exact {
-                            e.duration_s = e.duration_s.or(duration_s);
+                            e.duration_s =
+                                e.duration_s.or(duration_s.map(|d| e.length_from_file(d)));
                         }
                     }
                 }
@@ -174,7 +175,10 @@ impl RustyApp {
                         // The decoded length is exact; the header's may be missing or wrong.
                         e.duration_s = Some(overview.duration_s());
                         e.duration_exact = true;
-                        e.measured = crate::ui::settings::KnownLength::stamp(&e.path);
+                        // Known lengths are a file's; a cue track's is part of one.
+                        if e.cue.is_none() {
+                            e.measured = crate::ui::settings::KnownLength::stamp(&e.path);
+                        }
                     }
                     self.overview = Some(OverviewCache {
                         key,
@@ -192,11 +196,11 @@ impl RustyApp {
         let now = self
             .current_track()
             .and_then(|i| self.playlist.get(i))
-            .map(|e| (e.key, e.path.clone()));
-        if let Some((key, path)) = now {
+            .map(|e| (e.key, e.queue_item()));
+        if let Some((key, item)) = now {
             if self.now_key != Some(key) {
                 self.now_key = Some(key);
-                self.scanner.now_playing(key, path);
+                self.scanner.now_playing(key, item);
             }
         }
         self.notices.expire(Duration::from_secs(10));

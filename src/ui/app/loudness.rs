@@ -48,6 +48,10 @@ impl RustyApp {
         };
         let keys = [i.checked_sub(1).and_then(key), key(i), key(i + 1)];
         let run = replaygain::album_run(&keys, 1);
-        Some(replaygain::gain_for(&e.tags.gain, run, &self.normalization))
+        Some(replaygain::gain_for(
+            &e.gain_tags(),
+            run,
+            &self.normalization,
+        ))
     }
 }

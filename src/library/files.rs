@@ -1,5 +1,6 @@
-//! Command-line paths → playable files: directories expand to the audio files inside them, sorted
-//! by name, so `rusty-audio play ~/Music/Album` does what it says.
+//! Paths the user gives (command line, file dialog, drag and drop) → playable files: directories
+//! expand to the audio files and cue sheets inside them, sorted by name, so `rusty-audio play
+//! ~/Music/Album` does what it says. (`entries::list` then turns sheets into their tracks.)
 
 use std::path::{Path, PathBuf};
 
@@ -14,8 +15,14 @@ fn is_audio(p: &Path) -> bool {
         .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Expand directories (recursively, skipping hidden entries); plain files are kept as given,
-/// whatever their extension.
+/// A cue sheet (by its extension).
+#[must_use]
+pub fn is_sheet(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("cue"))
+}
+
+/// Expand directories (recursively, skipping hidden entries) to their audio files and cue sheets;
+/// plain files are kept as given, whatever their extension.
 #[must_use]
 pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -46,7 +53,7 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = e.path();
         if p.is_dir() {
             collect_dir(&p, out);
-        } else if is_audio(&p) {
+        } else if is_audio(&p) || is_sheet(&p) {
             out.push(p);
         }
     }
