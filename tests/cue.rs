@@ -207,3 +207,90 @@ fn a_track_alone_is_exactly_its_range_and_seeks_are_relative_to_it() {
     let rest = &reference[STARTS[1] * 2..];
     assert_eq!(&out[..rest.len()], rest);
 }
+
+/// `list --json` of `path`.
+fn list_json(path: &Path) -> Vec<serde_json::Value> {
+    let o = Command::new(bin())
+        .args(["list", "--json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice::<serde_json::Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_flac_carrying_its_sheet_splits_into_its_tracks() {
+    if skip_unless(
+        "a_flac_carrying_its_sheet_splits_into_its_tracks",
+        have("flac") && have("metaflac"),
+        "flac, metaflac",
+    ) {
+        return;
+    }
+    let (dir, audio, sheet) = album("cue_embedded");
+    let whole = render(&dir, "whole.wav", &[&audio], &[]);
+    // A CUESHEET block (metaflac writes it from the sheet; it keeps no names or gains), and
+    // then also a CUESHEET tag (the sheet's text, names and gains and all), which wins.
+    let block = dir.join("block.flac");
+    std::fs::copy(&audio, &block).unwrap();
+    let ok = Command::new("metaflac")
+        .arg(format!("--import-cuesheet-from={}", sheet.display()))
+        .arg(&block)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "metaflac imports the sheet");
+    let tagged = dir.join("tagged.flac");
+    std::fs::copy(&block, &tagged).unwrap();
+    let ok = Command::new("metaflac")
+        .arg(format!("--set-tag-from-file=CUESHEET={}", sheet.display()))
+        .arg(&tagged)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "metaflac embeds the sheet's text");
+    std::fs::remove_file(&sheet).unwrap(); // nothing beside them now
+
+    for (file, titles) in [
+        (&block, [None, None, None]),
+        (&tagged, [Some("One"), Some("Two"), Some("Three")]),
+    ] {
+        let v = list_json(file);
+        let got: Vec<(u64, Option<&str>, Option<u64>)> = v
+            .iter()
+            .map(|e| {
+                (
+                    e["start_frame"].as_u64().unwrap(),
+                    e["title"].as_str(),
+                    e["cue_track"].as_u64(),
+                )
+            })
+            .collect();
+        let want: Vec<_> = STARTS
+            .iter()
+            .zip(titles)
+            .enumerate()
+            .map(|(i, (&s, t))| (s as u64, t, Some(i as u64 + 1)))
+            .collect();
+        assert_eq!(got, want, "{}", file.display());
+        assert_eq!(v[2]["end_frame"], serde_json::Value::Null);
+        // Played as tracks: the whole file still, bit for bit.
+        let tracks = render(&dir, "split.wav", &[file.as_path()], &[]);
+        assert_eq!(tracks, whole, "{}", file.display());
+    }
+    // The tag's gains are the tracks' own.
+    let gained = render(&dir, "gained.wav", &[&tagged], &["--replaygain", "track"]);
+    let g = 10f64.powf(-6.0 / 20.0);
+    let worst = (0..STARTS[1] * 2)
+        .map(|k| (f64::from(whole[k]) * g - f64::from(gained[k])).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        worst < 1e-6,
+        "track 1 at −6 dB from the embedded sheet: {worst}"
+    );
+}

@@ -130,8 +130,10 @@ fn scanner_reports_tags_failures_overview_and_cover() {
                 key,
                 tags: t,
                 duration_s,
+                embedded,
             } => {
                 assert_eq!(key, 1);
+                assert!(embedded.is_empty(), "no sheet in it");
                 assert_eq!(t.title.as_deref(), Some("Tone Poem"));
                 assert!((duration_s.unwrap() - 3.0).abs() < 0.01);
                 tags = true;

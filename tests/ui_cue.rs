@@ -113,3 +113,78 @@ fn sheet_tracks_are_rows_that_play_their_range_and_are_kept() {
     assert_eq!(titles, ["Opening", "Middle", "Closing"]);
     assert_eq!(h.state().selected, Some(1));
 }
+
+/// A FLAC that carries its sheet (a `CUESHEET` tag) is one row until the scanner has read it,
+/// then its tracks; autoplayed, it goes on in the track that holds the position. Saved, its
+/// tracks come back from the file.
+#[test]
+fn a_flac_carrying_its_sheet_becomes_its_tracks() {
+    if skip_unless(
+        "a_flac_carrying_its_sheet_becomes_its_tracks",
+        have("flac") && have("metaflac"),
+        "flac, metaflac",
+    ) {
+        return;
+    }
+    let dir = scratch("ui_cue_embedded");
+    let image = flac_file(
+        &dir,
+        "image.flac",
+        44_100,
+        &sine(44_100, 2, 440.0, 0.2, 14.0),
+        &[],
+    );
+    let sheet = dir.join("sheet.txt");
+    std::fs::write(&sheet, SHEET).unwrap();
+    let ok = std::process::Command::new("metaflac")
+        .arg(format!("--set-tag-from-file=CUESHEET={}", sheet.display()))
+        .arg(&image)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "metaflac embeds the sheet");
+    let mut h = harness(RustyApp::new(null_engine(), vec![image.clone()], true));
+    step_until(&mut h, "the file split into its tracks", |a| {
+        a.playlist.len() == 3
+    });
+    let titles: Vec<String> = h.state().playlist.iter().map(|e| e.title()).collect();
+    assert_eq!(titles, ["Opening", "Middle", "Closing"]);
+    step_until(&mut h, "playing the first track", |a| {
+        a.position().is_some_and(|(t, s)| t == 0 && s > 0.05)
+    });
+    let saved = h.state().snapshot(false);
+    assert_eq!(
+        saved.playlist[1],
+        SavedEntry::Cue {
+            sheet: image.clone(),
+            track: 2
+        }
+    );
+    drop(h);
+
+    use rusty_audio::ui::app::Startup;
+    use rusty_audio::ui::settings::Store;
+    let mut settings = saved;
+    settings.playlist.remove(0);
+    settings.current = Some(0);
+    let app = RustyApp::build(
+        null_engine(),
+        Startup {
+            files: vec![],
+            autoplay: false,
+            store: Store::in_memory(),
+            settings,
+            warning: None,
+        },
+    );
+    let titles: Vec<String> = app.playlist.iter().map(|e| e.title()).collect();
+    assert_eq!(
+        titles,
+        ["Middle", "Closing"],
+        "restored from the file's sheet"
+    );
+    assert!(
+        (app.playlist[0].duration_s.unwrap() - 4.6).abs() < 1e-9,
+        "with its length"
+    );
+}

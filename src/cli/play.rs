@@ -33,10 +33,12 @@ pub fn run(opts: PlayOptions) -> i32 {
     let age_at_run = crate::perf::process::age().unwrap_or_default();
     crate::perf::clock::init();
     let run_ns = crate::perf::clock::now_ns();
-    let (files, errors) = crate::library::entries::list(
+    let (files, mut errors) = crate::library::entries::list(
         &crate::library::files::expand(&opts.files),
         crate::library::files::AUDIO_EXTENSIONS,
     );
+    let (files, embedded_errors) = crate::library::entries::split_embedded(files);
+    errors.extend(embedded_errors);
     for e in &errors {
         eprintln!("rusty-audio: {e}");
     }

@@ -76,10 +76,12 @@ pub fn render(opts: &RenderOptions) -> Result<RenderSummary, String> {
             return Err(format!("--rate {r}: use 8000–384000 Hz"));
         }
     }
-    let (inputs, errors) = crate::library::entries::list(
+    let (inputs, mut errors) = crate::library::entries::list(
         &crate::library::files::expand(&opts.inputs),
         crate::library::files::AUDIO_EXTENSIONS,
     );
+    let (inputs, embedded_errors) = crate::library::entries::split_embedded(inputs);
+    errors.extend(embedded_errors);
     // A broken sheet is an error here: a render must be what was asked for, or nothing.
     if let Some(e) = errors.first() {
         return Err(e.clone());

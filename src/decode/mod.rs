@@ -11,4 +11,4 @@ pub mod tags;
 pub use cache::FileCache;
 pub use error::DecodeError;
 pub use source::{AudioSource, SourceInfo};
-pub use tags::{CoverArt, TrackTags};
+pub use tags::{CoverArt, EmbeddedCue, TrackTags};

@@ -308,6 +308,11 @@ impl AudioSource {
         want_cover: bool,
     ) -> (super::tags::TrackTags, Option<super::tags::CoverArt>) {
         let (mut tags, cover) = super::tags::collect(self.reader.as_mut(), want_cover);
+        if tags.embedded_cue.is_none() {
+            tags.embedded_cue =
+                super::tags::cue_points(self.reader.as_ref(), self.info.sample_rate)
+                    .map(super::tags::EmbeddedCue::Points);
+        }
         if tags.gain.is_empty() {
             tags.gain = super::tags::riff_id3_gain(&self.info.path);
         }

@@ -21,6 +21,61 @@ pub struct TrackTags {
     pub track_number: Option<u64>,
     /// ReplayGain (or Opus R128) values.
     pub gain: GainTags,
+    /// A cue sheet the file carries for itself (an album ripped to one file).
+    pub embedded_cue: Option<EmbeddedCue>,
+}
+
+/// A cue sheet inside an audio file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EmbeddedCue {
+    /// A `CUESHEET` tag: the text of a sheet (foobar2000, EAC and others embed it so).
+    Text(String),
+    /// A FLAC CUESHEET block: where each track starts (its INDEX 01, else its first index), in
+    /// source frames, in order; the lead-out is left out. The block has no names.
+    Points(Vec<u64>),
+}
+
+/// The track starts of a FLAC CUESHEET block, as symphonia reads it into chapters (one group
+/// per track, one chapter per index, times from sample offsets, the lead-out last).
+#[must_use]
+pub fn cue_points(reader: &dyn FormatReader, rate: u32) -> Option<Vec<u64>> {
+    use symphonia::core::meta::ChapterGroupItem;
+    let group = reader.chapters()?;
+    let frame = |c: &symphonia::core::meta::Chapter| {
+        // Times were made from whole samples: rounding the nanoseconds gives them back.
+        let n = c.start_time.as_nanos().max(0) * i128::from(rate);
+        u64::try_from((n + 500_000_000) / 1_000_000_000).ok()
+    };
+    let index_of = |c: &symphonia::core::meta::Chapter| {
+        c.tags.iter().find_map(|t| match t.std {
+            Some(StandardTag::CdTrackIndex(i)) => Some(i),
+            _ => None,
+        })
+    };
+    let mut points = Vec::new();
+    for item in &group.items {
+        let start = match item {
+            ChapterGroupItem::Chapter(c) => frame(c),
+            ChapterGroupItem::Group(g) => {
+                let chapters: Vec<_> = g
+                    .items
+                    .iter()
+                    .filter_map(|i| match i {
+                        ChapterGroupItem::Chapter(c) => Some(c),
+                        ChapterGroupItem::Group(_) => None,
+                    })
+                    .collect();
+                chapters
+                    .iter()
+                    .find(|c| index_of(c) == Some(1))
+                    .or(chapters.first())
+                    .and_then(|c| frame(c))
+            }
+        };
+        points.push(start?);
+    }
+    points.pop(); // the lead-out
+    (!points.is_empty() && points.windows(2).all(|w| w[0] < w[1])).then_some(points)
 }
 
 /// An embedded picture, still encoded (JPEG/PNG bytes as stored in the file).
@@ -110,10 +165,15 @@ pub fn collect(reader: &mut dyn FormatReader, want_cover: bool) -> (TrackTags, O
                     Some(StandardTag::ReplayGainAlbumPeak(s)) => {
                         tags.gain.take("replaygain_album_peak", s);
                     }
-                    // Opus's R128 gains have no standard tag: by their raw name.
+                    // Opus's R128 gains have no standard tag: by their raw name; so is a
+                    // `CUESHEET`.
                     _ => {
                         if let RawValue::String(v) = &tag.raw.value {
-                            tags.gain.take(&tag.raw.key, v);
+                            if tag.raw.key.eq_ignore_ascii_case("cuesheet") {
+                                tags.embedded_cue = Some(EmbeddedCue::Text(v.to_string()));
+                            } else {
+                                tags.gain.take(&tag.raw.key, v);
+                            }
                         }
                     }
                 }

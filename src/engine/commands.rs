@@ -5,30 +5,11 @@
 use std::path::PathBuf;
 
 use crate::decode::SourceInfo;
-use crate::library::cue::CueTime;
 use crate::library::entries::{Listed, PlaylistEntry};
 use crate::library::replaygain::GainTags;
 
-/// Where a queue entry starts or ends in its file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Bound {
-    /// A source frame.
-    Frame(u64),
-    /// A cue sheet's time (1/75 s): the app lists cue tracks without opening their file, so
-    /// the decoder converts at the file's rate when it opens it.
-    Cue(CueTime),
-}
-
-impl Bound {
-    /// The source frame at `rate`.
-    #[must_use]
-    pub fn frame(self, rate: u32) -> u64 {
-        match self {
-            Bound::Frame(f) => f,
-            Bound::Cue(t) => t.to_frame(rate),
-        }
-    }
-}
+/// Where a queue entry starts or ends in its file (defined with the cue tracks it comes from).
+pub use crate::library::entries::Bound;
 
 /// One playlist entry as the decoder plays it: a whole file, or a range of its source frames (a
 /// cue sheet's track). Positions, seeks and `TrackStart` markers are relative to `start_frame`,
@@ -90,8 +71,8 @@ impl From<&Listed> for QueueItem {
             None => QueueItem::file(l.path.clone()),
             Some(c) => QueueItem {
                 path: l.path.clone(),
-                start: Bound::Cue(c.start),
-                end: c.end.map(Bound::Cue),
+                start: c.start,
+                end: c.end,
                 gain: Some(c.gain),
             },
         }

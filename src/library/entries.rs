@@ -2,6 +2,10 @@
 //! plain audio file is one entry; a cue sheet (opened directly, or found beside its audio file
 //! with the same name) makes one entry per track, each a range of its file.
 //!
+//! A file may also carry its sheet (a `CUESHEET` tag, or a FLAC CUESHEET block): such a file is
+//! split into its tracks once it is opened (`embedded_tracks`); its tracks name the file itself
+//! as their sheet.
+//!
 //! Two levels: `list` reads only the sheets (small text files), so the app can fill its playlist
 //! without opening any audio file on the UI thread (a cue track's range stays in cue frames until
 //! its file's rate is known); `entries_of` also opens each audio file once, for rates, exact
@@ -14,9 +18,40 @@ use super::cue::{self, CueSheet, CueTime, CUE_FPS};
 use super::replaygain::GainTags;
 use crate::decode::AudioSource;
 
-/// A cue track as its sheet describes it: times in cue frames (1/75 s).
+/// Where a track starts or ends in its file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// A source frame.
+    Frame(u64),
+    /// A cue sheet's time (1/75 s): converted at the file's rate once the file is open (the app
+    /// lists a sheet's tracks without opening their audio file).
+    Cue(CueTime),
+}
+
+impl Bound {
+    /// The source frame at `rate`.
+    #[must_use]
+    pub fn frame(self, rate: u32) -> u64 {
+        match self {
+            Bound::Frame(f) => f,
+            Bound::Cue(t) => t.to_frame(rate),
+        }
+    }
+
+    /// In seconds (a source frame needs the rate).
+    #[must_use]
+    pub fn seconds(self, rate: Option<u32>) -> Option<f64> {
+        match self {
+            Bound::Frame(f) => rate.map(|r| f as f64 / f64::from(r.max(1))),
+            Bound::Cue(t) => Some(t.0 as f64 / CUE_FPS as f64),
+        }
+    }
+}
+
+/// A cue track as its sheet describes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CueRef {
+    /// The sheet; for a sheet the audio file carries, the file itself.
     pub sheet: PathBuf,
     pub track: u32,
     pub title: Option<String>,
@@ -25,9 +60,12 @@ pub struct CueRef {
     /// The sheet's title.
     pub album: Option<String>,
     /// INDEX 01.
-    pub start: CueTime,
+    pub start: Bound,
     /// The next track's INDEX 01 in the same file; None: the file's end.
-    pub end: Option<CueTime>,
+    pub end: Option<Bound>,
+    /// The file's rate, when known (an embedded sheet, read from the open file): what turns
+    /// frame bounds into seconds.
+    pub rate: Option<u32>,
     /// The track's `REM REPLAYGAIN_TRACK_*` and the sheet's `REM REPLAYGAIN_ALBUM_*`.
     pub gain: GainTags,
 }
@@ -36,14 +74,13 @@ impl CueRef {
     /// Its length in seconds, when the sheet says where it ends.
     #[must_use]
     pub fn length_s(&self) -> Option<f64> {
-        self.end
-            .map(|e| e.0.saturating_sub(self.start.0) as f64 / CUE_FPS as f64)
+        Some((self.end?.seconds(self.rate)? - self.start_s()).max(0.0))
     }
 
     /// Its start in seconds.
     #[must_use]
     pub fn start_s(&self) -> f64 {
-        self.start.0 as f64 / CUE_FPS as f64
+        self.start.seconds(self.rate).unwrap_or(0.0)
     }
 }
 
@@ -203,29 +240,138 @@ pub fn sheet_tracks(sheet_path: &Path, audio_ext: &[&str]) -> Result<Vec<Listed>
                     f.name
                 )
             })?;
-        for (i, t) in f.tracks.iter().enumerate() {
-            if !t.audio {
-                continue; // a data track: nothing to play (it still ends the track before it)
-            }
-            let mut gain = t.gain;
-            gain.album_gain_db = sheet.gain.album_gain_db;
-            gain.album_peak = sheet.gain.album_peak;
-            out.push(Listed {
-                path: audio.clone(),
-                cue: Some(CueRef {
-                    sheet: sheet_path.to_path_buf(),
-                    track: t.number,
-                    title: t.title.clone(),
-                    performer: t.performer.clone().or_else(|| sheet.performer.clone()),
-                    album: sheet.title.clone(),
-                    start: t.start,
-                    end: f.tracks.get(i + 1).map(|n| n.start),
-                    gain,
-                }),
-            });
-        }
+        out.extend(file_tracks(&sheet, f, &audio, sheet_path));
     }
     Ok(out)
+}
+
+/// The audio tracks of one FILE of `sheet`, playing `audio`.
+fn file_tracks(sheet: &CueSheet, f: &cue::CueFile, audio: &Path, sheet_path: &Path) -> Vec<Listed> {
+    let mut out = Vec::new();
+    for (i, t) in f.tracks.iter().enumerate() {
+        if !t.audio {
+            continue; // a data track: nothing to play (it still ends the track before it)
+        }
+        let mut gain = t.gain;
+        gain.album_gain_db = sheet.gain.album_gain_db;
+        gain.album_peak = sheet.gain.album_peak;
+        out.push(Listed {
+            path: audio.to_path_buf(),
+            cue: Some(CueRef {
+                sheet: sheet_path.to_path_buf(),
+                track: t.number,
+                title: t.title.clone(),
+                performer: t.performer.clone().or_else(|| sheet.performer.clone()),
+                album: sheet.title.clone(),
+                start: Bound::Cue(t.start),
+                end: f.tracks.get(i + 1).map(|n| Bound::Cue(n.start)),
+                rate: None,
+                gain,
+            }),
+        });
+    }
+    out
+}
+
+/// The tracks of a sheet `path` carries (see `TrackTags::embedded_cue`; `rate` is the file's).
+/// A `CUESHEET` tag's FILE names are not looked at: the sheet is this file's. A FLAC CUESHEET
+/// block's tracks are numbered in order and have no names (the file's tags stand in). None:
+/// the file carries no sheet.
+///
+/// # Errors
+/// A `CUESHEET` tag that does not parse, with the file's path and the line.
+pub fn embedded_tracks(
+    path: &Path,
+    tags: &crate::decode::TrackTags,
+    rate: u32,
+) -> Option<Result<Vec<Listed>, String>> {
+    use crate::decode::EmbeddedCue;
+    match tags.embedded_cue.as_ref()? {
+        EmbeddedCue::Text(text) => Some(
+            cue::parse(text)
+                .map_err(|e| format!("{}: its CUESHEET tag: {e}", path.display()))
+                .map(|sheet| {
+                    // Every FILE line means this file (one, in practice).
+                    let mut out = Vec::new();
+                    for f in &sheet.files {
+                        out.extend(file_tracks(&sheet, f, path, path));
+                    }
+                    for l in &mut out {
+                        if let Some(c) = &mut l.cue {
+                            c.rate = Some(rate);
+                        }
+                    }
+                    out
+                }),
+        ),
+        EmbeddedCue::Points(points) => Some(Ok(points
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| Listed {
+                path: path.to_path_buf(),
+                cue: Some(CueRef {
+                    sheet: path.to_path_buf(),
+                    track: i as u32 + 1,
+                    title: None,
+                    performer: None,
+                    album: None,
+                    start: Bound::Frame(p),
+                    end: points.get(i + 1).map(|&n| Bound::Frame(n)),
+                    rate: Some(rate),
+                    gain: GainTags::default(),
+                }),
+            })
+            .collect())),
+    }
+}
+
+/// The tracks of the sheet `path` (a `.cue`, or an audio file that carries one), read as it is
+/// now (restoring a saved playlist).
+///
+/// # Errors
+/// One line naming the file and why its tracks cannot be had.
+pub fn tracks_of_sheet(path: &Path, audio_ext: &[&str]) -> Result<Vec<Listed>, String> {
+    if is_sheet(path) {
+        return sheet_tracks(path, audio_ext);
+    }
+    let mut src = AudioSource::open(path).map_err(|e| e.to_string())?;
+    let (tags, _) = src.tags(false);
+    embedded_tracks(path, &tags, src.info().sample_rate)
+        .unwrap_or_else(|| Err(format!("{}: no longer carries a cue sheet", path.display())))
+}
+
+/// Whether a file may carry a cue sheet worth opening it for (`split_embedded`): a FLAC image.
+/// (A `CUESHEET` tag in other formats is found when the app's scanner reads their tags.)
+fn may_embed(p: &Path) -> bool {
+    p.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("flac"))
+}
+
+/// `listed` with each whole FLAC file that carries a cue sheet replaced by its tracks (opens
+/// those files: for `play` and `render`, not the UI thread). Problems as in `list`.
+#[must_use]
+pub fn split_embedded(listed: Vec<Listed>) -> (Vec<Listed>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for l in listed {
+        if l.cue.is_some() || !may_embed(&l.path) {
+            out.push(l);
+            continue;
+        }
+        let found = AudioSource::open(&l.path).ok().and_then(|mut src| {
+            let (tags, _) = src.tags(false);
+            embedded_tracks(&l.path, &tags, src.info().sample_rate)
+        });
+        match found {
+            Some(Ok(tracks)) if !tracks.is_empty() => out.extend(tracks),
+            Some(Err(e)) => {
+                errors.push(e);
+                out.push(l);
+            }
+            _ => out.push(l),
+        }
+    }
+    (out, errors)
 }
 
 /// Entries for `paths` (see `list`), each audio file opened once for its rate, tags and length.
@@ -251,8 +397,21 @@ pub fn entries_of(paths: &[PathBuf], audio_ext: &[&str]) -> (Vec<PlaylistEntry>,
                         None
                     }
                 });
-        if let Some((info, tags)) = probe {
-            out.push(entry_of(&l, info, tags));
+        let Some((info, tags)) = probe else { continue };
+        let embedded = l
+            .cue
+            .is_none()
+            .then(|| embedded_tracks(&l.path, tags, info.sample_rate))
+            .flatten();
+        match embedded {
+            Some(Ok(tracks)) if !tracks.is_empty() => {
+                out.extend(tracks.iter().map(|t| entry_of(t, info, tags)));
+            }
+            Some(Err(e)) => {
+                errors.push(e);
+                out.push(entry_of(&l, info, tags));
+            }
+            _ => out.push(entry_of(&l, info, tags)),
         }
     }
     (out, errors)
@@ -280,8 +439,8 @@ pub fn entry_of(
             gain: tags.gain,
         };
     };
-    let start = c.start.to_frame(rate);
-    let end = c.end.map(|e| e.to_frame(rate));
+    let start = c.start.frame(rate);
+    let end = c.end.map(|e| e.frame(rate));
     let until = end.or(info.declared_frames);
     PlaylistEntry {
         path: l.path.clone(),

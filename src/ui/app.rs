@@ -412,7 +412,7 @@ impl RustyApp {
                 }),
                 SavedEntry::Cue { sheet, track } => {
                     let tracks = sheets.entry(sheet.clone()).or_insert_with(|| {
-                        crate::library::entries::sheet_tracks(
+                        crate::library::entries::tracks_of_sheet(
                             sheet,
                             crate::library::files::AUDIO_EXTENSIONS,
                         )
@@ -448,6 +448,55 @@ impl RustyApp {
         }
         self.add_listed(listed);
         now_current
+    }
+
+    /// Entry `key`, a whole file, turned out to carry a cue sheet: it becomes the sheet's
+    /// tracks, in its place (the first keeps its key). If it was playing, playback moves to the
+    /// track that holds the position (a seek to the same sound: the file was opened whole).
+    pub(crate) fn split_entry(
+        &mut self,
+        key: u32,
+        tags: &TrackTags,
+        file_s: Option<f64>,
+        tracks: Vec<Listed>,
+    ) {
+        let Some(i) = self.index_of(key) else { return };
+        if self.playlist[i].cue.is_some() {
+            return;
+        }
+        let playing = self.engine.target_position().filter(|p| p.0 == i);
+        let selected = self.selected.map(|s| self.playlist[s].key);
+        let mut replaced = Vec::with_capacity(tracks.len());
+        for (n, l) in tracks.into_iter().enumerate() {
+            let k = if n == 0 {
+                key
+            } else {
+                self.next_key += 1;
+                self.next_key
+            };
+            let mut e = Entry::new(k, l);
+            e.tags = tags.clone();
+            e.tags_read = true;
+            if !e.duration_exact {
+                e.duration_s = file_s.map(|d| e.length_from_file(d));
+            }
+            replaced.push(e);
+        }
+        let starts: Vec<f64> = replaced
+            .iter()
+            .map(|e| e.cue.as_ref().map_or(0.0, CueRef::start_s))
+            .collect();
+        self.playlist.splice(i..=i, replaced);
+        self.selected = selected.and_then(|k| self.index_of(k));
+        self.sync_queue();
+        if let Some((_, s)) = playing {
+            let t = starts.iter().rposition(|&st| st <= s).unwrap_or(0);
+            let paused = self.engine.is_paused();
+            self.engine.play_at(i + t, (s - starts[t]).max(0.0));
+            if paused {
+                self.engine.pause();
+            }
+        }
     }
 
     fn add_listed(&mut self, listed: Vec<Listed>) {

@@ -25,6 +25,9 @@ pub enum Found {
         key: u32,
         tags: TrackTags,
         duration_s: Option<f64>,
+        /// The tracks of a cue sheet the file carries (see `entries::embedded_tracks`): the
+        /// entry splits into them. Empty: none.
+        embedded: Vec<crate::library::entries::Listed>,
     },
     /// The file cannot be played (it will be marked in the playlist before anyone tries).
     Unplayable {
@@ -141,10 +144,15 @@ fn work(
                 let msg = match AudioSource::open(&path) {
                     Ok(mut src) => {
                         let (tags, _) = src.tags(false);
+                        let rate = src.info().sample_rate;
+                        let embedded = crate::library::entries::embedded_tracks(&path, &tags, rate)
+                            .and_then(Result::ok)
+                            .unwrap_or_default();
                         Found::Tags {
                             key,
                             tags,
                             duration_s: src.info().duration_s(),
+                            embedded,
                         }
                     }
                     Err(e) => Found::Unplayable {

@@ -155,8 +155,14 @@ impl RustyApp {
                     key,
                     tags,
                     duration_s,
+                    embedded,
                 } => {
-                    if let Some(e) = self.entry_mut(key) {
+                    // (A cue track of an external sheet stays as it is, whatever its image
+                    // carries: the sheet beside it was chosen first, as in `entries::list`.)
+                    let whole = self.entry_mut(key).is_some_and(|e| e.cue.is_none());
+                    if whole && !embedded.is_empty() {
+                        self.split_entry(key, &tags, duration_s, embedded);
+                    } else if let Some(e) = self.entry_mut(key) {
                         e.tags = tags;
                         e.tags_read = true;
                         if !e.duration_exact {
