@@ -79,6 +79,8 @@ enum Cmd {
         monitor: String,
         #[command(flatten)]
         gain: cli::gain_args::GainArgs,
+        #[command(flatten)]
+        queue: cli::queue_args::QueueArgs,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -119,6 +121,8 @@ enum Cmd {
         dsp: cli::dsp_args::DspArgs,
         #[command(flatten)]
         normalization: cli::gain_args::GainArgs,
+        #[command(flatten)]
+        queue: cli::queue_args::QueueArgs,
         /// Gain after the EQ, in dB.
         #[arg(
             long,
@@ -229,9 +233,12 @@ fn main() {
             limit,
             monitor,
             gain,
+            queue,
             files,
-        }) => match play_dsp(&dsp, &limit, &monitor).and_then(|d| Ok((d, gain.settings()?))) {
-            Ok((dsp, gain)) => cli::play::run(cli::play::PlayOptions {
+        }) => match play_dsp(&dsp, &limit, &monitor)
+            .and_then(|d| Ok((d, gain.settings()?, queue.crossfade()?)))
+        {
+            Ok((dsp, gain, crossfade)) => cli::play::run(cli::play::PlayOptions {
                 output,
                 buffer_frames: cli.output.buffer,
                 volume_db: volume,
@@ -239,6 +246,7 @@ fn main() {
                 files,
                 dsp,
                 gain,
+                crossfade,
             }),
             Err(e) => {
                 eprintln!("rusty-audio: {e}");
@@ -256,17 +264,22 @@ fn main() {
             mut paths,
             dsp,
             normalization,
+            queue,
             gain,
             limit,
             rate,
             bits,
             block,
-        }) => match normalization.settings() {
-            Ok(normalization) => cli::render::run(&cli::render::RenderOptions {
+        }) => match normalization
+            .settings()
+            .and_then(|n| Ok((n, queue.crossfade()?)))
+        {
+            Ok((normalization, crossfade)) => cli::render::run(&cli::render::RenderOptions {
                 output: paths.pop().expect("clap requires two paths"),
                 inputs: paths,
                 dsp,
                 normalization,
+                crossfade,
                 gain_db: gain,
                 limit_dbfs: limit,
                 rate,

@@ -8,6 +8,7 @@ pub mod dsp_args;
 pub mod gain_args;
 pub mod list;
 pub mod play;
+pub mod queue_args;
 pub mod render;
 pub mod report;
 pub mod scan;

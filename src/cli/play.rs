@@ -20,6 +20,7 @@ pub struct PlayOptions {
     pub files: Vec<PathBuf>,
     pub dsp: crate::dsp::chain::DspSettings,
     pub gain: crate::library::replaygain::GainSettings,
+    pub crossfade: crate::engine::crossfade::Crossfade,
 }
 
 fn mmss(s: f64) -> String {
@@ -52,6 +53,7 @@ pub fn run(opts: PlayOptions) -> i32 {
         dsp: opts.dsp,
         volume: 10f32.powf(opts.volume_db / 20.0),
         gain: opts.gain,
+        crossfade: opts.crossfade,
         ..Default::default()
     };
     let mut engine = match Engine::start(&cfg) {

@@ -21,6 +21,7 @@ pub struct RenderOptions {
     pub output: PathBuf,
     pub dsp: DspArgs,
     pub normalization: crate::library::replaygain::GainSettings,
+    pub crossfade: crate::engine::crossfade::Crossfade,
     pub gain_db: f64,
     pub limit_dbfs: Option<f64>,
     pub rate: Option<u32>,
@@ -118,6 +119,7 @@ pub fn render(opts: &RenderOptions) -> Result<RenderSummary, String> {
         volume: 10f64.powf(opts.gain_db / 20.0) as f32,
         ring_seconds: 1.0,
         gain: opts.normalization,
+        crossfade: opts.crossfade,
         ..EngineConfig::default()
     };
     let mut engine = Engine::offline(rate, channels, &cfg);

@@ -113,6 +113,8 @@ pub enum DecoderCommand {
     Stop,
     /// New loudness normalization settings (the track being decoded changes its gain at once).
     SetGain(crate::library::replaygain::GainSettings),
+    /// New crossfade settings (the track being decoded follows, unless a fade is under way).
+    SetCrossfade(super::crossfade::Crossfade),
     /// Reply `EngineEvent::Synced(id)` once every earlier command has reached the ring.
     Sync(u64),
     Shutdown,

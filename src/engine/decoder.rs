@@ -23,6 +23,8 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
 use super::commands::{DecoderCommand, EngineEvent, QueueItem};
+use super::crossfade::{Crossfade, Overlap};
+use super::gain_ramp::GainRamp;
 use super::resample::StreamResampler;
 use super::ring::{MarkerKind, PcmProducer};
 use super::telemetry::Telemetry;
@@ -57,63 +59,30 @@ struct Active {
     gain_tags: Option<(GainTags, AlbumKey)>,
     gain: AppliedGain,
     ramp: GainRamp,
+    /// Where its crossfade into the next entry would begin (source frame) and how long it is
+    /// (device frames): None when crossfade is off, its end is not known, or it was opened
+    /// past that point (see `crossfade`).
+    fade: Option<(u64, u64)>,
 }
 
-/// The normalization gain on the decoded samples: constant while a track plays, ramped linearly
-/// over `GAIN_RAMP_S` when the settings change mid-track (a step would be audible as a click).
-/// Counted in frames, so the ramp always ends exactly on its target.
-#[derive(Clone, Copy, Debug)]
-struct GainRamp {
-    now: f32,
-    target: f32,
-    step: f32,
-    /// Frames of the ramp still to go.
-    left: u32,
-}
-
-const GAIN_RAMP_S: f64 = 0.01;
-
-impl GainRamp {
-    fn at(gain: f32) -> Self {
-        let gain = if gain.is_finite() { gain } else { 1.0 };
-        Self {
-            now: gain,
-            target: gain,
-            step: 0.0,
-            left: 0,
-        }
-    }
-
-    fn ramp_to(&mut self, target: f32, rate: u32) {
-        let target = if target.is_finite() { target } else { 1.0 };
-        let frames = (GAIN_RAMP_S * f64::from(rate.max(1))).round().max(1.0) as u32;
-        self.target = target;
-        self.left = frames;
-        self.step = (target - self.now) / frames as f32;
-    }
-
-    /// Multiply interleaved `samples` (`ch` channels) by the gain, ramping where it moves.
-    fn apply(&mut self, samples: &mut [f32], ch: usize) {
-        let ch = ch.max(1);
-        let mut frames = samples.chunks_mut(ch);
-        while self.left > 0 {
-            let Some(frame) = frames.next() else {
-                return;
-            };
-            self.left -= 1;
-            self.now = if self.left == 0 {
-                self.target
-            } else {
-                self.now + self.step
-            };
-            frame.iter_mut().for_each(|x| *x *= self.now);
-        }
-        if self.now != 1.0 {
-            let g = self.now;
-            frames.for_each(|f| f.iter_mut().for_each(|x| *x *= g));
-        }
+/// Map, gain and convert `input` (the source's frames) to device format, appended to `out`.
+fn render_into(
+    a: &mut Active,
+    input: &[f32],
+    device_ch: usize,
+    mapped: &mut Vec<f32>,
+    out: &mut Vec<f32>,
+) {
+    mapped.clear();
+    a.map.map_into(input, mapped);
+    a.ramp.apply(mapped, device_ch);
+    match a.resampler.as_mut() {
+        Some((r, _)) => r.process(mapped, out),
+        None => out.extend_from_slice(mapped),
     }
 }
+
+mod crossfading;
 
 pub struct DecoderThread {
     queue: Vec<(u32, QueueItem)>,
@@ -146,9 +115,14 @@ pub struct DecoderThread {
     mapped: Vec<f32>,
     /// Loudness normalization (see `library::replaygain`).
     gain: GainSettings,
-    /// Album identity per path, for `GainMode::Auto` (read once per file while the queue holds
-    /// it; `None`: unreadable).
+    /// Album identity per path, for `GainMode::Auto` and crossfades (read once per file while
+    /// the queue holds it; `None`: unreadable).
     album_keys: std::collections::HashMap<PathBuf, Option<AlbumKey>>,
+    crossfade: Crossfade,
+    /// A crossfade under way (`active` is the incoming track meanwhile).
+    overlap: Option<Overlap<Active>>,
+    /// Device-format output on its way into `overlap`.
+    scratch: Vec<f32>,
 }
 
 /// An entry's ReplayGain tags (its own, `item.gain`, for a cue track) and its album.
@@ -196,12 +170,20 @@ impl DecoderThread {
             mapped: Vec::new(),
             gain: GainSettings::default(),
             album_keys: std::collections::HashMap::new(),
+            crossfade: Crossfade::default(),
+            overlap: None,
+            scratch: Vec::new(),
         }
     }
 
     /// Normalization settings to start with (before `run`).
     pub fn set_gain_settings(&mut self, settings: GainSettings) {
         self.gain = settings;
+    }
+
+    /// Crossfade settings to start with (before `run`).
+    pub fn set_crossfade_settings(&mut self, c: Crossfade) {
+        self.crossfade = c.validated();
     }
 
     /// The album a queued file belongs to (read from its tags once; see `album_keys`).
@@ -226,7 +208,8 @@ impl DecoderThread {
     /// per track, while the ring is full and nothing else is due), so that opening the next
     /// track at a gapless join never waits for a probe of the one after it.
     fn prefetch_album_keys(&mut self) {
-        if self.gain.mode != GainMode::Auto {
+        let fades_by_album = self.crossfade.seconds > 0.0 && !self.crossfade.across_albums;
+        if self.gain.mode != GainMode::Auto && !fades_by_album {
             return;
         }
         let Some(track) = self.active.as_ref().map(|a| a.track) else {
@@ -260,7 +243,10 @@ impl DecoderThread {
     }
 
     fn has_work(&self) -> bool {
-        self.active.is_some() || !self.markers.is_empty() || self.pending_done < self.pending.len()
+        self.active.is_some()
+            || self.overlap.is_some()
+            || !self.markers.is_empty()
+            || self.pending_done < self.pending.len()
     }
 
     /// Run until `Shutdown` or until the control side hangs up.
@@ -330,7 +316,11 @@ impl DecoderThread {
                         Some(i) => a.track = i,
                         None => {
                             let removed = self.active.take().expect("checked");
-                            self.end_removed(removed);
+                            if self.overlap.is_some() {
+                                self.end_removed_in_overlap(&removed);
+                            } else {
+                                self.end_removed(removed);
+                            }
                         }
                     }
                 }
@@ -375,6 +365,7 @@ impl DecoderThread {
                     self.active = Some(a);
                 }
             }
+            DecoderCommand::SetCrossfade(c) => self.set_crossfade(c),
             DecoderCommand::Sync(id) => {
                 // Make sure markers set by earlier commands are in the ring before replying (a
                 // flush marker is always due at once: it sits at the end of what was pushed).
@@ -421,6 +412,7 @@ impl DecoderThread {
     }
 
     fn discard_pending(&mut self) {
+        self.overlap = None;
         self.pending.clear();
         self.pending_done = 0;
         self.markers.clear();
@@ -532,6 +524,7 @@ impl DecoderThread {
             source.seek(frame).map_err(|e| e.to_string())?;
         }
         let (gain_tags, gain) = self.gain_of(track, &item, &mut source);
+        let fade = self.fade_plan(start, frame, end.or(source.info().declared_frames), rate);
         let info = source.info();
         let map = ChannelMap::new(&info.layout, self.device_channels);
         let rate = info.sample_rate;
@@ -563,6 +556,7 @@ impl DecoderThread {
                 gain_tags,
                 gain,
                 ramp: GainRamp::at(gain.linear()),
+                fade,
             },
             starts_at,
         ))
@@ -633,23 +627,41 @@ impl DecoderThread {
                 return;
             };
             let in_ch = active.source.info().channels.max(1);
-            let until = active
+            let mut until = active
                 .end
                 .map_or(n, |e| e.saturating_sub(first).min(n as u64) as usize)
                 .max(from);
+            // A planned crossfade begins inside these frames: up to there first.
+            let fade_at = active
+                .fade
+                .map(|(s0, _)| (s0.saturating_sub(first).min(n as u64) as usize).max(from))
+                .filter(|&c| c < until || (c == until && until < n));
+            if let Some(c) = fade_at {
+                until = c;
+            }
             if until > from {
                 let start = self.pending.len();
-                self.mapped.clear();
-                active
-                    .map
-                    .map_into(&self.decoded[from * in_ch..until * in_ch], &mut self.mapped);
-                active.ramp.apply(&mut self.mapped, self.device_channels);
-                match active.resampler.as_mut() {
-                    Some((r, _)) => r.process(&self.mapped, &mut self.pending),
-                    None => self.pending.extend_from_slice(&self.mapped),
-                }
+                render_into(
+                    active,
+                    &self.decoded[from * in_ch..until * in_ch],
+                    self.device_channels,
+                    &mut self.mapped,
+                    &mut self.pending,
+                );
                 self.produced += ((self.pending.len() - start) / self.device_channels) as u64;
                 from = until;
+            }
+            if fade_at.is_some() {
+                if self.begin_overlap(first + from as u64) {
+                    self.feed_outgoing(first, n, from);
+                    return;
+                }
+                // No crossfade after all (same album, the next too short or unplayable): a
+                // plain join.
+                if let Some(a) = self.active.as_mut() {
+                    a.fade = None;
+                }
+                continue;
             }
             if active.end.is_none_or(|e| past < e) {
                 return;
@@ -699,17 +711,20 @@ impl DecoderThread {
             },
         ));
         let info = source.info().clone();
+        let end = item.end.map(|e| e.frame(rate));
+        let fade = self.fade_plan(at, at, end.or(info.declared_frames), rate);
         self.active = Some(Active {
             track: next,
             key,
             source,
             start: at,
-            end: item.end.map(|e| e.frame(rate)),
+            end,
             map: a.map,
             resampler: a.resampler,
             gain_tags,
             gain,
             ramp,
+            fade,
         });
         let _ = self.events.send(EngineEvent::TrackOpened {
             track: next,
@@ -725,6 +740,11 @@ impl DecoderThread {
         let drained = self.push_pending();
         if !drained && self.pending_done < self.pending.len() {
             return; // the ring is full
+        }
+        if self.overlap.is_some() {
+            self.step_overlap();
+            self.push_pending();
+            return;
         }
         let Some(active) = self.active.as_mut() else {
             return;
@@ -924,60 +944,5 @@ mod tests {
         ctx.send(DecoderCommand::Shutdown).unwrap();
         thread.join().expect("the decoder thread survived");
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    /// The normalization ramp: constant gain untouched, a change spread over exactly 10 ms of
-    /// frames (the same gain on every channel of a frame), monotonic, ending on its target across
-    /// any split into packets; a retarget mid-ramp starts from where it is; tiny and non-finite
-    /// targets behave.
-    #[test]
-    fn gain_ramps_end_exactly_on_target_whatever_the_packets() {
-        let mut r = GainRamp::at(0.5);
-        let mut x = vec![1.0f32; 8];
-        r.apply(&mut x, 2);
-        assert!(x.iter().all(|&v| v == 0.5), "constant");
-
-        let rate = 48_000;
-        r.ramp_to(1.0, rate);
-        // 480 frames of ramp, fed in odd packet sizes, 3 channels.
-        let mut out = Vec::new();
-        for n in [7usize, 100, 1, 333, 200] {
-            let mut p = vec![1.0f32; n * 3];
-            r.apply(&mut p, 3);
-            out.extend(p);
-        }
-        let frames: Vec<&[f32]> = out.chunks(3).collect();
-        assert!(
-            frames.iter().all(|f| f[0] == f[1] && f[1] == f[2]),
-            "per frame"
-        );
-        let g: Vec<f32> = frames.iter().map(|f| f[0]).collect();
-        assert!(g.windows(2).all(|w| w[1] >= w[0]), "monotonic");
-        assert_eq!(g[479], 1.0, "target reached on the ramp's last frame");
-        assert!(g[478] < 1.0 && g[0] > 0.5, "spread over the whole ramp");
-        assert!(g[480..].iter().all(|&v| v == 1.0));
-
-        // Retarget mid-ramp: continues from where it is, no jump.
-        r.ramp_to(0.0, rate);
-        let mut p = vec![1.0f32; 100];
-        r.apply(&mut p, 1);
-        let mid = p[99];
-        r.ramp_to(1.0, rate);
-        let mut q = vec![1.0f32; 1];
-        r.apply(&mut q, 1);
-        assert!((q[0] - mid).abs() < 0.01, "{mid} then {}", q[0]);
-
-        // A target a hair away still settles (no stuck slow path), non-finite ones are unity.
-        let mut r = GainRamp::at(1.0);
-        r.ramp_to(1.0 + f32::EPSILON, rate);
-        let mut p = vec![1.0f32; 600];
-        r.apply(&mut p, 1);
-        assert_eq!((r.left, r.now), (0, 1.0 + f32::EPSILON));
-        r.ramp_to(f32::NAN, rate);
-        r.apply(&mut p, 1);
-        assert_eq!(r.now, 1.0);
-        assert_eq!(GainRamp::at(f32::INFINITY).now, 1.0);
-        let mut none: Vec<f32> = Vec::new();
-        r.apply(&mut none, 0);
     }
 }

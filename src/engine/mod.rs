@@ -6,9 +6,11 @@
 pub mod audio_thread;
 pub mod bench_rig;
 pub mod commands;
+pub mod crossfade;
 pub mod decoder;
 mod device;
 pub mod dsp_link;
+mod gain_ramp;
 mod normalize;
 pub mod output;
 pub mod render;
@@ -68,6 +70,8 @@ pub struct EngineConfig {
     pub gain: GainSettings,
     /// Initial volume (linear), in place from the first sample (no ramp from unity).
     pub volume: f32,
+    /// Crossfade between tracks (mixed by the decoder thread).
+    pub crossfade: crossfade::Crossfade,
 }
 
 impl Default for EngineConfig {
@@ -81,6 +85,7 @@ impl Default for EngineConfig {
             limiter: true,
             volume: 1.0,
             gain: GainSettings::default(),
+            crossfade: crossfade::Crossfade::default(),
         }
     }
 }
@@ -199,6 +204,7 @@ fn build_parts(plan: &OutputPlan, cfg: &EngineConfig, telemetry: &Arc<Telemetry>
         cfg.cache_mib << 20,
     );
     decoder.set_gain_settings(cfg.gain);
+    decoder.set_crossfade_settings(cfg.crossfade);
     let handle = std::thread::Builder::new()
         .name("rusty-audio-decoder".into())
         .spawn(move || decoder.run())

@@ -1,5 +1,6 @@
-//! Loudness normalization on the control side: the settings go to the decoder thread, which
-//! applies the gain to what it decodes (see `decoder::DecoderThread::set_gain_settings`).
+//! Loudness normalization and crossfade on the control side: the settings go to the decoder
+//! thread, which applies them to what it decodes (see `decoder::DecoderThread` and
+//! `crossfade`).
 
 use super::{DecoderCommand, Engine};
 use crate::library::replaygain::GainSettings;
@@ -10,5 +11,11 @@ impl Engine {
     /// length, half a second) plays at the old one.
     pub fn set_gain_settings(&mut self, settings: GainSettings) {
         self.send(DecoderCommand::SetGain(settings));
+    }
+
+    /// Change the crossfade. The track being decoded plans its fade-out by the new setting,
+    /// unless a fade is already under way (it finishes as it began).
+    pub fn set_crossfade(&mut self, c: super::crossfade::Crossfade) {
+        self.send(DecoderCommand::SetCrossfade(c.validated()));
     }
 }

@@ -21,6 +21,7 @@ pub use desktop_link::Desktop;
 mod engine_link;
 mod loudness;
 pub mod pacing;
+mod queue_options;
 
 /// Smallest height of an analyzer view (spectrum, spectrogram) before the middle scrolls.
 const MIN_ANALYZER_H: f32 = 150.0;
@@ -241,6 +242,8 @@ pub struct RustyApp {
     pub meters_per_track: bool,
     /// Loudness normalization (ReplayGain), as the engine has it.
     pub normalization: crate::library::replaygain::GainSettings,
+    /// Crossfade between tracks, as the engine has it.
+    pub crossfade: crate::engine::crossfade::Crossfade,
     /// The playlist row a dragged row would land on (the drop marker shown there).
     pub drop_marker: Option<usize>,
     /// Queue key of the track the meters' integrating readings belong to.
@@ -327,6 +330,7 @@ impl RustyApp {
             dialogs: super::dialogs::Dialogs::default(),
             meters_per_track: s.layout.meters_per_track,
             normalization: s.normalization,
+            crossfade: s.crossfade,
             meters_track: None,
             drop_marker: None,
         };
@@ -341,6 +345,7 @@ impl RustyApp {
         app.engine.set_dsp(&s.dsp);
         app.set_volume_db(s.volume_db);
         app.engine.set_gain_settings(s.normalization);
+        app.engine.set_crossfade(s.crossfade);
         app.engine.set_spectrum_config(s.spectrum);
         if start.files.is_empty() && !s.playlist.is_empty() {
             // Where the user left off.
@@ -733,6 +738,7 @@ impl RustyApp {
             output_device: self.output_device.clone(),
             buffer_frames: self.buffer_frames,
             normalization: self.normalization,
+            crossfade: self.crossfade,
             known_lengths: self
                 .playlist
                 .iter()

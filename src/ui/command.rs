@@ -34,6 +34,8 @@ pub enum AppCommand {
     SetVolume(f32),
     /// Loudness normalization mode, pre-amp, fallback, clipping cap.
     SetNormalization(crate::library::replaygain::GainSettings),
+    /// Crossfade length and whether it applies within an album.
+    SetCrossfade(crate::engine::crossfade::Crossfade),
     /// Move the selected playlist entry up (−1) or down (+1).
     MoveSelected(isize),
     RemoveSelected,

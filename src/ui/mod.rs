@@ -205,6 +205,7 @@ pub fn run(opts: RunOptions) -> i32 {
         dsp: saved.dsp,
         volume: settings::volume_gain(saved.volume_db),
         gain: saved.normalization,
+        crossfade: saved.crossfade,
         ..EngineConfig::default()
     };
     let engine = match Engine::start(&cfg) {

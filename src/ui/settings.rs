@@ -68,6 +68,8 @@ pub struct Settings {
     pub known_lengths: Vec<KnownLength>,
     /// Loudness normalization (ReplayGain).
     pub normalization: crate::library::replaygain::GainSettings,
+    /// Crossfade between tracks.
+    pub crossfade: crate::engine::crossfade::Crossfade,
 }
 
 /// A playlist entry as saved: a file (a plain path, as older settings have it), or a cue
@@ -131,6 +133,7 @@ impl Default for Settings {
             buffer_frames: None,
             known_lengths: Vec::new(),
             normalization: crate::library::replaygain::GainSettings::default(),
+            crossfade: crate::engine::crossfade::Crossfade::default(),
         }
     }
 }
@@ -187,6 +190,7 @@ impl Settings {
         self.dsp = self.dsp.validated();
         self.spectrum = self.spectrum.validated();
         self.normalization = self.normalization.validated();
+        self.crossfade = self.crossfade.validated();
         if !self.position_s.is_finite() || self.position_s < 0.0 {
             self.position_s = 0.0;
         }

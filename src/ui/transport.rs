@@ -91,6 +91,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         }
         ui.separator();
         normalization(app, ui);
+        crossfade(app, ui);
     });
     let width = ui.available_width().max(100.0);
     seek_bar(app, ui, width, track, pos, total);
@@ -147,6 +148,33 @@ fn normalization(app: &mut RustyApp, ui: &mut egui::Ui) {
     .on_hover_text("Normalization pre-amp, untagged files, clipping");
     if s != app.normalization {
         app.send(AppCommand::SetNormalization(s));
+    }
+}
+
+/// The crossfade length (0: gapless) and whether it applies within an album.
+fn crossfade(app: &mut RustyApp, ui: &mut egui::Ui) {
+    use crate::engine::crossfade::MAX_CROSSFADE_S;
+    let mut c = app.crossfade;
+    let title = if c.seconds > 0.0 {
+        format!("Crossfade {:.1} s", c.seconds)
+    } else {
+        "Crossfade off".to_string()
+    };
+    ui.menu_button(title, |ui| {
+        ui.add(
+            egui::Slider::new(&mut c.seconds, 0.0..=MAX_CROSSFADE_S)
+                .step_by(0.5)
+                .text("Crossfade")
+                .suffix(" s"),
+        )
+        .on_hover_text("Overlap between tracks (0: gapless)");
+        ui.checkbox(&mut c.across_albums, "Within an album too")
+            .on_hover_text("Also between consecutive tracks of one album (gapless otherwise)");
+    })
+    .response
+    .on_hover_text("Equal-power crossfade between tracks of different albums");
+    if c != app.crossfade {
+        app.send(AppCommand::SetCrossfade(c));
     }
 }
 

@@ -70,6 +70,7 @@ impl RustyApp {
             AppCommand::VolumeBy(db) => self.set_volume_db(self.volume_db + db),
             AppCommand::SetVolume(db) => self.set_volume_db(db),
             AppCommand::SetNormalization(s) => self.set_normalization(s),
+            AppCommand::SetCrossfade(c) => self.set_crossfade(c),
             AppCommand::MoveSelected(by) => {
                 if let Some(i) = self.selected {
                     if let Some(to) = i

@@ -55,6 +55,7 @@ impl RustyApp {
             dsp: *self.engine.dsp(),
             volume: crate::ui::settings::volume_gain(self.volume_db),
             gain: self.normalization,
+            crossfade: self.crossfade,
             ..EngineConfig::default()
         })
     }

@@ -1,0 +1,85 @@
+//! Crossfade in the real app (egui_kittest, null output): the transport's Crossfade menu sets
+//! the length (its slider, through the command path) and the within-an-album switch; the engine
+//! plays it (the next track of another album is shown from the fade's midpoint, already a
+//! second in); the setting survives a restart.
+
+mod common;
+use common::app::*;
+use common::*;
+
+use egui_kittest::kittest::Queryable;
+use rusty_audio::ui::RustyApp;
+
+#[test]
+fn the_crossfade_menu_is_heard_and_kept() {
+    if skip_unless(
+        "the_crossfade_menu_is_heard_and_kept",
+        have("flac") && have("metaflac"),
+        "flac, metaflac",
+    ) {
+        return;
+    }
+    use rusty_audio::ui::app::Startup;
+    use rusty_audio::ui::settings::Store;
+    let dir = scratch("ui_crossfade");
+    let config = dir.join("config");
+    let _ = std::fs::remove_dir_all(&config);
+    let tone = |name: &str, freq: f64, album: &str| {
+        flac_file(
+            &dir,
+            name,
+            44_100,
+            &sine(44_100, 2, freq, 0.3, 4.0),
+            &[&format!("ALBUM={album}")],
+        )
+    };
+    let (a, b) = (tone("a.flac", 440.0, "One"), tone("b.flac", 880.0, "Two"));
+    let start = |files: Vec<std::path::PathBuf>| {
+        let mut store = Store::at(&config);
+        let (settings, warning) = store.load();
+        RustyApp::build(
+            null_engine(),
+            Startup {
+                files,
+                autoplay: false,
+                store,
+                settings,
+                warning,
+            },
+        )
+    };
+    let mut h = harness(start(vec![a, b]));
+    h.step();
+    h.get_by_label("Crossfade off").click();
+    h.step();
+    h.step();
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "Crossfade")
+        .set_value_accesskit(2.0);
+    h.step();
+    h.step();
+    assert_eq!(h.state().crossfade.seconds, 2.0);
+    assert!(!h.state().crossfade.across_albums);
+
+    // Heard: from 1.5 s into A (4 s long), B is shown once the fade is half over, at 3 s of
+    // A: by then B has played for a second (a plain join would show it from 0).
+    h.state_mut().play(0);
+    h.state_mut()
+        .apply(rusty_audio::ui::command::AppCommand::SeekTo(1.5));
+    step_until(&mut h, "B shown", |a| {
+        a.position().is_some_and(|p| p.0 == 1)
+    });
+    let (_, s) = h.state().position().unwrap();
+    assert!(
+        (0.9..1.5).contains(&s),
+        "B shown from the fade's midpoint: {s}"
+    );
+
+    h.get_by_label("Within an album too").click();
+    h.step();
+    assert!(h.state().crossfade.across_albums);
+
+    drop(h);
+    let h = harness(start(vec![]));
+    assert_eq!(h.state().crossfade.seconds, 2.0, "kept");
+    assert!(h.state().crossfade.across_albums, "kept");
+}
