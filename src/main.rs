@@ -81,6 +81,8 @@ enum Cmd {
         gain: cli::gain_args::GainArgs,
         #[command(flatten)]
         queue: cli::queue_args::QueueArgs,
+        #[command(flatten)]
+        order: cli::queue_args::OrderArgs,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -234,6 +236,7 @@ fn main() {
             monitor,
             gain,
             queue,
+            order,
             files,
         }) => match play_dsp(&dsp, &limit, &monitor)
             .and_then(|d| Ok((d, gain.settings()?, queue.crossfade()?)))
@@ -247,6 +250,8 @@ fn main() {
                 dsp,
                 gain,
                 crossfade,
+                repeat: order.repeat,
+                shuffle: order.shuffle,
             }),
             Err(e) => {
                 eprintln!("rusty-audio: {e}");

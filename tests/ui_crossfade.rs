@@ -83,3 +83,91 @@ fn the_crossfade_menu_is_heard_and_kept() {
     assert_eq!(h.state().crossfade.seconds, 2.0, "kept");
     assert!(h.state().crossfade.across_albums, "kept");
 }
+
+/// The transport's Repeat button goes round off → all → one, and the Shuffle picker makes the
+/// engine's play order (albums kept whole); both survive a restart. Repeat one is heard: the
+/// track opens again at its end.
+#[test]
+fn repeat_and_shuffle_controls_set_the_play_order_and_are_kept() {
+    use rusty_audio::engine::order::{Repeat, Shuffle};
+    use rusty_audio::ui::app::Startup;
+    use rusty_audio::ui::settings::Store;
+    let dir = scratch("ui_repeat_shuffle");
+    let config = dir.join("config");
+    let _ = std::fs::remove_dir_all(&config);
+    let mut files = Vec::new();
+    for album in ["x", "y"] {
+        let d = dir.join(album);
+        std::fs::create_dir_all(&d).unwrap();
+        for n in 1..=3 {
+            let p = d.join(format!("{n}.wav"));
+            write_wav_f32(
+                &p,
+                44_100,
+                2,
+                &sine(44_100, 2, 300.0 * f64::from(n), 0.2, 0.3),
+            );
+            files.push(p);
+        }
+    }
+    let start = |files: Vec<std::path::PathBuf>| {
+        let mut store = Store::at(&config);
+        let (settings, warning) = store.load();
+        RustyApp::build(
+            null_engine(),
+            Startup {
+                files,
+                autoplay: false,
+                store,
+                settings,
+                warning,
+            },
+        )
+    };
+    let mut h = harness(start(files));
+    h.step();
+    h.get_by_label("Repeat off").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().repeat, Repeat::All);
+    h.get_by_label("Repeat all").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().repeat, Repeat::One);
+    assert_eq!(h.state().engine.play_order().repeat, Repeat::One);
+
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Shuffle")
+        .click();
+    h.step();
+    h.step();
+    h.get_by_label("Shuffle albums").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().shuffle, Shuffle::Albums);
+    let keys: Vec<u32> = h.state().playlist.iter().map(|e| e.key).collect();
+    let order = h.state().engine.play_order().shuffled.clone();
+    assert!(
+        order == keys || order == [&keys[3..], &keys[..3]].concat(),
+        "albums whole, each in order: {order:?} of {keys:?}"
+    );
+
+    // Repeat one heard: the first track, 0.3 s long, is opened again after its end.
+    h.state_mut().play(0);
+    step_until(&mut h, "the track again", |a| {
+        a.position().is_some_and(|(t, s)| t == 0 && s > 0.25)
+    });
+    step_until(&mut h, "back at its start", |a| {
+        if let Some((t, s)) = a.position() {
+            assert_eq!(t, 0, "repeat one stays on the track");
+            s < 0.2
+        } else {
+            false
+        }
+    });
+
+    drop(h);
+    let h = harness(start(vec![]));
+    assert_eq!(h.state().repeat, Repeat::One, "kept");
+    assert_eq!(h.state().shuffle, Shuffle::Albums, "kept");
+    assert_eq!(h.state().engine.play_order().repeat, Repeat::One);
+}

@@ -21,6 +21,39 @@ pub struct PlayOptions {
     pub dsp: crate::dsp::chain::DspSettings,
     pub gain: crate::library::replaygain::GainSettings,
     pub crossfade: crate::engine::crossfade::Crossfade,
+    pub repeat: crate::engine::order::Repeat,
+    pub shuffle: crate::engine::order::Shuffle,
+}
+
+/// The shuffled play order of `files` (queue `keys`): albums from each file's tags (a cue
+/// track's sheet), read only for an album shuffle.
+fn shuffle_order(
+    files: &[crate::library::entries::Listed],
+    keys: &[u32],
+    mode: crate::engine::order::Shuffle,
+) -> Vec<u32> {
+    use crate::library::replaygain::AlbumKey;
+    let album = |l: &crate::library::entries::Listed| -> Option<AlbumKey> {
+        if mode != crate::engine::order::Shuffle::Albums {
+            return None;
+        }
+        if let Some(c) = &l.cue {
+            return Some(AlbumKey::of(
+                &c.sheet,
+                c.album.as_deref(),
+                None,
+                c.performer.as_deref(),
+            ));
+        }
+        let mut src = crate::decode::AudioSource::open(&l.path).ok()?;
+        Some(AlbumKey::of_tags(&l.path, &src.tags(false).0))
+    };
+    let entries: Vec<(u32, Option<AlbumKey>)> = keys
+        .iter()
+        .zip(files)
+        .map(|(&k, l)| (k, album(l)))
+        .collect();
+    crate::engine::order::shuffled(&entries, mode, None)
 }
 
 fn mmss(s: f64) -> String {
@@ -72,12 +105,22 @@ pub fn run(opts: PlayOptions) -> i32 {
         let _ = ctrlc::set_handler(move || flag.store(true, Relaxed));
     }
     engine.set_queue_items(files.iter().map(QueueItem::from).collect());
-    engine.play_track(0);
+    let shuffled = shuffle_order(&files, engine.keys(), opts.shuffle);
+    let first = shuffled
+        .first()
+        .and_then(|&k| engine.index_of(k))
+        .unwrap_or(0);
+    engine.set_play_order(crate::engine::order::PlayOrder {
+        repeat: opts.repeat,
+        shuffled,
+    });
+    engine.play_track(first);
 
     let tty = std::io::stderr().is_terminal();
     let mut durations: Vec<Option<f64>> = vec![None; files.len()];
     let mut gains = vec![None; files.len()];
     let (mut opened, mut failed) = (std::collections::BTreeSet::new(), 0usize);
+    let mut played: Vec<usize> = Vec::new();
     let mut last_line = Instant::now() - Duration::from_secs(10);
     let telemetry = engine.telemetry().clone();
     let mut queue_ended = false;
@@ -88,7 +131,10 @@ pub fn run(opts: PlayOptions) -> i32 {
                     track, info, gain, ..
                 } => {
                     gains[track] = Some(gain);
-                    if opened.insert(track) {
+                    // Each time a track opens (a repeat, a shuffle's order) it is named.
+                    played.push(track);
+                    opened.insert(track);
+                    {
                         durations[track] =
                             info.duration_s().map(|d| files[track].length_from_file(d));
                         if tty {
@@ -212,6 +258,8 @@ pub fn run(opts: PlayOptions) -> i32 {
                 "sample_format": info.sample_format,
                 "buffer_frames": buffer_frames,
                 "tracks_played": opened.len(),
+                // Queue entries in the order they were opened (repeats included).
+                "played": played,
                 // Per queue entry: the normalization gain it played with (null: not opened).
                 "gains": gains.iter().map(|g| g.map(|g: AppliedGain| json!({"db": g.db, "source": g.source, "capped": g.capped}))).collect::<Vec<_>>(),
                 "tracks_failed": failed,

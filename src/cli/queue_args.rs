@@ -28,3 +28,14 @@ impl QueueArgs {
         })
     }
 }
+
+/// Repeat and shuffle for `play`: `--repeat off|one|all`, `--shuffle off|tracks|albums`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct OrderArgs {
+    /// Repeat: off, one (the track, until interrupted), all (the queue, until interrupted).
+    #[arg(long, value_enum, default_value_t = crate::engine::order::Repeat::Off, value_name = "MODE")]
+    pub repeat: crate::engine::order::Repeat,
+    /// Shuffle: off, tracks, or albums (albums in a random order, each in its own order).
+    #[arg(long, value_enum, default_value_t = crate::engine::order::Shuffle::Off, value_name = "MODE")]
+    pub shuffle: crate::engine::order::Shuffle,
+}

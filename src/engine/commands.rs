@@ -113,6 +113,8 @@ pub enum DecoderCommand {
     Stop,
     /// New loudness normalization settings (the track being decoded changes its gain at once).
     SetGain(crate::library::replaygain::GainSettings),
+    /// Repeat and shuffle: what follows each track from now on.
+    SetOrder(super::order::PlayOrder),
     /// New crossfade settings (the track being decoded follows, unless a fade is under way).
     SetCrossfade(super::crossfade::Crossfade),
     /// Reply `EngineEvent::Synced(id)` once every earlier command has reached the ring.

@@ -25,6 +25,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use super::commands::{DecoderCommand, EngineEvent, QueueItem};
 use super::crossfade::{Crossfade, Overlap};
 use super::gain_ramp::GainRamp;
+use super::order::{PlayOrder, Repeat};
 use super::resample::StreamResampler;
 use super::ring::{MarkerKind, PcmProducer};
 use super::telemetry::Telemetry;
@@ -119,6 +120,8 @@ pub struct DecoderThread {
     /// the queue holds it; `None`: unreadable).
     album_keys: std::collections::HashMap<PathBuf, Option<AlbumKey>>,
     crossfade: Crossfade,
+    /// Repeat and shuffle (see `order`).
+    order: PlayOrder,
     /// A crossfade under way (`active` is the incoming track meanwhile).
     overlap: Option<Overlap<Active>>,
     /// Device-format output on its way into `overlap`.
@@ -171,6 +174,7 @@ impl DecoderThread {
             gain: GainSettings::default(),
             album_keys: std::collections::HashMap::new(),
             crossfade: Crossfade::default(),
+            order: PlayOrder::default(),
             overlap: None,
             scratch: Vec::new(),
         }
@@ -179,6 +183,23 @@ impl DecoderThread {
     /// Normalization settings to start with (before `run`).
     pub fn set_gain_settings(&mut self, settings: GainSettings) {
         self.gain = settings;
+    }
+
+    /// The queue's keys, in queue order (for `PlayOrder`).
+    fn keys(&self) -> Vec<u32> {
+        self.queue.iter().map(|q| q.0).collect()
+    }
+
+    /// What plays when entry `track` ends by itself (see `PlayOrder::after_end`).
+    fn after_end(&self, track: usize) -> Option<usize> {
+        self.order.after_end(track, &self.keys())
+    }
+
+    /// The entry to try after `track` failed: the next in play order, past repeat one (round
+    /// again only with repeat all).
+    fn following(&self, track: usize) -> Option<usize> {
+        self.order
+            .following(track, &self.keys(), self.order.repeat == Repeat::All)
     }
 
     /// Crossfade settings to start with (before `run`).
@@ -215,7 +236,11 @@ impl DecoderThread {
         let Some(track) = self.active.as_ref().map(|a| a.track) else {
             return;
         };
-        for j in [track + 1, track + 2] {
+        let after = self.after_end(track);
+        for j in [after, after.and_then(|t| self.after_end(t))]
+            .into_iter()
+            .flatten()
+        {
             if let Some(p) = self.queue.get(j).map(|q| q.1.path.clone()) {
                 if !self.album_keys.contains_key(&p) {
                     self.album_key(&p);
@@ -366,6 +391,7 @@ impl DecoderThread {
                 }
             }
             DecoderCommand::SetCrossfade(c) => self.set_crossfade(c),
+            DecoderCommand::SetOrder(o) => self.order = o,
             DecoderCommand::Sync(id) => {
                 // Make sure markers set by earlier commands are in the ring before replying (a
                 // flush marker is always due at once: it sits at the end of what was pushed).
@@ -442,7 +468,10 @@ impl DecoderThread {
             carry = None;
         }
         self.active = None;
-        while track < self.queue.len() {
+        // Each entry is tried once at most (repeat all must not go round a queue of failures).
+        let mut tries = 0;
+        while track < self.queue.len() && tries < self.queue.len() {
+            tries += 1;
             let (key, path) = (self.queue[track].0, self.queue[track].1.path.clone());
             // A panic in a codec or demuxer (a bug, or a hostile file that trips one) fails this
             // track with the reason, like any open error, and the loop goes on to the next.
@@ -477,7 +506,7 @@ impl DecoderThread {
                         path,
                         error,
                     });
-                    track += 1;
+                    track = self.following(track).unwrap_or(usize::MAX);
                     at = (0, 0.0);
                 }
             }
@@ -678,7 +707,7 @@ impl DecoderThread {
     /// returns true; otherwise the next entry is opened afresh (or the queue ends).
     fn continue_range(&mut self, at: u64) -> bool {
         let a = self.active.take().expect("called with an active entry");
-        let next = a.track + 1;
+        let next = self.after_end(a.track).unwrap_or(usize::MAX);
         let rate = a.source.info().sample_rate;
         let continues = self.queue.get(next).is_some_and(|(_, n)| {
             n.start.frame(rate) == at && self.queue[a.track].1.continues_into(n)
@@ -766,7 +795,8 @@ impl DecoderThread {
                 self.feed_decoded(first, n);
             }
             Ok(_) => {
-                let next = active.track + 1;
+                let next = active.track;
+                let next = self.after_end(next).unwrap_or(usize::MAX);
                 let carry = self.active.take().and_then(|a| a.resampler);
                 self.start_track(next, (0, 0.0), false, carry);
             }
@@ -784,7 +814,8 @@ impl DecoderThread {
                     error: e.to_string(),
                 });
                 let carry = self.active.take().and_then(|a| a.resampler);
-                self.start_track(track + 1, (0, 0.0), false, carry);
+                let next = self.following(track).unwrap_or(usize::MAX);
+                self.start_track(next, (0, 0.0), false, carry);
             }
         }
         self.push_pending();

@@ -12,6 +12,7 @@ mod device;
 pub mod dsp_link;
 mod gain_ramp;
 mod normalize;
+pub mod order;
 pub mod output;
 pub mod render;
 pub mod resample;
@@ -153,6 +154,8 @@ pub struct Engine {
     /// The latest play/seek not yet heard: (queue key, seconds, when asked). See
     /// `target_position`.
     pending_jump: Option<(u32, f64, std::time::Instant)>,
+    /// Repeat and shuffle, as the decoder has them.
+    order: order::PlayOrder,
     /// `stop` was the latest transport command (the position reads `None` from then on, before
     /// the renderer has applied it).
     stopped: bool,
@@ -291,6 +294,7 @@ impl Engine {
             last_wake: std::time::Instant::now(),
             pending_jump: None,
             stopped: false,
+            order: order::PlayOrder::default(),
         }
     }
 
@@ -305,6 +309,12 @@ impl Engine {
         if let EngineEvent::TrackOpened { key, info, .. } = e {
             self.last_opened = Some((*key, info.sample_rate));
         }
+    }
+
+    /// The queue's keys, in queue order.
+    #[must_use]
+    pub fn keys(&self) -> &[u32] {
+        &self.keys
     }
 
     /// Playlist index of the entry with `key`.
@@ -531,19 +541,35 @@ impl Engine {
             .or_else(|| self.current_track().map(|(t, _)| (t, 0.0)))
     }
 
+    /// The next entry in play order (see `set_play_order`).
     pub fn next(&mut self) {
         if let Some((t, _)) = self.skip_base() {
-            if t + 1 < self.queue.len() {
-                self.play_track(t + 1);
+            if let Some(n) = self.order.skip_next(t, &self.keys) {
+                self.play_track(n);
             }
         }
     }
 
-    /// Previous track, or the start of this one when more than 3 s in (what players do).
+    /// The previous entry in play order, or the start of this one when more than 3 s in (what
+    /// players do).
     pub fn previous(&mut self) {
         if let Some((t, pos)) = self.skip_base() {
-            self.play_track(if pos > 3.0 || t == 0 { t } else { t - 1 });
+            let back = (pos <= 3.0)
+                .then(|| self.order.skip_previous(t, &self.keys))
+                .flatten();
+            self.play_track(back.unwrap_or(t));
         }
+    }
+
+    /// Repeat and shuffle: what follows each entry, for skips and natural ends alike.
+    pub fn set_play_order(&mut self, order: order::PlayOrder) {
+        self.order = order.clone();
+        self.send(DecoderCommand::SetOrder(order));
+    }
+
+    #[must_use]
+    pub fn play_order(&self) -> &order::PlayOrder {
+        &self.order
     }
 
     pub fn stop(&mut self) {

@@ -244,6 +244,9 @@ pub struct RustyApp {
     pub normalization: crate::library::replaygain::GainSettings,
     /// Crossfade between tracks, as the engine has it.
     pub crossfade: crate::engine::crossfade::Crossfade,
+    /// Repeat and shuffle (the engine has the order they make; see `queue_options`).
+    pub repeat: crate::engine::order::Repeat,
+    pub shuffle: crate::engine::order::Shuffle,
     /// The playlist row a dragged row would land on (the drop marker shown there).
     pub drop_marker: Option<usize>,
     /// Queue key of the track the meters' integrating readings belong to.
@@ -331,6 +334,8 @@ impl RustyApp {
             meters_per_track: s.layout.meters_per_track,
             normalization: s.normalization,
             crossfade: s.crossfade,
+            repeat: s.repeat,
+            shuffle: s.shuffle,
             meters_track: None,
             drop_marker: None,
         };
@@ -346,6 +351,7 @@ impl RustyApp {
         app.set_volume_db(s.volume_db);
         app.engine.set_gain_settings(s.normalization);
         app.engine.set_crossfade(s.crossfade);
+        app.set_repeat(s.repeat);
         app.engine.set_spectrum_config(s.spectrum);
         if start.files.is_empty() && !s.playlist.is_empty() {
             // Where the user left off.
@@ -524,6 +530,7 @@ impl RustyApp {
     fn sync_queue(&mut self) {
         let entries = self.queue_entries();
         self.engine.set_queue_keyed(entries);
+        self.sync_order(false);
     }
 
     fn index_of(&self, key: u32) -> Option<usize> {
@@ -739,6 +746,8 @@ impl RustyApp {
             buffer_frames: self.buffer_frames,
             normalization: self.normalization,
             crossfade: self.crossfade,
+            repeat: self.repeat,
+            shuffle: self.shuffle,
             known_lengths: self
                 .playlist
                 .iter()

@@ -36,6 +36,9 @@ pub enum AppCommand {
     SetNormalization(crate::library::replaygain::GainSettings),
     /// Crossfade length and whether it applies within an album.
     SetCrossfade(crate::engine::crossfade::Crossfade),
+    SetRepeat(crate::engine::order::Repeat),
+    /// Shuffle mode; a new random order each time it is set.
+    SetShuffle(crate::engine::order::Shuffle),
     /// Move the selected playlist entry up (−1) or down (+1).
     MoveSelected(isize),
     RemoveSelected,

@@ -70,6 +70,8 @@ pub struct Settings {
     pub normalization: crate::library::replaygain::GainSettings,
     /// Crossfade between tracks.
     pub crossfade: crate::engine::crossfade::Crossfade,
+    pub repeat: crate::engine::order::Repeat,
+    pub shuffle: crate::engine::order::Shuffle,
 }
 
 /// A playlist entry as saved: a file (a plain path, as older settings have it), or a cue
@@ -134,6 +136,8 @@ impl Default for Settings {
             known_lengths: Vec::new(),
             normalization: crate::library::replaygain::GainSettings::default(),
             crossfade: crate::engine::crossfade::Crossfade::default(),
+            repeat: crate::engine::order::Repeat::default(),
+            shuffle: crate::engine::order::Shuffle::default(),
         }
     }
 }

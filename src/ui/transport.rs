@@ -92,6 +92,8 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         ui.separator();
         normalization(app, ui);
         crossfade(app, ui);
+        ui.separator();
+        repeat_shuffle(app, ui);
     });
     let width = ui.available_width().max(100.0);
     seek_bar(app, ui, width, track, pos, total);
@@ -148,6 +150,44 @@ fn normalization(app: &mut RustyApp, ui: &mut egui::Ui) {
     .on_hover_text("Normalization pre-amp, untagged files, clipping");
     if s != app.normalization {
         app.send(AppCommand::SetNormalization(s));
+    }
+}
+
+/// Repeat (a button that goes round off → all → one) and the shuffle mode.
+fn repeat_shuffle(app: &mut RustyApp, ui: &mut egui::Ui) {
+    use crate::engine::order::{Repeat, Shuffle};
+    let (label, next) = match app.repeat {
+        Repeat::Off => ("Repeat off", Repeat::All),
+        Repeat::All => ("Repeat all", Repeat::One),
+        Repeat::One => ("Repeat one", Repeat::Off),
+    };
+    if ui
+        .selectable_label(app.repeat != Repeat::Off, label)
+        .on_hover_text("Repeat: off, the whole playlist, or the track (click to change)")
+        .clicked()
+    {
+        app.send(AppCommand::SetRepeat(next));
+    }
+    let mut s = app.shuffle;
+    super::pick(
+        ui,
+        "shuffle_mode",
+        "Shuffle",
+        &mut s,
+        [Shuffle::Off, Shuffle::Tracks, Shuffle::Albums],
+        |m| {
+            match m {
+                Shuffle::Off => "In order",
+                Shuffle::Tracks => "Shuffle tracks",
+                Shuffle::Albums => "Shuffle albums",
+            }
+            .to_string()
+        },
+        "Play order: the playlist's, tracks at random, or albums at random (each album in \
+         its own order, gapless)",
+    );
+    if s != app.shuffle {
+        app.send(AppCommand::SetShuffle(s));
     }
 }
 

@@ -78,7 +78,12 @@ impl DecoderThread {
         if len == 0 {
             return false;
         }
-        let next = a.track + 1;
+        let Some(next) = self.after_end(a.track) else {
+            return false;
+        };
+        if next == a.track {
+            return false; // repeat one: the track again, gaplessly
+        }
         let Some((_, item)) = self.queue.get(next).cloned() else {
             return false;
         };
@@ -256,7 +261,7 @@ impl DecoderThread {
                     if matches!(read, Read::Ended) {
                         // Shorter than it said: the fade goes on with silence, then the next.
                         ov.b_ended = true;
-                        ov.then = Then::Start(b.track + 1);
+                        ov.then = Then::Start(self.after_end(b.track).unwrap_or(usize::MAX));
                     } else {
                         self.active = Some(b);
                     }

@@ -71,6 +71,8 @@ impl RustyApp {
             AppCommand::SetVolume(db) => self.set_volume_db(db),
             AppCommand::SetNormalization(s) => self.set_normalization(s),
             AppCommand::SetCrossfade(c) => self.set_crossfade(c),
+            AppCommand::SetRepeat(r) => self.set_repeat(r),
+            AppCommand::SetShuffle(s) => self.set_shuffle(s),
             AppCommand::MoveSelected(by) => {
                 if let Some(i) = self.selected {
                     if let Some(to) = i

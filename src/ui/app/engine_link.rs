@@ -66,6 +66,7 @@ impl RustyApp {
         let pos = self.engine.target_position();
         let paused = self.engine.is_paused();
         engine.set_spectrum_config(*self.engine.spectrum_config());
+        engine.set_play_order(self.engine.play_order().clone());
         engine.set_queue_keyed(self.queue_entries());
         if let Some((i, s)) = pos {
             engine.play_at(i, s);

@@ -1,7 +1,10 @@
-//! How the queue plays in the app: crossfade (one `AppCommand` path, saved with the rest). The
-//! engine's decoder mixes the fades; the app only holds the setting.
+//! How the queue plays in the app: crossfade, repeat and shuffle (each one `AppCommand`, saved
+//! with the rest). The engine's decoder mixes the fades and follows the play order; the app
+//! holds the settings and makes the shuffled order (it knows the entries' albums).
 
 use crate::engine::crossfade::Crossfade;
+use crate::engine::order::{self, PlayOrder, Repeat, Shuffle};
+use crate::library::replaygain::AlbumKey;
 
 use super::RustyApp;
 
@@ -13,6 +16,53 @@ impl RustyApp {
         if c != self.crossfade {
             self.crossfade = c;
             self.engine.set_crossfade(c);
+        }
+    }
+
+    pub fn set_repeat(&mut self, r: Repeat) {
+        self.repeat = r;
+        self.sync_order(false);
+    }
+
+    /// A shuffle mode, with a fresh random order (the playing entry, or its album, first).
+    pub fn set_shuffle(&mut self, s: Shuffle) {
+        self.shuffle = s;
+        self.sync_order(true);
+    }
+
+    /// Give the engine the play order. `reshuffle`: a new random order; otherwise the current
+    /// one is kept (entries added since play after it, in playlist order; see `PlayOrder`).
+    pub(super) fn sync_order(&mut self, reshuffle: bool) {
+        let mut shuffled = self.engine.play_order().shuffled.clone();
+        if self.shuffle == Shuffle::Off {
+            shuffled.clear();
+        } else if reshuffle || shuffled.is_empty() {
+            let entries: Vec<(u32, AlbumKey)> = self
+                .playlist
+                .iter()
+                .map(|e| {
+                    let album = AlbumKey::of(
+                        &e.path,
+                        e.album().map(String::as_str),
+                        e.tags.album_artist.as_deref(),
+                        e.artist().map(String::as_str),
+                    );
+                    (e.key, album)
+                })
+                .collect();
+            let playing = self
+                .engine
+                .target_position()
+                .and_then(|(i, _)| self.playlist.get(i))
+                .map(|e| e.key);
+            shuffled = order::shuffled(&entries, self.shuffle, playing);
+        }
+        let order = PlayOrder {
+            repeat: self.repeat,
+            shuffled,
+        };
+        if &order != self.engine.play_order() {
+            self.engine.set_play_order(order);
         }
     }
 }

@@ -1,0 +1,189 @@
+//! Repeat and shuffle through the real engine (offline: the decoder follows the play order at
+//! each track's natural end; the output is checked frame for frame) and `rusty-audio play`
+//! (`--repeat`, `--shuffle`, on the null output: the order tracks open in, from its summary).
+
+mod common;
+use common::*;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use rusty_audio::engine::order::{PlayOrder, Repeat};
+use rusty_audio::engine::{Engine, EngineConfig};
+
+/// A stereo WAV at 44.1 kHz of `seconds` of a sine at `freq`.
+fn tone(dir: &Path, name: &str, freq: f64, seconds: f64) -> PathBuf {
+    let p = dir.join(name);
+    write_wav_f32(&p, 44_100, 2, &sine(44_100, 2, freq, 0.3, seconds));
+    p
+}
+
+fn short(dir: &Path, name: &str, freq: f64) -> PathBuf {
+    tone(dir, name, freq, 0.25)
+}
+
+fn render_n(e: &mut Engine, frames: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; frames * 2];
+    for chunk in out.chunks_mut(512 * 2) {
+        e.render_offline(chunk);
+        let _ = e.poll();
+    }
+    out
+}
+
+fn engine() -> Engine {
+    Engine::offline(
+        44_100,
+        2,
+        &EngineConfig {
+            limiter: false,
+            ..EngineConfig::default()
+        },
+    )
+}
+
+#[test]
+fn the_decoder_follows_repeat_and_the_shuffled_order_gaplessly() {
+    let dir = scratch("order_engine");
+    let (a, b) = (short(&dir, "a.wav", 440.0), short(&dir, "b.wav", 1000.0));
+    let (ra, _, _) = our_decode(&a);
+    let (rb, _, _) = our_decode(&b);
+    let n = ra.len() / 2;
+    let cat = |parts: &[&[f32]]| parts.concat();
+
+    // Repeat one: a, a, a… joined without a gap, bit for bit.
+    let mut e = engine();
+    e.set_queue(vec![a.clone(), b.clone()]);
+    e.set_play_order(PlayOrder {
+        repeat: Repeat::One,
+        shuffled: vec![],
+    });
+    e.play_track(0);
+    let out = render_n(&mut e, 3 * n);
+    assert_eq!(out, cat(&[&ra, &ra, &ra]), "repeat one");
+    // A skip leaves the repeated track.
+    e.next();
+    let out = render_n(&mut e, 1024);
+    let fade = 221 * 2;
+    assert_eq!(
+        &out[fade..1024 * 2],
+        &rb[fade..1024 * 2],
+        "next goes on to b"
+    );
+
+    // Repeat all in a shuffled order: b, a, b, a…
+    let mut e = engine();
+    e.set_queue(vec![a.clone(), b.clone()]);
+    let keys = e.keys().to_vec();
+    e.set_play_order(PlayOrder {
+        repeat: Repeat::All,
+        shuffled: vec![keys[1], keys[0]],
+    });
+    e.play_track(1);
+    let out = render_n(&mut e, 4 * n);
+    assert_eq!(out, cat(&[&rb, &ra, &rb, &ra]), "repeat all, shuffled");
+
+    // Off, shuffled: b, a, then the end (silence).
+    let mut e = engine();
+    e.set_queue(vec![a, b]);
+    let keys = e.keys().to_vec();
+    e.set_play_order(PlayOrder {
+        repeat: Repeat::Off,
+        shuffled: vec![keys[1], keys[0]],
+    });
+    e.play_track(1);
+    let out = render_n(&mut e, 3 * n);
+    assert_eq!(&out[..2 * n * 2], &cat(&[&rb, &ra])[..], "shuffled once");
+    assert!(out[2 * n * 2..].iter().all(|&x| x == 0.0), "then the end");
+}
+
+/// `play --json` of `files` with `args` on the null output; the queue entries in the order
+/// they opened.
+fn played(files: &[&Path], args: &[&str]) -> Vec<usize> {
+    let o = Command::new(bin())
+        .args(["--output", "null", "play", "--json"])
+        .args(args)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["played"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
+}
+
+#[test]
+fn play_shuffles_albums_whole_and_repeats_until_interrupted() {
+    let dir = scratch("order_play");
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    for d in [&one, &two] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    // Two albums (by folder, untagged), two tracks each.
+    let files = [
+        tone(&one, "1.wav", 300.0, 0.1),
+        tone(&one, "2.wav", 400.0, 0.1),
+        tone(&two, "1.wav", 500.0, 0.1),
+        tone(&two, "2.wav", 600.0, 0.1),
+    ];
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let mut orders = std::collections::HashSet::new();
+    for _ in 0..12 {
+        let p = played(&refs, &["--shuffle", "albums"]);
+        assert!(
+            p == [0, 1, 2, 3] || p == [2, 3, 0, 1],
+            "albums whole, each in order: {p:?}"
+        );
+        orders.insert(p);
+    }
+    assert_eq!(orders.len(), 2, "both album orders come up in 12 runs");
+    let p = played(&refs, &["--shuffle", "tracks"]);
+    let mut sorted = p.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [0, 1, 2, 3], "every track once: {p:?}");
+
+    // Repeat all goes round until interrupted: the tracks open a, b, a, b…; the summary
+    // still comes out on SIGINT.
+    let mut child = Command::new(bin())
+        .args(["--output", "null", "play", "--json", "--repeat", "all"])
+        .args(&refs[..2])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut opens = 0;
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with('[') {
+            opens += 1;
+            if opens == 5 {
+                break;
+            }
+        }
+    }
+    // Keep reading its stderr (a closed pipe would end it before its summary).
+    let drain = std::thread::spawn(move || lines.count());
+    assert_eq!(opens, 5, "five opens of two tracks");
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let o = child.wait_with_output().unwrap();
+    drain.join().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p: Vec<u64> = v["played"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
+    assert!(p.len() >= 5, "{p:?}");
+    assert!(
+        p.iter().enumerate().all(|(i, &t)| t == (i % 2) as u64),
+        "round and round: {p:?}"
+    );
+}
