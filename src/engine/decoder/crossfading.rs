@@ -106,7 +106,7 @@ impl DecoderThread {
         let b_len = b.end.or(b.source.info().declared_frames).map(|e| {
             e.saturating_sub(b.start) * u64::from(self.device_rate) / u64::from(b_rate.max(1))
         });
-        if !b_len.is_some_and(|l| l >= len) {
+        if b_len.is_none_or(|l| l < len) {
             return false;
         }
         let a = self.active.take().expect("checked above");
