@@ -187,3 +187,59 @@ fn play_shuffles_albums_whole_and_repeats_until_interrupted() {
         "round and round: {p:?}"
     );
 }
+
+/// An A–B loop is sample-exact: after the jump to A, each pass is exactly B − A frames: the
+/// file's frames A.. straight, then a 5 ms equal-power seam mixing the frames before B with the
+/// frames before A. Cleared, playback goes on past B.
+#[test]
+fn an_ab_loop_repeats_its_range_exactly_with_a_short_seam() {
+    use rusty_audio::engine::crossfade::gains;
+    let dir = scratch("order_ab");
+    let f = tone(&dir, "t.wav", 523.25, 3.0);
+    let (r, _, _) = our_decode(&f);
+    let mut e = engine();
+    e.set_queue(vec![f]);
+    e.play_track(0);
+    render_n(&mut e, 44_100); // 1 s in (the decoder is half a second ahead)
+    e.set_ab_loop(Some((0.5, 0.8)));
+    let (a, b) = (22_050usize, 35_280usize);
+    let (p, d) = (b - a, 221usize); // the pass; the seam (5 ms at 44.1 kHz)
+    let out = render_n(&mut e, 3 * p + 1000);
+    let fade_in = 221; // the jump to A lands with a 5 ms fade-in
+    let frame = |k: usize, c: usize| out[k * 2 + c];
+    let mut worst = 0.0f32;
+    for k in fade_in..3 * p {
+        let j = k % p;
+        for c in 0..2 {
+            let want = if j < p - d {
+                r[(a + j) * 2 + c]
+            } else {
+                let t = (j - (p - d)) as u64;
+                let (ga, gb) = gains(t, d as u64);
+                r[(b - d + t as usize) * 2 + c] * ga + r[(a - d + t as usize) * 2 + c] * gb
+            };
+            worst = worst.max((frame(k, c) - want).abs());
+        }
+    }
+    assert!(
+        worst < 1e-6,
+        "every pass is the range, seam mixed: off by {worst}"
+    );
+    let (_, s) = e.position().unwrap();
+    assert!(
+        (0.5..0.8).contains(&s),
+        "the position stays inside the loop: {s}"
+    );
+
+    // Cleared: the pass under way goes on past B.
+    e.set_ab_loop(None);
+    let mut past_b = false;
+    for _ in 0..200 {
+        render_n(&mut e, 512);
+        if e.position().is_some_and(|(_, s)| s > 0.9) {
+            past_b = true;
+            break;
+        }
+    }
+    assert!(past_b, "playback leaves the loop once cleared");
+}

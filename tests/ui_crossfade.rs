@@ -171,3 +171,48 @@ fn repeat_and_shuffle_controls_set_the_play_order_and_are_kept() {
     assert_eq!(h.state().shuffle, Shuffle::Albums, "kept");
     assert_eq!(h.state().engine.play_order().repeat, Repeat::One);
 }
+
+/// A–B repeat from the keyboard: `[` sets A, `]` sets B and loops (playback goes back to A and
+/// stays between A and B, coming round again), a third press clears it and playback goes on
+/// past B. The transport's buttons light up with it.
+#[test]
+fn ab_repeat_from_the_keys_loops_and_clears() {
+    let dir = scratch("ui_ab");
+    let f = dir.join("t.wav");
+    write_wav_f32(&f, 44_100, 2, &sine(44_100, 2, 440.0, 0.2, 6.0));
+    let mut h = harness(RustyApp::new(null_engine(), vec![f], false));
+    h.step();
+    h.state_mut().play(0);
+    step_until(&mut h, "at 0.5 s", |a| {
+        a.position().is_some_and(|p| p.1 > 0.5)
+    });
+    h.key_press(egui::Key::OpenBracket);
+    h.step();
+    let a = h.state().ab.a.expect("A set");
+    step_until(&mut h, "0.6 s past A", |app| {
+        app.position().is_some_and(|p| p.1 > a + 0.6)
+    });
+    h.key_press(egui::Key::CloseBracket);
+    h.step();
+    assert!(h.state().ab.looping(), "B set: looping");
+    let b = h.state().ab.b.unwrap();
+    assert!(h.query_by_label("Loop B").is_some());
+    // Back at A, then round again, twice, never leaving the loop.
+    for _ in 0..2 {
+        step_until(&mut h, "back near A", |app| {
+            app.position().is_some_and(|(_, s)| s < a + 0.1)
+        });
+        step_until(&mut h, "on through the loop", |app| {
+            let (_, s) = app.position().unwrap();
+            assert!(s < b + 0.05, "inside the loop: {s} (B {b})");
+            s > a + 0.3
+        });
+    }
+    // The third press clears: playback goes past B.
+    h.key_press(egui::Key::CloseBracket);
+    h.step();
+    assert!(!h.state().ab.looping() && h.state().ab.a.is_none());
+    step_until(&mut h, "past B", |app| {
+        app.position().is_some_and(|(_, s)| s > b + 0.2)
+    });
+}

@@ -113,6 +113,8 @@ pub enum DecoderCommand {
     Stop,
     /// New loudness normalization settings (the track being decoded changes its gain at once).
     SetGain(crate::library::replaygain::GainSettings),
+    /// An A–B loop on the entry with this key (A and B in seconds from its start), or none.
+    SetLoop(Option<(u32, f64, f64)>),
     /// Repeat and shuffle: what follows each track from now on.
     SetOrder(super::order::PlayOrder),
     /// New crossfade settings (the track being decoded follows, unless a fade is under way).

@@ -64,6 +64,8 @@ struct Active {
     /// (device frames): None when crossfade is off, its end is not known, or it was opened
     /// past that point (see `crossfade`).
     fade: Option<(u64, u64)>,
+    /// An A–B loop on it: A and B in source frames (see `crossfading::begin_seam`).
+    ab: Option<(u64, u64)>,
 }
 
 /// Map, gain and convert `input` (the source's frames) to device format, appended to `out`.
@@ -122,6 +124,8 @@ pub struct DecoderThread {
     crossfade: Crossfade,
     /// Repeat and shuffle (see `order`).
     order: PlayOrder,
+    /// The A–B loop: the entry's key and A, B in seconds from its start.
+    ab_loop: Option<(u32, f64, f64)>,
     /// A crossfade under way (`active` is the incoming track meanwhile).
     overlap: Option<Overlap<Active>>,
     /// Device-format output on its way into `overlap`.
@@ -175,6 +179,7 @@ impl DecoderThread {
             album_keys: std::collections::HashMap::new(),
             crossfade: Crossfade::default(),
             order: PlayOrder::default(),
+            ab_loop: None,
             overlap: None,
             scratch: Vec::new(),
         }
@@ -392,6 +397,7 @@ impl DecoderThread {
             }
             DecoderCommand::SetCrossfade(c) => self.set_crossfade(c),
             DecoderCommand::SetOrder(o) => self.order = o,
+            DecoderCommand::SetLoop(l) => self.set_ab_loop(l),
             DecoderCommand::Sync(id) => {
                 // Make sure markers set by earlier commands are in the ring before replying (a
                 // flush marker is always due at once: it sits at the end of what was pushed).
@@ -586,6 +592,7 @@ impl DecoderThread {
                 gain,
                 ramp: GainRamp::at(gain.linear()),
                 fade,
+                ab: self.ab_frames(key, start, rate),
             },
             starts_at,
         ))
@@ -652,6 +659,10 @@ impl DecoderThread {
         let past = first + n as u64;
         let mut from = 0usize;
         loop {
+            let Some(rate) = self.active.as_ref().map(|a| a.source.info().sample_rate) else {
+                return;
+            };
+            let seam_len = self.seam_len(rate).0;
             let Some(active) = self.active.as_mut() else {
                 return;
             };
@@ -660,12 +671,22 @@ impl DecoderThread {
                 .end
                 .map_or(n, |e| e.saturating_sub(first).min(n as u64) as usize)
                 .max(from);
-            // A planned crossfade begins inside these frames: up to there first.
+            // An A–B loop's seam begins inside these frames (not when they are already past it:
+            // a seek beyond B plays on): up to there first.
+            let seam_at = active
+                .ab
+                .map(|(_, b)| b.saturating_sub(seam_len))
+                .filter(|&s| first <= s && s < first + n as u64)
+                .map(|s| ((s - first) as usize).max(from))
+                .filter(|&c| c <= until);
+            // A planned crossfade begins inside these frames: up to there first (not while
+            // looping: the loop comes back before it).
             let fade_at = active
                 .fade
+                .filter(|_| active.ab.is_none())
                 .map(|(s0, _)| (s0.saturating_sub(first).min(n as u64) as usize).max(from))
                 .filter(|&c| c < until || (c == until && until < n));
-            if let Some(c) = fade_at {
+            if let Some(c) = seam_at.or(fade_at) {
                 until = c;
             }
             if until > from {
@@ -679,6 +700,16 @@ impl DecoderThread {
                 );
                 self.produced += ((self.pending.len() - start) / self.device_channels) as u64;
                 from = until;
+            }
+            if seam_at.is_some() {
+                if self.begin_seam() {
+                    self.feed_outgoing(first, n, from);
+                    return;
+                }
+                if let Some(a) = self.active.as_mut() {
+                    a.ab = None; // could not reopen: play on
+                }
+                continue;
             }
             if fade_at.is_some() {
                 if self.begin_overlap(first + from as u64) {
@@ -754,6 +785,7 @@ impl DecoderThread {
             gain,
             ramp,
             fade,
+            ab: None,
         });
         let _ = self.events.send(EngineEvent::TrackOpened {
             track: next,

@@ -561,6 +561,29 @@ impl Engine {
         }
     }
 
+    /// Loop the current track between `a` and `b` seconds (sample-exact, a 5 ms crossfade at
+    /// the seam), going to A now; `None` ends the loop (playback goes on past B). Pause is kept.
+    /// Ignored without a current track or when B is not after A.
+    pub fn set_ab_loop(&mut self, ab: Option<(f64, f64)>) {
+        if ab.is_none() {
+            self.send(DecoderCommand::SetLoop(None));
+            return;
+        }
+        let Some((track, _)) = self.skip_base() else {
+            return;
+        };
+        let Some(&key) = self.keys.get(track) else {
+            return;
+        };
+        match ab {
+            Some((a, b)) if a.is_finite() && b.is_finite() && b > a => {
+                self.send(DecoderCommand::SetLoop(Some((key, a.max(0.0), b))));
+                self.jump(track, 0, a.max(0.0));
+            }
+            _ => {}
+        }
+    }
+
     /// Repeat and shuffle: what follows each entry, for skips and natural ends alike.
     pub fn set_play_order(&mut self, order: order::PlayOrder) {
         self.order = order.clone();

@@ -21,7 +21,7 @@ pub use desktop_link::Desktop;
 mod engine_link;
 mod loudness;
 pub mod pacing;
-mod queue_options;
+pub mod queue_options;
 
 /// Smallest height of an analyzer view (spectrum, spectrogram) before the middle scrolls.
 const MIN_ANALYZER_H: f32 = 150.0;
@@ -247,6 +247,8 @@ pub struct RustyApp {
     /// Repeat and shuffle (the engine has the order they make; see `queue_options`).
     pub repeat: crate::engine::order::Repeat,
     pub shuffle: crate::engine::order::Shuffle,
+    /// The A–B loop being set or played (see `queue_options`).
+    pub ab: queue_options::AbLoop,
     /// The playlist row a dragged row would land on (the drop marker shown there).
     pub drop_marker: Option<usize>,
     /// Queue key of the track the meters' integrating readings belong to.
@@ -336,6 +338,7 @@ impl RustyApp {
             crossfade: s.crossfade,
             repeat: s.repeat,
             shuffle: s.shuffle,
+            ab: queue_options::AbLoop::default(),
             meters_track: None,
             drop_marker: None,
         };
@@ -839,6 +842,7 @@ impl RustyApp {
         self.handle_events();
         self.reconnect_if_due();
         self.reset_meters_per_track();
+        self.end_loop_on_track_change();
         self.note_activity();
         self.upload_cover(&ctx);
         self.keyboard(&ctx);

@@ -37,6 +37,10 @@ pub enum AppCommand {
     /// Crossfade length and whether it applies within an album.
     SetCrossfade(crate::engine::crossfade::Crossfade),
     SetRepeat(crate::engine::order::Repeat),
+    /// A–B repeat: set A here (a third press, with A and B set, clears the loop).
+    LoopA,
+    /// A–B repeat: set B here and loop (a third press clears).
+    LoopB,
     /// Shuffle mode; a new random order each time it is set.
     SetShuffle(crate::engine::order::Shuffle),
     /// Move the selected playlist entry up (−1) or down (+1).
@@ -116,6 +120,9 @@ pub fn shortcut(key: egui::Key, m: egui::Modifiers) -> Option<AppCommand> {
         Key::ArrowDown if plain => AppCommand::VolumeBy(-VOLUME_STEP_DB),
         Key::Delete if plain => AppCommand::RemoveSelected,
         Key::F12 => AppCommand::TogglePerf,
+        // Without Ctrl, whatever else a layout needs to type a bracket (AltGr, Shift).
+        Key::OpenBracket if !m.command => AppCommand::LoopA,
+        Key::CloseBracket if !m.command => AppCommand::LoopB,
         _ => return None,
     })
 }

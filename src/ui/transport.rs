@@ -94,6 +94,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         crossfade(app, ui);
         ui.separator();
         repeat_shuffle(app, ui);
+        ab_loop(app, ui);
     });
     let width = ui.available_width().max(100.0);
     seek_bar(app, ui, width, track, pos, total);
@@ -189,6 +190,41 @@ fn repeat_shuffle(app: &mut RustyApp, ui: &mut egui::Ui) {
     if s != app.shuffle {
         app.send(AppCommand::SetShuffle(s));
     }
+}
+
+/// A–B repeat: "Loop A" and "Loop B" (the keys `[` and `]`), lit while set, and the loop's
+/// range once both are.
+fn ab_loop(app: &mut RustyApp, ui: &mut egui::Ui) {
+    let ab = app.ab;
+    if ui
+        .selectable_label(ab.a.is_some(), "Loop A")
+        .on_hover_text("A–B repeat: set A here ([); with a loop on, clear it")
+        .clicked()
+    {
+        app.send(AppCommand::LoopA);
+    }
+    if ui
+        .selectable_label(ab.looping(), "Loop B")
+        .on_hover_text("A–B repeat: set B here and loop from A (]); with a loop on, clear it")
+        .clicked()
+    {
+        app.send(AppCommand::LoopB);
+    }
+    match (ab.a, ab.b) {
+        (Some(a), Some(b)) => {
+            ui.label(format!("{}–{}", mmss_tenths(a), mmss_tenths(b)));
+        }
+        (Some(a), None) => {
+            ui.weak(format!("from {}", mmss_tenths(a)));
+        }
+        _ => {}
+    }
+}
+
+/// m:ss.t
+fn mmss_tenths(s: f64) -> String {
+    let t = (s.max(0.0) * 10.0).round() as u64;
+    format!("{}:{:02}.{}", t / 600, (t / 10) % 60, t % 10)
 }
 
 /// The crossfade length (0: gapless) and whether it applies within an album.

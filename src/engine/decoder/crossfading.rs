@@ -306,3 +306,94 @@ impl DecoderThread {
         ov.then = Then::End;
     }
 }
+
+/// The crossfade at an A–B loop's seam (5 ms: no click, too short to hear as a fade).
+const SEAM_S: f64 = 0.005;
+/// The shortest A–B loop.
+pub const MIN_LOOP_S: f64 = 0.05;
+
+impl DecoderThread {
+    /// The seam's length in source frames (at `rate`) and in device frames.
+    pub(super) fn seam_len(&self, rate: u32) -> (u64, u64) {
+        let dev = u64::from(self.device_rate.max(1));
+        let d_dev = ((SEAM_S * dev as f64).round() as u64).max(1);
+        let d_src = ((d_dev * u64::from(rate.max(1)) + dev / 2) / dev).max(1);
+        (d_src, d_dev)
+    }
+
+    /// The A–B loop of entry `key` (starting at source frame `start`, at `rate`) in source
+    /// frames: A no earlier than the seam's length (its crossfade starts that far before A),
+    /// B at least `MIN_LOOP_S` after A.
+    pub(super) fn ab_frames(&self, key: u32, start: u64, rate: u32) -> Option<(u64, u64)> {
+        let (k, a, b) = self.ab_loop?;
+        if k != key || !(a.is_finite() && b.is_finite()) {
+            return None;
+        }
+        let r = f64::from(rate);
+        let a = start + ((a.max(0.0) * r).round() as u64).max(self.seam_len(rate).0);
+        let b = start + (b * r).round().max(0.0) as u64;
+        (b >= a + (MIN_LOOP_S * r) as u64).then_some((a, b))
+    }
+
+    /// A new A–B loop (or none): the entry being decoded takes it at once (the engine jumps to
+    /// A when it sets one, so nothing decoded past B is heard).
+    pub(super) fn set_ab_loop(&mut self, l: Option<(u32, f64, f64)>) {
+        self.ab_loop = l;
+        if let Some(a) = self.active.as_ref() {
+            let ab = self.ab_frames(a.key, a.start, a.source.info().sample_rate);
+            if let Some(a) = self.active.as_mut() {
+                a.ab = ab;
+            }
+        }
+    }
+
+    /// The active entry has reached its A–B seam (`SEAM_S` before B): the same entry opens
+    /// again `SEAM_S` before A, and the two are crossfaded over the seam, so every pass is
+    /// exactly B − A long. The outgoing pass stops at B; the incoming one's start marker puts
+    /// the position back near A. False: the entry would not reopen.
+    pub(super) fn begin_seam(&mut self) -> bool {
+        let Some(cur) = self.active.as_ref() else {
+            return false;
+        };
+        let Some((la, lb)) = cur.ab else {
+            return false;
+        };
+        let (track, entry_start) = (cur.track, cur.start);
+        let rate = cur.source.info().sample_rate;
+        let (d_src, d_dev) = self.seam_len(rate);
+        let rel = la.saturating_sub(d_src).saturating_sub(entry_start);
+        let mut no_carry = None;
+        let opened = crate::engine::contain(|| self.open(track, (rel, 0.0), &mut no_carry));
+        let Ok(Ok((mut inc, _))) = opened else {
+            return false;
+        };
+        inc.ab = Some((la, lb));
+        let mut out = self.active.take().expect("checked above");
+        out.end = Some(lb);
+        let start = match &out.resampler {
+            Some((r, origin)) => origin + r.input_boundary_frame(),
+            None => self.produced,
+        };
+        if let Some((_, origin)) = inc.resampler.as_mut() {
+            *origin = start;
+        }
+        self.markers.push_back((
+            start + d_dev / 2,
+            MarkerKind::TrackStart {
+                track: inc.key,
+                source_frame: rel + d_src / 2,
+                source_rate: rate,
+                flush: false,
+            },
+        ));
+        self.overlap = Some(Overlap::new(
+            out,
+            start,
+            d_dev,
+            self.produced,
+            self.device_channels,
+        ));
+        self.active = Some(inc);
+        true
+    }
+}

@@ -72,6 +72,8 @@ impl RustyApp {
             AppCommand::SetNormalization(s) => self.set_normalization(s),
             AppCommand::SetCrossfade(c) => self.set_crossfade(c),
             AppCommand::SetRepeat(r) => self.set_repeat(r),
+            AppCommand::LoopA => self.loop_a(),
+            AppCommand::LoopB => self.loop_b(),
             AppCommand::SetShuffle(s) => self.set_shuffle(s),
             AppCommand::MoveSelected(by) => {
                 if let Some(i) = self.selected {

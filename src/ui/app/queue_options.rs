@@ -66,3 +66,79 @@ impl RustyApp {
         }
     }
 }
+
+/// An A–B loop in the app: A set (B not yet), or both (looping). Tied to the entry it was set
+/// on: playing another entry ends it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AbLoop {
+    pub key: Option<u32>,
+    pub a: Option<f64>,
+    pub b: Option<f64>,
+}
+
+impl AbLoop {
+    #[must_use]
+    pub fn looping(&self) -> bool {
+        self.a.is_some() && self.b.is_some()
+    }
+}
+
+impl RustyApp {
+    /// `[` / Loop A: set A where playback is (replacing an A not yet looped); with a loop on,
+    /// the third press: clear it.
+    pub fn loop_a(&mut self) {
+        if self.ab.looping() {
+            self.clear_loop();
+            return;
+        }
+        let Some((i, s)) = self.engine.target_position() else {
+            return;
+        };
+        self.ab = AbLoop {
+            key: self.playlist.get(i).map(|e| e.key),
+            a: Some(s),
+            b: None,
+        };
+    }
+
+    /// `]` / Loop B: set B where playback is and loop from A (jumping back to A now); with a
+    /// loop on, the third press: clear it. Without A (or before it) it says what to do.
+    pub fn loop_b(&mut self) {
+        if self.ab.looping() {
+            self.clear_loop();
+            return;
+        }
+        let here = self
+            .engine
+            .target_position()
+            .and_then(|(i, s)| Some((self.playlist.get(i)?.key, s)));
+        match (self.ab.a, here) {
+            (Some(a), Some((key, b))) if Some(key) == self.ab.key && b > a + 0.05 => {
+                self.ab.b = Some(b);
+                self.engine.set_ab_loop(Some((a, b)));
+                self.kick();
+            }
+            _ => self.notify("A–B repeat: set A first ([), then B (]) later in the track".into()),
+        }
+    }
+
+    pub fn clear_loop(&mut self) {
+        if self.ab.looping() {
+            self.engine.set_ab_loop(None);
+        }
+        self.ab = AbLoop::default();
+    }
+
+    /// Another entry plays: a loop (or an A) set on the previous one ends.
+    pub(super) fn end_loop_on_track_change(&mut self) {
+        let Some(key) = self.ab.key else { return };
+        let now = self
+            .engine
+            .target_position()
+            .and_then(|(i, _)| self.playlist.get(i))
+            .map(|e| e.key);
+        if now.is_some_and(|k| k != key) {
+            self.clear_loop();
+        }
+    }
+}
