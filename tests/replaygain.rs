@@ -28,6 +28,8 @@ fn flac_with(dir: &Path, name: &str, freq: f64, tags: &[&str]) -> PathBuf {
 fn render(dir: &Path, out: &str, inputs: &[&Path], args: &[&str]) -> Vec<f32> {
     let out = dir.join(out);
     let o = Command::new(bin())
+        // Measured loudness goes to this test's own cache, not the user's.
+        .env("XDG_CACHE_HOME", dir.join("cache"))
         .arg("render")
         .args(inputs)
         .arg(&out)
@@ -128,21 +130,35 @@ fn modes_preamp_and_the_peak_cap_scale_a_tagged_flac_exactly() {
     assert_scaled(&free, &plain, 20.5, "cap off");
 }
 
-/// Untagged: the fallback gain; Opus-style R128 gains (Q7.8, −23 LUFS) are moved to −18 LUFS.
+/// The integrated loudness `analyze --json` measures for `path`.
+fn lufs_of(path: &Path) -> f64 {
+    let o = Command::new(bin())
+        .args(["analyze", "--json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["integrated_lufs"].as_f64().unwrap()
+}
+
+/// Untagged: measured (BS.1770) and played at −18 LUFS plus the pre-amp (a render measures its
+/// untagged inputs first; the measurement lands in the cache); Opus-style R128 gains (Q7.8,
+/// −23 LUFS) are moved to −18 LUFS.
 #[test]
-fn untagged_files_play_at_the_fallback_and_r128_tags_are_converted() {
+fn untagged_files_are_measured_and_r128_tags_are_converted() {
     if tools_or_skip(
-        "untagged_files_play_at_the_fallback_and_r128_tags_are_converted",
+        "untagged_files_are_measured_and_r128_tags_are_converted",
         &["flac", "metaflac"],
     ) {
         return;
     }
     let dir = scratch("rg_fallback");
+    let _ = std::fs::remove_dir_all(dir.join("cache"));
     let bare = flac_with(&dir, "bare", 500.0, &[]);
     let plain = render(&dir, "plain.wav", &[&bare], &[]);
     let fb = render(
         &dir,
-        "fallback.wav",
+        "measured.wav",
         &[&bare],
         &[
             "--replaygain",
@@ -153,7 +169,10 @@ fn untagged_files_play_at_the_fallback_and_r128_tags_are_converted() {
             "3",
         ],
     );
-    assert_scaled(&fb, &plain, -7.0, "fallback, no pre-amp");
+    let want = -18.0 - lufs_of(&bare) + 3.0;
+    assert_scaled(&fb, &plain, want, "measured gain plus pre-amp");
+    let cache = std::fs::read_to_string(dir.join("cache/rusty-audio/loudness.json")).unwrap();
+    assert!(cache.contains("bare.flac"), "kept in the cache: {cache}");
 
     // R128_TRACK_GAIN −2560 = −10 dB to −23 LUFS = −5 dB to −18 LUFS.
     let r128 = flac_with(&dir, "r128", 500.0, &["R128_TRACK_GAIN=-2560"]);
@@ -325,7 +344,13 @@ fn play_reports_the_gain_in_use() {
         ],
     );
     let bare = flac_with(&dir, "q", 1000.0, &[]);
+    // Silent: nothing to measure (below the gate): the fallback gain.
+    let silent = flac_file(&dir, "s.flac", 44_100, &vec![0.0; 44_100 * 2], &[]);
+    let _ = std::fs::remove_dir_all(dir.join("cache"));
+    // Measured beforehand (a render measures first), so `play` finds it in the cache.
+    render(&dir, "warm.wav", &[&bare], &["--replaygain", "track"]);
     let o = Command::new(bin())
+        .env("XDG_CACHE_HOME", dir.join("cache"))
         .args([
             "--output",
             "null",
@@ -337,14 +362,22 @@ fn play_reports_the_gain_in_use() {
         .args(["--rg-fallback", "-3"])
         .arg(&f)
         .arg(&bare)
+        .arg(&silent)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["gains"][0]["db"], -6.5, "{v}");
     assert_eq!(v["gains"][0]["source"], "track", "{v}");
-    assert_eq!(v["gains"][1]["db"], -3.0, "{v}");
-    assert_eq!(v["gains"][1]["source"], "fallback", "{v}");
+    let measured = -18.0 - lufs_of(&bare);
+    let db = v["gains"][1]["db"].as_f64().unwrap();
+    assert!(
+        (db - measured).abs() < 1e-3,
+        "{db} vs {measured} (analyze rounds to 1e-4): {v}"
+    );
+    assert_eq!(v["gains"][1]["source"], "measured", "{v}");
+    assert_eq!(v["gains"][2]["db"], -3.0, "{v}");
+    assert_eq!(v["gains"][2]["source"], "fallback", "{v}");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("ReplayGain track -6.50 dB"), "{err}");
 }

@@ -68,6 +68,22 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Measure the loudness of untagged inputs now (into the user's cache), so the render is what
+/// playback plays once they are measured, not the fallback it plays meanwhile.
+fn measure_untagged(inputs: &[crate::library::entries::Listed]) {
+    use crate::library::gain_cache::{GainCache, Measurer};
+    let m = Measurer::start(GainCache::user());
+    for l in inputs.iter().filter(|l| l.cue.is_none()) {
+        let untagged = AudioSource::open(&l.path)
+            .map(|mut s| s.tags(false).0.gain.is_empty())
+            .unwrap_or(false);
+        if untagged {
+            m.request(&l.path);
+        }
+    }
+    m.finish();
+}
+
 pub fn render(opts: &RenderOptions) -> Result<RenderSummary, String> {
     if !matches!(opts.bits, 16 | 24 | 32) {
         return Err(format!("--bits {}: use 16, 24 or 32 (float)", opts.bits));
@@ -122,6 +138,9 @@ pub fn render(opts: &RenderOptions) -> Result<RenderSummary, String> {
         crossfade: opts.crossfade,
         ..EngineConfig::default()
     };
+    if opts.normalization.mode != crate::library::replaygain::GainMode::Off {
+        measure_untagged(&inputs);
+    }
     let mut engine = Engine::offline(rate, channels, &cfg);
     engine.set_queue_items(inputs.iter().map(QueueItem::from).collect());
     engine.play_track(0);

@@ -31,6 +31,7 @@ use super::ring::{MarkerKind, PcmProducer};
 use super::telemetry::Telemetry;
 use crate::decode::{AudioSource, FileCache};
 use crate::dsp::channel_map::ChannelMap;
+use crate::library::gain_cache::Measurer;
 use crate::library::replaygain::{self, AlbumKey, AppliedGain, GainMode, GainSettings, GainTags};
 
 /// How long the decoder sleeps when the ring is full before checking again. The ring holds half a
@@ -57,7 +58,7 @@ struct Active {
     resampler: Option<(StreamResampler, u64)>,
     /// Its ReplayGain tags and album (None: not read, normalization was off when it opened),
     /// the gain they give under the current settings, and the ramp to it.
-    gain_tags: Option<(GainTags, AlbumKey)>,
+    gain_tags: Option<(GainTags, AlbumKey, bool)>,
     gain: AppliedGain,
     ramp: GainRamp,
     /// Where its crossfade into the next entry would begin (source frame) and how long it is
@@ -126,19 +127,37 @@ pub struct DecoderThread {
     order: PlayOrder,
     /// The A–B loop: the entry's key and A, B in seconds from its start.
     ab_loop: Option<(u32, f64, f64)>,
+    /// Files whose probe found no ReplayGain tags (see `prefetch_album_keys`).
+    untagged: std::collections::HashSet<PathBuf>,
+    /// Measures untagged files in the background (see `library::gain_cache`).
+    measurer: Option<Arc<Measurer>>,
     /// A crossfade under way (`active` is the incoming track meanwhile).
     overlap: Option<Overlap<Active>>,
     /// Device-format output on its way into `overlap`.
     scratch: Vec<f32>,
 }
 
-/// An entry's ReplayGain tags (its own, `item.gain`, for a cue track) and its album.
-fn gain_tags_of(source: &mut AudioSource, item: &QueueItem) -> (GainTags, AlbumKey) {
+/// An entry's ReplayGain tags (its own, `item.gain`, for a cue track), its album, and whether
+/// the gain is a measurement: a file without tags gets its measured loudness when the
+/// measurer has it, else it is asked for (and plays at the fallback meanwhile). A cue track is
+/// never measured (its gain would be the whole image's).
+fn gain_tags_of(
+    source: &mut AudioSource,
+    item: &QueueItem,
+    measurer: Option<&Measurer>,
+) -> (GainTags, AlbumKey, bool) {
     let (t, _) = source.tags(false);
-    let gain = item.gain.map_or(t.gain, |sheet| {
+    let mut gain = item.gain.map_or(t.gain, |sheet| {
         crate::library::entries::cue_gain(sheet, &t.gain)
     });
-    (gain, AlbumKey::of_tags(&item.path, &t))
+    let mut measured = false;
+    if let (true, None, Some(m)) = (gain.is_empty(), item.gain, measurer) {
+        match m.cached(&item.path) {
+            Some(g) => (gain, measured) = (g, true),
+            None => m.request(&item.path),
+        }
+    }
+    (gain, AlbumKey::of_tags(&item.path, &t), measured)
 }
 
 impl DecoderThread {
@@ -180,6 +199,8 @@ impl DecoderThread {
             crossfade: Crossfade::default(),
             order: PlayOrder::default(),
             ab_loop: None,
+            untagged: std::collections::HashSet::new(),
+            measurer: None,
             overlap: None,
             scratch: Vec::new(),
         }
@@ -207,6 +228,11 @@ impl DecoderThread {
             .following(track, &self.keys(), self.order.repeat == Repeat::All)
     }
 
+    /// The loudness measurer for untagged files (before `run`).
+    pub fn set_measurer(&mut self, m: Arc<Measurer>) {
+        self.measurer = Some(m);
+    }
+
     /// Crossfade settings to start with (before `run`).
     pub fn set_crossfade_settings(&mut self, c: Crossfade) {
         self.crossfade = c.validated();
@@ -219,13 +245,18 @@ impl DecoderThread {
         }
         // A probe that panics (a hostile file) counts as unreadable, as an open error does: it
         // must not fail the track that asked about its neighbour.
-        let key = super::contain(|| {
-            AudioSource::open(path)
-                .ok()
-                .map(|mut s| AlbumKey::of_tags(path, &s.tags(false).0))
+        let probed = super::contain(|| {
+            AudioSource::open(path).ok().map(|mut s| {
+                let (t, _) = s.tags(false);
+                (AlbumKey::of_tags(path, &t), t.gain.is_empty())
+            })
         })
         .ok()
         .flatten();
+        if probed.as_ref().is_some_and(|p| p.1) {
+            self.untagged.insert(path.clone());
+        }
+        let key = probed.map(|p| p.0);
         self.album_keys.insert(path.clone(), key.clone());
         key
     }
@@ -235,7 +266,7 @@ impl DecoderThread {
     /// track at a gapless join never waits for a probe of the one after it.
     fn prefetch_album_keys(&mut self) {
         let fades_by_album = self.crossfade.seconds > 0.0 && !self.crossfade.across_albums;
-        if self.gain.mode != GainMode::Auto && !fades_by_album {
+        if self.gain.mode == GainMode::Off && !fades_by_album {
             return;
         }
         let Some(track) = self.active.as_ref().map(|a| a.track) else {
@@ -246,9 +277,19 @@ impl DecoderThread {
             .into_iter()
             .flatten()
         {
-            if let Some(p) = self.queue.get(j).map(|q| q.1.path.clone()) {
+            if let Some((_, item)) = self.queue.get(j).cloned() {
+                let p = item.path;
                 if !self.album_keys.contains_key(&p) {
                     self.album_key(&p);
+                    // An untagged file coming up is measured now, so it plays normalized.
+                    if let (true, None, false, Some(m)) = (
+                        self.untagged.contains(&p),
+                        item.gain,
+                        self.gain.mode == GainMode::Off,
+                        self.measurer.as_ref(),
+                    ) {
+                        m.request(&p);
+                    }
                     return; // one probe per wait
                 }
             }
@@ -341,6 +382,7 @@ impl DecoderThread {
                 let queued: std::collections::HashSet<&PathBuf> =
                     self.queue.iter().map(|(_, q)| &q.path).collect();
                 self.album_keys.retain(|path, _| queued.contains(path));
+                self.untagged.retain(|path| queued.contains(path));
                 if let Some(a) = &mut self.active {
                     match self.queue.iter().position(|(k, _)| *k == a.key) {
                         Some(i) => a.track = i,
@@ -375,17 +417,23 @@ impl DecoderThread {
                     let item = self.queue[a.track].1.clone();
                     if a.gain_tags.is_none() {
                         // Contained like every read of a file's contents on this thread.
-                        let read = super::contain(|| gain_tags_of(&mut a.source, &item));
+                        let m = self.measurer.clone();
+                        let read =
+                            super::contain(|| gain_tags_of(&mut a.source, &item, m.as_deref()));
                         a.gain_tags = Some(read.unwrap_or_else(|_| {
                             (
                                 item.gain.unwrap_or_default(),
                                 AlbumKey::of(&item.path, None, None, None),
+                                false,
                             )
                         }));
                     }
-                    let (tags, own) = a.gain_tags.clone().expect("set above");
+                    let (tags, own, measured) = a.gain_tags.clone().expect("set above");
                     let run = self.in_album_run(a.track, Some(own));
                     a.gain = replaygain::gain_for(&tags, run, &self.gain);
+                    if measured {
+                        a.gain = a.gain.measured();
+                    }
                     a.ramp.ramp_to(a.gain.linear(), a.source.info().sample_rate);
                     let _ = self.events.send(EngineEvent::GainChanged {
                         track: a.track,
@@ -606,15 +654,18 @@ impl DecoderThread {
         track: usize,
         item: &QueueItem,
         source: &mut AudioSource,
-    ) -> (Option<(GainTags, AlbumKey)>, AppliedGain) {
+    ) -> (Option<(GainTags, AlbumKey, bool)>, AppliedGain) {
         if self.gain.mode == GainMode::Off {
             return (None, AppliedGain::UNITY);
         }
-        let (tags, own) = gain_tags_of(source, item);
+        let (tags, own, measured) = gain_tags_of(source, item, self.measurer.as_deref());
         self.album_keys.insert(item.path.clone(), Some(own.clone()));
         let run = self.in_album_run(track, Some(own.clone()));
-        let gain = replaygain::gain_for(&tags, run, &self.gain);
-        (Some((tags, own)), gain)
+        let mut gain = replaygain::gain_for(&tags, run, &self.gain);
+        if measured {
+            gain = gain.measured();
+        }
+        (Some((tags, own, measured)), gain)
     }
 
     /// Push pending samples, and each marker exactly when the ring's write position reaches it,

@@ -208,6 +208,10 @@ fn build_parts(plan: &OutputPlan, cfg: &EngineConfig, telemetry: &Arc<Telemetry>
     );
     decoder.set_gain_settings(cfg.gain);
     decoder.set_crossfade_settings(cfg.crossfade);
+    // Untagged files' loudness, measured in the background and kept in the user's cache.
+    decoder.set_measurer(Arc::new(crate::library::gain_cache::Measurer::start(
+        crate::library::gain_cache::GainCache::user(),
+    )));
     let handle = std::thread::Builder::new()
         .name("rusty-audio-decoder".into())
         .spawn(move || decoder.run())

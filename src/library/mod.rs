@@ -6,5 +6,6 @@
 pub mod cue;
 pub mod entries;
 pub mod files;
+pub mod gain_cache;
 pub mod gain_writer;
 pub mod replaygain;

@@ -162,6 +162,8 @@ pub enum GainSource {
     Album,
     /// No tag: the fallback gain.
     Fallback,
+    /// No tag: the file's loudness as measured in the background (`library::gain_cache`).
+    Measured,
 }
 
 /// The gain a track plays with.
@@ -184,6 +186,7 @@ impl AppliedGain {
             GainSource::Track => "track",
             GainSource::Album => "album",
             GainSource::Fallback => "untagged",
+            GainSource::Measured => "measured",
         };
         Some(format!(
             "ReplayGain {what} {:+.2} dB{}",
@@ -194,6 +197,16 @@ impl AppliedGain {
                 ""
             }
         ))
+    }
+
+    /// The same gain, from a measurement rather than tags (when it came from a track or album
+    /// value at all, not the fallback).
+    #[must_use]
+    pub fn measured(mut self) -> Self {
+        if matches!(self.source, GainSource::Track | GainSource::Album) {
+            self.source = GainSource::Measured;
+        }
+        self
     }
 
     pub const UNITY: AppliedGain = AppliedGain {
