@@ -358,6 +358,14 @@ fn media_keys_and_a_second_instance_drive_the_running_app() {
         "the sink dropped {drop_db:.2} dB"
     );
 
+    // Repeat and shuffle through MPRIS (LoopStatus, Shuffle): read back, and kept (below).
+    desk.playerctl(&["loop", "Playlist"]);
+    wait_for("loop status", 10, || {
+        desk.playerctl(&["loop"]) == "Playlist"
+    });
+    desk.playerctl(&["shuffle", "On"]);
+    wait_for("shuffle", 10, || desk.playerctl(&["shuffle"]) == "On");
+
     // A second instance hands its file over and is gone within a second; no second window.
     assert_eq!(desk.windows(), 1);
     let t0 = Instant::now();
@@ -435,6 +443,12 @@ fn media_keys_and_a_second_instance_drive_the_running_app() {
     assert!(
         settings.contains("a.flac") && settings.contains("b.flac") && settings.contains("c.flac"),
         "playlist saved: {settings}"
+    );
+    let saved: serde_json::Value = serde_json::from_str(&settings).unwrap();
+    assert_eq!(saved["repeat"], "all", "repeat set through MPRIS, kept");
+    assert_eq!(
+        saved["shuffle"], "tracks",
+        "shuffle set through MPRIS, kept"
     );
 }
 

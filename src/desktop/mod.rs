@@ -43,6 +43,10 @@ pub enum Request {
         files: Vec<PathBuf>,
         play: bool,
     },
+    /// MPRIS `LoopStatus`: None, Track, Playlist.
+    SetRepeat(crate::engine::order::Repeat),
+    /// MPRIS `Shuffle`.
+    SetShuffle(bool),
     /// Bring the window to the front.
     Raise,
     Quit,

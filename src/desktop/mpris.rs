@@ -87,6 +87,17 @@ pub struct Snapshot {
     pub can_play: bool,
     pub can_pause: bool,
     pub can_seek: bool,
+    pub repeat: crate::engine::order::Repeat,
+    pub shuffle: bool,
+}
+
+fn loop_status(r: crate::engine::order::Repeat) -> LoopStatus {
+    use crate::engine::order::Repeat;
+    match r {
+        Repeat::Off => LoopStatus::None,
+        Repeat::One => LoopStatus::Track,
+        Repeat::All => LoopStatus::Playlist,
+    }
 }
 
 struct Shared {
@@ -186,6 +197,12 @@ impl Mpris {
         }
         if old.can_pause != snap.can_pause {
             changed.push(Property::CanPause(snap.can_pause));
+        }
+        if old.repeat != snap.repeat {
+            changed.push(Property::LoopStatus(loop_status(snap.repeat)));
+        }
+        if old.shuffle != snap.shuffle {
+            changed.push(Property::Shuffle(snap.shuffle));
         }
         if old.can_seek != snap.can_seek {
             changed.push(Property::CanSeek(snap.can_seek));
@@ -441,10 +458,23 @@ impl PlayerInterface for Adapter {
         Ok(playback_status(self.snap().status))
     }
     async fn loop_status(&self) -> fdo::Result<LoopStatus> {
-        Ok(LoopStatus::None)
+        Ok(loop_status(self.snap().repeat))
     }
-    async fn set_loop_status(&self, _loop_status: LoopStatus) -> zbus::Result<()> {
-        Err(zbus::Error::Unsupported)
+    async fn set_loop_status(&self, loop_status: LoopStatus) -> zbus::Result<()> {
+        use crate::engine::order::Repeat;
+        let r = match loop_status {
+            LoopStatus::None => Repeat::Off,
+            LoopStatus::Track => Repeat::One,
+            LoopStatus::Playlist => Repeat::All,
+        };
+        // Stored now, as for the volume: the property is signalled as soon as this returns.
+        self.shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .snap
+            .repeat = r;
+        self.outbox.post(Request::SetRepeat(r));
+        Ok(())
     }
     async fn rate(&self) -> fdo::Result<PlaybackRate> {
         Ok(1.0)
@@ -453,10 +483,16 @@ impl PlayerInterface for Adapter {
         Ok(())
     }
     async fn shuffle(&self) -> fdo::Result<bool> {
-        Ok(false)
+        Ok(self.snap().shuffle)
     }
-    async fn set_shuffle(&self, _shuffle: bool) -> zbus::Result<()> {
-        Err(zbus::Error::Unsupported)
+    async fn set_shuffle(&self, shuffle: bool) -> zbus::Result<()> {
+        self.shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .snap
+            .shuffle = shuffle;
+        self.outbox.post(Request::SetShuffle(shuffle));
+        Ok(())
     }
     async fn metadata(&self) -> fdo::Result<Metadata> {
         Ok(metadata(self.snap().track.as_ref()))

@@ -144,6 +144,16 @@ impl RustyApp {
             }
             Request::Open { files, play } => AppCommand::Open { files, play },
             Request::Quit => AppCommand::Quit,
+            Request::SetRepeat(r) => AppCommand::SetRepeat(r),
+            // MPRIS has shuffle on or off: on keeps an album shuffle, else shuffles tracks.
+            Request::SetShuffle(on) => {
+                use crate::engine::order::Shuffle;
+                AppCommand::SetShuffle(match (on, self.shuffle) {
+                    (false, _) => Shuffle::Off,
+                    (true, Shuffle::Off) => Shuffle::Tracks,
+                    (true, kept) => kept,
+                })
+            }
             Request::Raise => return None,
         })
     }
@@ -191,12 +201,16 @@ impl RustyApp {
             status,
             position_s,
             volume: desktop::volume_to_linear(self.volume_db, MIN_VOLUME_DB),
-            can_go_next: index.is_some_and(|i| i + 1 < self.playlist.len()),
+            can_go_next: index
+                .and_then(|i| self.engine.play_order().skip_next(i, self.engine.keys()))
+                .is_some(),
             can_go_previous: index.is_some(),
             can_play: !self.playlist.is_empty(),
             can_pause: status != Status::Stopped,
             can_seek: track.as_ref().is_some_and(|t| t.length_s.is_some()),
             track,
+            repeat: self.repeat,
+            shuffle: self.shuffle != crate::engine::order::Shuffle::Off,
         }
     }
 
