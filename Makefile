@@ -83,10 +83,12 @@ soak: test-deps sound-server
 measure-app: test-deps media sound-server
 	bash scripts/measure_app.sh
 
-# The app at 640×480, 800×600 and 1400×900 under Xvfb: docs/screenshots/layout_*.png.
+# The app at 640×480, 800×600 and 1400×900 under Xvfb: docs/screenshots/layout_*.png; and the
+# README's main view (a cue-sheet album, normalization, crossfade, repeat, an A–B loop): main.png.
 screenshots: test-deps sound-server
 	$(CARGO) build --locked
 	bash scripts/screenshots.sh
+	bash scripts/screenshot_main.sh
 
 demo: test-deps
 	bash scripts/make_demo.sh assets/demo.flac
