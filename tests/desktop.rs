@@ -336,8 +336,11 @@ fn media_keys_and_a_second_instance_drive_the_running_app() {
     let after = next_audio(&raw, 0.5);
     let p: f64 = desk.playerctl(&["position"]).parse().unwrap();
     assert!((30.0..33.0).contains(&p), "position {p}");
+    // Which half plays (880 Hz, not 440): the tolerance leaves room for a one-period dropout of
+    // a loaded 2-core VM's sound server (a gap costs zero crossings); gaps are e2e_pulse's
+    // subject, not this test's.
     assert!(
-        (frequency(&after) - 880.0).abs() < 15.0,
+        (frequency(&after) - 880.0).abs() < 60.0,
         "{} Hz after the seek",
         frequency(&after)
     );
