@@ -214,3 +214,51 @@ fn the_display_switches_mid_fade_and_a_seek_there_leaves_one_track() {
     assert_eq!(&buf[fade_in..], &rb[at + fade_in..at + buf.len()]);
     assert_eq!(e.position().map(|p| p.0), Some(1));
 }
+
+/// Pause in the middle of a fade pauses both tracks (silence), and resume goes on with the mix
+/// exactly where it was held: the output after the resume's fade-in is the uninterrupted render's,
+/// from the frame the pause held.
+#[test]
+fn a_pause_mid_fade_holds_both_tracks() {
+    if tools_or_skip("a_pause_mid_fade_holds_both_tracks") {
+        return;
+    }
+    let dir = scratch("crossfade_pause");
+    let a = track(&dir, "a.flac", 44_100, 440.0, 4.0, "First");
+    let b = track(&dir, "b.flac", 44_100, 1000.0, 4.0, "Second");
+    let block = 441;
+    let render = |e: &mut Engine, frames: usize| {
+        let mut out = vec![0.0f32; frames * 2];
+        for c in out.chunks_mut(block * 2) {
+            e.render_offline(c);
+            let _ = e.poll();
+        }
+        out
+    };
+    let mut plain = engine();
+    plain.set_queue(vec![a.clone(), b.clone()]);
+    plain.play_track(0);
+    let u = render(&mut plain, 44_100 * 6);
+
+    let mut e = engine();
+    e.set_queue(vec![a, b]);
+    e.play_track(0);
+    let k = 44_100 * 5 / 2; // 2.5 s: half a second into the 2 s fade
+    let before = render(&mut e, k);
+    assert_eq!(before, u[..k * 2], "the same up to the pause");
+    e.pause();
+    let held = render(&mut e, 8_820);
+    assert!(
+        held[held.len() - 4_410 * 2..].iter().all(|&x| x == 0.0),
+        "both tracks silent while paused"
+    );
+    e.resume();
+    let after = render(&mut e, 44_100);
+    // Past the resume's fade-in, the mix goes on from where the pause held it.
+    let skip = 882 * 2;
+    let probe = &after[skip..skip + 4_410 * 2];
+    let j = (k.saturating_sub(2_000)..k + 2_000)
+        .find(|&j| &u[j * 2 + skip..j * 2 + skip + probe.len()] == probe)
+        .expect("the mix resumes exactly, within 45 ms of where it was paused");
+    assert!(j >= k, "nothing replayed from before the pause: {j} < {k}");
+}
