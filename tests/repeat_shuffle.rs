@@ -243,3 +243,82 @@ fn an_ab_loop_repeats_its_range_exactly_with_a_short_seam() {
     }
     assert!(past_b, "playback leaves the loop once cleared");
 }
+
+/// Entries that play nothing (an empty file, a cue range of no length) are not reopened for
+/// ever by repeat: the queue ends (the render finishes), and around them the others repeat.
+#[test]
+fn repeat_does_not_spin_on_an_entry_that_plays_nothing() {
+    use rusty_audio::engine::{Bound, PlayState, QueueItem};
+    let dir = scratch("order_empty");
+    let empty = dir.join("empty.wav");
+    write_wav_f32(&empty, 44_100, 2, &[]);
+    let tone_file = tone(&dir, "t.wav", 440.0, 0.2);
+    for repeat in [Repeat::One, Repeat::All] {
+        let mut e = engine();
+        let zero = QueueItem {
+            path: tone_file.clone(),
+            start: Bound::Frame(100),
+            end: Some(Bound::Frame(100)),
+            gain: None,
+        };
+        e.set_queue_items(vec![QueueItem::file(empty.clone()), zero]);
+        e.set_play_order(PlayOrder {
+            repeat,
+            shuffled: vec![],
+        });
+        e.play_track(0);
+        let mut buf = vec![0.0f32; 1024];
+        let mut blocks = 0;
+        while e.render_offline(&mut buf) {
+            blocks += 1;
+            assert!(blocks < 1000, "{repeat:?}: the queue never ends");
+        }
+        assert_eq!(e.telemetry().state(), PlayState::Ended, "{repeat:?}");
+    }
+}
+
+/// An A–B loop on a FLAC (4096-frame packets: A and the seam fall inside packets, so each pass
+/// reopens mid-packet and splits another at the seam) is exact pass after pass.
+#[test]
+fn an_ab_loop_on_a_flac_is_exact_whatever_the_packets() {
+    use rusty_audio::engine::crossfade::gains;
+    if skip_unless(
+        "an_ab_loop_on_a_flac_is_exact_whatever_the_packets",
+        have("flac"),
+        "flac",
+    ) {
+        return;
+    }
+    let dir = scratch("order_ab_flac");
+    let f = flac_file(
+        &dir,
+        "t.flac",
+        44_100,
+        &sine(44_100, 2, 311.0, 0.3, 3.0),
+        &[],
+    );
+    let (r, _, _) = our_decode(&f);
+    let mut e = engine();
+    e.set_queue(vec![f]);
+    e.play_track(0);
+    render_n(&mut e, 22_050);
+    e.set_ab_loop(Some((1.0, 1.26)));
+    let (a, b) = (44_100usize, 55_566usize);
+    let (p, d) = (b - a, 221usize);
+    let out = render_n(&mut e, 4 * p + 1000);
+    let mut worst = 0.0f32;
+    for k in 221..4 * p {
+        let j = k % p;
+        for c in 0..2 {
+            let want = if j < p - d {
+                r[(a + j) * 2 + c]
+            } else {
+                let t = (j - (p - d)) as u64;
+                let (ga, gb) = gains(t, d as u64);
+                r[(b - d + t as usize) * 2 + c] * ga + r[(a - d + t as usize) * 2 + c] * gb
+            };
+            worst = worst.max((out[k * 2 + c] - want).abs());
+        }
+    }
+    assert!(worst < 1e-6, "every pass exact: off by {worst}");
+}

@@ -71,8 +71,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Measure the loudness of untagged inputs now (into the user's cache), so the render is what
 /// playback plays once they are measured, not the fallback it plays meanwhile.
 fn measure_untagged(inputs: &[crate::library::entries::Listed]) {
-    use crate::library::gain_cache::{GainCache, Measurer};
-    let m = Measurer::start(GainCache::user());
+    let m = crate::library::gain_cache::Measurer::shared();
     for l in inputs.iter().filter(|l| l.cue.is_none()) {
         let untagged = AudioSource::open(&l.path)
             .map(|mut s| s.tags(false).0.gain.is_empty())
@@ -81,7 +80,7 @@ fn measure_untagged(inputs: &[crate::library::entries::Listed]) {
             m.request(&l.path);
         }
     }
-    m.finish();
+    m.wait_idle();
 }
 
 pub fn render(opts: &RenderOptions) -> Result<RenderSummary, String> {

@@ -73,8 +73,9 @@ pub fn gains(t: u64, len: u64) -> (f32, f32) {
 pub(super) enum Then {
     /// The incoming track plays on.
     Incoming,
-    /// The incoming track ended within the fade: this queue entry starts after it.
-    Start(usize),
+    /// The incoming track ended within the fade: the entry with this key (by key: the queue may
+    /// change before the fade is over) starts after it.
+    Start(u32),
     /// The incoming track was removed: playback ends.
     End,
 }
@@ -144,12 +145,6 @@ impl<T> Overlap<T> {
         self.b.extend_from_slice(samples);
     }
 
-    /// Drop what the incoming track has buffered (it was removed before it was audible).
-    pub fn clear_b(&mut self) {
-        self.b.clear();
-        self.b_read = 0;
-    }
-
     /// Which track to decode next: the one with less waiting (the other is ahead), or whichever
     /// is still decoding. None: neither decodes.
     pub fn decode_a_next(&self) -> Option<bool> {
@@ -210,9 +205,24 @@ impl<T> Overlap<T> {
         n
     }
 
-    /// The fade is over: the outgoing track is done and mixed, and `len` frames are out.
+    /// The fade is over: `len` frames are out. Whatever the outgoing track still has (a file
+    /// longer than it declared) would be mixed at gain 0: it is dropped with it.
     pub fn complete(&self) -> bool {
-        self.outgoing.is_none() && self.a_frames() == 0 && self.done >= self.len
+        self.done >= self.len
+    }
+
+    /// The incoming track was removed while fading in: what it has buffered fades out over at
+    /// most `frames` (from the gain it is mixed at now), then silence — no cut.
+    pub fn fade_out_b(&mut self, frames: usize) {
+        let ch = self.channels;
+        let keep = self.b_frames().min(frames);
+        self.b.truncate(self.b_read + keep * ch);
+        for i in 0..keep {
+            let g = 1.0 - (i + 1) as f32 / keep as f32;
+            for x in &mut self.b[self.b_read + i * ch..self.b_read + (i + 1) * ch] {
+                *x *= g;
+            }
+        }
     }
 
     /// What the incoming track buffered beyond the fade (it goes out as it is).

@@ -67,6 +67,12 @@ struct Active {
     fade: Option<(u64, u64)>,
     /// An A–B loop on it: A and B in source frames (see `crossfading::begin_seam`).
     ab: Option<(u64, u64)>,
+    /// This pass has not reached its A–B seam yet (false when opened past it: a seek beyond
+    /// B plays on).
+    armed: bool,
+    /// Source frames it has sent on since it opened: an entry that ends having sent none is
+    /// not played again by repeat (an empty file or range would loop for ever).
+    fed: u64,
 }
 
 /// Map, gain and convert `input` (the source's frames) to device format, appended to `out`.
@@ -87,6 +93,7 @@ fn render_into(
 }
 
 mod crossfading;
+pub use crossfading::MIN_LOOP_S;
 
 pub struct DecoderThread {
     queue: Vec<(u32, QueueItem)>,
@@ -219,6 +226,17 @@ impl DecoderThread {
     /// What plays when entry `track` ends by itself (see `PlayOrder::after_end`).
     fn after_end(&self, track: usize) -> Option<usize> {
         self.order.after_end(track, &self.keys())
+    }
+
+    /// What plays when `a` has ended: as `after_end`, but an entry that played nothing goes on
+    /// to the next without going round (repeat would reopen it for ever).
+    fn after(&self, a: &Active) -> usize {
+        if a.fed == 0 {
+            self.order.following(a.track, &self.keys(), false)
+        } else {
+            self.after_end(a.track)
+        }
+        .unwrap_or(usize::MAX)
     }
 
     /// The entry to try after `track` failed: the next in play order, past repeat one (round
@@ -608,6 +626,7 @@ impl DecoderThread {
         }
         let (gain_tags, gain) = self.gain_of(track, &item, &mut source);
         let fade = self.fade_plan(start, frame, end.or(source.info().declared_frames), rate);
+        let ab = self.ab_frames(key, start, rate);
         let info = source.info();
         let map = ChannelMap::new(&info.layout, self.device_channels);
         let rate = info.sample_rate;
@@ -640,7 +659,9 @@ impl DecoderThread {
                 gain,
                 ramp: GainRamp::at(gain.linear()),
                 fade,
-                ab: self.ab_frames(key, start, rate),
+                ab,
+                armed: ab.is_some_and(|(_, b)| frame < b.saturating_sub(self.seam_len(rate).0)),
+                fed: 0,
             },
             starts_at,
         ))
@@ -726,9 +747,10 @@ impl DecoderThread {
             // a seek beyond B plays on): up to there first.
             let seam_at = active
                 .ab
+                .filter(|_| active.armed)
                 .map(|(_, b)| b.saturating_sub(seam_len))
-                .filter(|&s| first <= s && s < first + n as u64)
-                .map(|s| ((s - first) as usize).max(from))
+                .filter(|&s| s < first + n as u64)
+                .map(|s| (s.saturating_sub(first) as usize).max(from))
                 .filter(|&c| c <= until);
             // A planned crossfade begins inside these frames: up to there first (not while
             // looping: the loop comes back before it).
@@ -741,6 +763,7 @@ impl DecoderThread {
                 until = c;
             }
             if until > from {
+                active.fed += (until - from) as u64;
                 let start = self.pending.len();
                 render_into(
                     active,
@@ -789,7 +812,7 @@ impl DecoderThread {
     /// returns true; otherwise the next entry is opened afresh (or the queue ends).
     fn continue_range(&mut self, at: u64) -> bool {
         let a = self.active.take().expect("called with an active entry");
-        let next = self.after_end(a.track).unwrap_or(usize::MAX);
+        let next = self.after(&a);
         let rate = a.source.info().sample_rate;
         let continues = self.queue.get(next).is_some_and(|(_, n)| {
             n.start.frame(rate) == at && self.queue[a.track].1.continues_into(n)
@@ -836,7 +859,9 @@ impl DecoderThread {
             gain,
             ramp,
             fade,
-            ab: None,
+            ab: self.ab_frames(key, at, rate),
+            armed: true,
+            fed: 0,
         });
         let _ = self.events.send(EngineEvent::TrackOpened {
             track: next,
@@ -878,10 +903,9 @@ impl DecoderThread {
                 self.feed_decoded(first, n);
             }
             Ok(_) => {
-                let next = active.track;
-                let next = self.after_end(next).unwrap_or(usize::MAX);
-                let carry = self.active.take().and_then(|a| a.resampler);
-                self.start_track(next, (0, 0.0), false, carry);
+                let ended = self.active.take().expect("read from it");
+                let next = self.after(&ended);
+                self.start_track(next, (0, 0.0), false, ended.resampler);
             }
             Err(e) => {
                 let (track, key) = (active.track, active.key);

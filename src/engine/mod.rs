@@ -35,6 +35,7 @@ use crate::analysis::spectrum::{SpectrumConfig, SpectrumFrame};
 use crate::dsp::chain::DspSettings;
 use crate::library::replaygain::GainSettings;
 pub use commands::{Bound, Command, DecoderCommand, EngineEvent, QueueItem};
+pub use decoder::MIN_LOOP_S;
 use dsp_link::{DspControl, MeterReading};
 pub use output::{OutputChoice, OutputError};
 use output::{OutputHealth, OutputPlan, RunningOutput};
@@ -209,9 +210,7 @@ fn build_parts(plan: &OutputPlan, cfg: &EngineConfig, telemetry: &Arc<Telemetry>
     decoder.set_gain_settings(cfg.gain);
     decoder.set_crossfade_settings(cfg.crossfade);
     // Untagged files' loudness, measured in the background and kept in the user's cache.
-    decoder.set_measurer(Arc::new(crate::library::gain_cache::Measurer::start(
-        crate::library::gain_cache::GainCache::user(),
-    )));
+    decoder.set_measurer(crate::library::gain_cache::Measurer::shared());
     let handle = std::thread::Builder::new()
         .name("rusty-audio-decoder".into())
         .spawn(move || decoder.run())
@@ -586,6 +585,12 @@ impl Engine {
             }
             _ => {}
         }
+    }
+
+    /// Give a new engine the A–B loop the old one had (the entry's key, A and B in seconds),
+    /// without the jump to A `set_ab_loop` makes: before the position is restored.
+    pub fn keep_ab_loop(&mut self, key: u32, a: f64, b: f64) {
+        self.send(DecoderCommand::SetLoop(Some((key, a.max(0.0), b))));
     }
 
     /// Repeat and shuffle: what follows each entry, for skips and natural ends alike.

@@ -42,10 +42,12 @@ impl PlayOrder {
         if self.shuffled.is_empty() {
             return (0..keys.len()).collect();
         }
+        let index: std::collections::HashMap<u32, usize> =
+            keys.iter().enumerate().map(|(i, &k)| (k, i)).collect();
         let mut seen = vec![false; keys.len()];
         let mut out = Vec::with_capacity(keys.len());
         for k in &self.shuffled {
-            if let Some(i) = keys.iter().position(|q| q == k) {
+            if let Some(&i) = index.get(k) {
                 if !seen[i] {
                     seen[i] = true;
                     out.push(i);

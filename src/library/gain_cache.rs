@@ -5,12 +5,15 @@
 //! gain; the decoder asks for the next entries ahead of time, so by the time they play they
 //! usually are.
 //!
-//! The cache is shared by the decoder thread (reads) and the measuring thread (writes) behind
-//! a mutex: neither is real-time, and the audio thread never sees it.
+//! One measurer per process (`Measurer::shared`): every engine (the app makes a new one when the
+//! output changes) reads the same cache, and one thread writes it. The cache is shared by the
+//! decoder thread (reads) and the measuring thread (writes) behind a mutex held only for a map
+//! lookup or insert (the file is written outside it): neither is real-time, and the audio
+//! thread never sees it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -68,11 +71,14 @@ impl GainCache {
     /// The cache kept in `file`.
     #[must_use]
     pub fn at(file: &Path) -> Self {
+        // Files gone since are dropped here, once (not at every insert: a stat per entry, and
+        // an unmounted drive would lose its measurements).
         let entries = std::fs::read(file)
             .ok()
             .and_then(|b| serde_json::from_slice::<Vec<Measured>>(&b).ok())
             .unwrap_or_default()
             .into_iter()
+            .filter(|m| m.path.exists())
             .map(|m| (m.path.clone(), m))
             .collect();
         GainCache {
@@ -99,18 +105,29 @@ impl GainCache {
 
     fn insert(&mut self, m: Measured) {
         self.entries.insert(m.path.clone(), m);
-        // Files gone since are dropped when it is written.
-        self.entries.retain(|p, _| p.exists());
+    }
+
+    /// What `save` writes (taken under the lock; written outside it).
+    fn contents(&self) -> (Option<PathBuf>, Vec<Measured>) {
+        let mut list: Vec<Measured> = self.entries.values().cloned().collect();
+        list.sort_by(|a, b| a.path.cmp(&b.path));
+        (self.file.clone(), list)
     }
 
     /// Write it, atomically (a temporary file renamed into place). Errors are left unsaid: the
     /// worst case is measuring again next time.
+    #[cfg(test)]
     fn save(&self) {
-        let Some(file) = &self.file else { return };
+        let (file, list) = self.contents();
+        write(file.as_deref(), &list);
+    }
+}
+
+fn write(file: Option<&Path>, list: &[Measured]) {
+    {
+        let Some(file) = file else { return };
         let Some(dir) = file.parent() else { return };
-        let mut list: Vec<&Measured> = self.entries.values().collect();
-        list.sort_by(|a, b| a.path.cmp(&b.path));
-        let Ok(json) = serde_json::to_vec(&list) else {
+        let Ok(json) = serde_json::to_vec(list) else {
             return;
         };
         if std::fs::create_dir_all(dir).is_err() {
@@ -126,28 +143,42 @@ impl GainCache {
 /// The measuring thread and the cache it fills.
 pub struct Measurer {
     cache: Arc<Mutex<GainCache>>,
-    tx: Option<Sender<PathBuf>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    /// Asked for already (each file once per measurer).
-    asked: Mutex<HashSet<PathBuf>>,
+    tx: Sender<PathBuf>,
+    /// Asked for already, with the file's (size, mtime) then: each version of a file once.
+    asked: Mutex<HashMap<PathBuf, (u64, u64)>>,
+    /// Files asked for and not measured yet (see `wait_idle`).
+    pending: Arc<(Mutex<usize>, Condvar)>,
 }
 
+static SHARED: OnceLock<Arc<Measurer>> = OnceLock::new();
+
 impl Measurer {
-    /// A measuring thread filling `cache` (saved after each file).
+    /// The process's measurer, on the user's cache.
+    #[must_use]
+    pub fn shared() -> Arc<Measurer> {
+        SHARED
+            .get_or_init(|| Arc::new(Measurer::start(GainCache::user())))
+            .clone()
+    }
+
+    /// A measuring thread filling `cache` (saved after each file). It ends when the measurer
+    /// is dropped, after the file it is measuring.
     #[must_use]
     pub fn start(cache: GainCache) -> Self {
         let cache = Arc::new(Mutex::new(cache));
         let (tx, rx) = crossbeam_channel::unbounded();
         let shared = cache.clone();
-        let thread = std::thread::Builder::new()
+        let pending = Arc::new((Mutex::new(0usize), Condvar::new()));
+        let done = pending.clone();
+        // Without a thread nothing is measured: files play at the fallback, as before.
+        let _ = std::thread::Builder::new()
             .name("rusty-audio-loudness".into())
-            .spawn(move || work(&rx, &shared))
-            .ok();
+            .spawn(move || work(&rx, &shared, &done));
         Measurer {
             cache,
-            tx: Some(tx),
-            thread,
-            asked: Mutex::new(HashSet::new()),
+            tx,
+            asked: Mutex::new(HashMap::new()),
+            pending,
         }
     }
 
@@ -157,49 +188,68 @@ impl Measurer {
         self.cache.lock().ok()?.get(path)
     }
 
-    /// Measure `path` in the background unless it is measured (and unchanged) or asked for.
+    /// Measure `path` in the background unless it is measured (and unchanged) or asked for
+    /// (in this version).
     pub fn request(&self, path: &Path) {
         if self.cached(path).is_some() {
             return;
         }
+        let Some(now) = stamp(path) else { return };
         let Ok(mut asked) = self.asked.lock() else {
             return;
         };
-        if asked.insert(path.to_path_buf()) {
-            if let Some(tx) = &self.tx {
-                let _ = tx.send(path.to_path_buf());
+        if asked.insert(path.to_path_buf(), now) != Some(now) {
+            if let Ok(mut n) = self.pending.0.lock() {
+                *n += 1;
+            }
+            if self.tx.send(path.to_path_buf()).is_err() {
+                self.settle();
             }
         }
     }
 
-    /// Wait until everything asked for so far is measured (tests, `play` at exit).
-    pub fn finish(mut self) {
-        self.tx = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+    fn settle(&self) {
+        settle(&self.pending);
+    }
+
+    /// Wait until everything asked for so far is measured (`render` measures first).
+    pub fn wait_idle(&self) {
+        let (lock, cv) = &*self.pending;
+        let Ok(mut n) = lock.lock() else { return };
+        while *n > 0 {
+            match cv.wait(n) {
+                Ok(g) => n = g,
+                Err(_) => return,
+            }
         }
     }
 }
 
-impl Drop for Measurer {
-    fn drop(&mut self) {
-        // Hang up; a measurement under way finishes (it is saved) and the thread ends. Not
-        // joined: closing the app must not wait for a long file.
-        self.tx = None;
+fn settle(pending: &(Mutex<usize>, Condvar)) {
+    if let Ok(mut n) = pending.0.lock() {
+        *n = n.saturating_sub(1);
+        pending.1.notify_all();
     }
 }
 
-fn work(rx: &Receiver<PathBuf>, cache: &Mutex<GainCache>) {
+fn work(rx: &Receiver<PathBuf>, cache: &Mutex<GainCache>, pending: &(Mutex<usize>, Condvar)) {
     for path in rx {
+        measure_one(path, cache);
+        settle(pending);
+    }
+}
+
+fn measure_one(path: PathBuf, cache: &Mutex<GainCache>) {
+    {
         let Some((bytes, modified_s)) = stamp(&path) else {
-            continue;
+            return;
         };
         // A file that does not decode is not measured (it fails when it plays, with the
         // reason); a panic in a codec is contained like on the decoder thread.
         let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             crate::analysis::file_report::analyze_file(&path)
         }));
-        let Ok(Ok(r)) = report else { continue };
+        let Ok(Ok(r)) = report else { return };
         let m = Measured {
             path,
             bytes,
@@ -207,9 +257,12 @@ fn work(rx: &Receiver<PathBuf>, cache: &Mutex<GainCache>) {
             integrated_lufs: r.integrated_lufs,
             true_peak: f64::from(r.true_peak),
         };
-        if let Ok(mut c) = cache.lock() {
+        let contents = cache.lock().ok().map(|mut c| {
             c.insert(m);
-            c.save();
+            c.contents()
+        });
+        if let Some((file, list)) = contents {
+            write(file.as_deref(), &list);
         }
     }
 }

@@ -500,9 +500,16 @@ impl RustyApp {
             .iter()
             .map(|e| e.cue.as_ref().map_or(0.0, CueRef::start_s))
             .collect();
+        let new_keys: Vec<u32> = replaced.iter().skip(1).map(|e| e.key).collect();
         self.playlist.splice(i..=i, replaced);
         self.selected = selected.and_then(|k| self.index_of(k));
         self.sync_queue();
+        // In a shuffle, the file's other tracks follow its first (an album stays whole).
+        let mut order = self.engine.play_order().clone();
+        if let Some(p) = order.shuffled.iter().position(|&k| k == key) {
+            order.shuffled.splice(p + 1..p + 1, new_keys);
+            self.engine.set_play_order(order);
+        }
         if let Some((_, s)) = playing {
             let t = starts.iter().rposition(|&st| st <= s).unwrap_or(0);
             let paused = self.engine.is_paused();

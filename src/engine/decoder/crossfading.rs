@@ -38,17 +38,17 @@ impl DecoderThread {
         (pos <= s0).then_some((s0, len))
     }
 
-    /// New crossfade settings: the active track's plan follows (not an overlap under way).
+    /// New crossfade settings.
     pub(super) fn set_crossfade(&mut self, c: crate::engine::crossfade::Crossfade) {
         self.crossfade = c.validated();
+        // The active track's own fade-out follows (during a fade that is the incoming track; the
+        // fade under way keeps its length).
         if let Some(a) = self.active.as_ref() {
-            if self.overlap.is_none() {
-                let rate = a.source.info().sample_rate;
-                let end = a.end.or(a.source.info().declared_frames);
-                let fade = self.fade_plan(a.start, a.source.position(), end, rate);
-                if let Some(a) = self.active.as_mut() {
-                    a.fade = fade;
-                }
+            let rate = a.source.info().sample_rate;
+            let end = a.end.or(a.source.info().declared_frames);
+            let fade = self.fade_plan(a.start, a.source.position(), end, rate);
+            if let Some(a) = self.active.as_mut() {
+                a.fade = fade;
             }
         }
     }
@@ -66,8 +66,8 @@ impl DecoderThread {
         let Some((_, planned)) = a.fade else {
             return false;
         };
-        // Begun late (the plan's start fell inside a fade-in, or a seek landed close to the
-        // end): no longer than what is left of it, so it still fades out to silence.
+        // Begun late (the plan's start fell inside a fade-in): no longer than what is left of
+        // it, so it still fades out to silence.
         let a_rate = u64::from(a.source.info().sample_rate.max(1));
         let dev = u64::from(self.device_rate.max(1));
         let left = a
@@ -209,6 +209,7 @@ impl DecoderThread {
                 let until = t
                     .end
                     .map_or(n, |e| e.saturating_sub(first).min(n as u64) as usize);
+                t.fed += until as u64;
                 render_into(
                     t,
                     &self.decoded[..until * in_ch],
@@ -261,7 +262,11 @@ impl DecoderThread {
                     if matches!(read, Read::Ended) {
                         // Shorter than it said: the fade goes on with silence, then the next.
                         ov.b_ended = true;
-                        ov.then = Then::Start(self.after_end(b.track).unwrap_or(usize::MAX));
+                        let next = self.after(&b);
+                        ov.then = match self.queue.get(next) {
+                            Some(&(key, _)) => Then::Start(key),
+                            None => Then::End,
+                        };
                     } else {
                         self.active = Some(b);
                     }
@@ -280,7 +285,10 @@ impl DecoderThread {
         self.pending.extend_from_slice(&rest);
         match ov.then {
             Then::Incoming => {}
-            Then::Start(track) => self.start_track(track, (0, 0.0), false, None),
+            Then::Start(key) => {
+                let track = self.queue.iter().position(|q| q.0 == key);
+                self.start_track(track.unwrap_or(usize::MAX), (0, 0.0), false, None);
+            }
             Then::End => {
                 self.mark_now(MarkerKind::End { flush: false });
                 let _ = self.events.send(EngineEvent::QueueEnded);
@@ -288,20 +296,22 @@ impl DecoderThread {
         }
     }
 
-    /// The incoming track was removed from the queue during a crossfade: the outgoing one fades
-    /// out as planned over silence, and playback ends there. If its start marker was not pushed
-    /// yet, it was never audible: the marker and its buffered output go.
+    /// The incoming track was removed from the queue during a crossfade: what it has buffered
+    /// fades out over 5 ms (it is already fading in: cutting it would click), the outgoing one
+    /// fades out as planned, and playback ends there. Its start marker, if not pushed yet, goes
+    /// (the display stays on the outgoing track to the end).
     pub(super) fn end_removed_in_overlap(&mut self, removed: &Active) {
+        let (_, d_dev) = self.seam_len(self.device_rate);
         let Some(ov) = self.overlap.as_mut() else {
             return;
         };
-        let unpushed = self.markers.iter().position(|&(_, kind)| {
+        let unpushed = self.markers.iter().rposition(|&(_, kind)| {
             matches!(kind, MarkerKind::TrackStart { track, .. } if track == removed.key)
         });
         if let Some(i) = unpushed {
             self.markers.remove(i);
-            ov.clear_b();
         }
+        ov.fade_out_b(d_dev as usize);
         ov.b_ended = true;
         ov.then = Then::End;
     }
@@ -309,8 +319,11 @@ impl DecoderThread {
 
 /// The crossfade at an A–B loop's seam (5 ms: no click, too short to hear as a fade).
 const SEAM_S: f64 = 0.005;
-/// The shortest A–B loop.
-pub const MIN_LOOP_S: f64 = 0.05;
+/// The shortest A–B loop: longer than a packet of any format here (FLAC's usual 4096-frame
+/// blocks are 93 ms at 44.1 kHz, Vorbis's longest 186 ms), so each pass reaches its seam in a
+/// packet of its own and every pass is exact. (A pass that misses it anyway loops at once,
+/// a little short, rather than run on past B.)
+pub const MIN_LOOP_S: f64 = 0.25;
 
 impl DecoderThread {
     /// The seam's length in source frames (at `rate`) and in device frames.

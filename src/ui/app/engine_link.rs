@@ -67,6 +67,9 @@ impl RustyApp {
         let paused = self.engine.is_paused();
         engine.set_spectrum_config(*self.engine.spectrum_config());
         engine.set_play_order(self.engine.play_order().clone());
+        if let (Some(key), Some(a), Some(b)) = (self.ab.key, self.ab.a, self.ab.b) {
+            engine.keep_ab_loop(key, a, b);
+        }
         engine.set_queue_keyed(self.queue_entries());
         if let Some((i, s)) = pos {
             engine.play_at(i, s);

@@ -113,12 +113,17 @@ impl RustyApp {
             .target_position()
             .and_then(|(i, s)| Some((self.playlist.get(i)?.key, s)));
         match (self.ab.a, here) {
-            (Some(a), Some((key, b))) if Some(key) == self.ab.key && b > a + 0.05 => {
+            (Some(a), Some((key, b)))
+                if Some(key) == self.ab.key && b > a + crate::engine::MIN_LOOP_S =>
+            {
                 self.ab.b = Some(b);
                 self.engine.set_ab_loop(Some((a, b)));
                 self.kick();
             }
-            _ => self.notify("A–B repeat: set A first ([), then B (]) later in the track".into()),
+            _ => self.notify(format!(
+                "A–B repeat: set A first ([), then B (]) at least {} s later in the track",
+                crate::engine::MIN_LOOP_S
+            )),
         }
     }
 
