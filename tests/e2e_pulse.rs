@@ -98,6 +98,45 @@ fn play_and_record_raw(
     (recorded, play_summary(&o))
 }
 
+/// Whether a recording is clean (the checks of `assert_clean_tone`).
+fn is_clean(c: &ToneCheck, summary: &serde_json::Value) -> bool {
+    (c.freq_hz - 1000.0).abs() <= 1.0
+        && (c.peak_dbfs + 20.0).abs() <= 0.5
+        && c.longest_gap_ms <= 5.0
+        && c.tone_seconds > 1.8
+        && summary["underruns"] == 0
+}
+
+/// `play_and_record` for the dropout tests, on a 2-core VM whose virtual CPUs can stall: a
+/// recording with a dropout is taken again only when the player itself saw the stall — the
+/// longest time between two callbacks over two periods, so the system did not run our
+/// real-time thread (or the server's graph) in time, which no player can make up for. A
+/// dropout with the callbacks on time is ours and fails at once; so do three stalled tries.
+fn play_and_record_clean(
+    name: &str,
+    file_rate: u32,
+    extra: &[&str],
+) -> (ToneCheck, serde_json::Value) {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let (c, summary) = play_and_record(name, file_rate, extra);
+        let period_ns = summary["buffer_frames"].as_f64().unwrap_or(1024.0) * 1e9
+            / summary["sample_rate"].as_f64().unwrap_or(48_000.0);
+        let stalled = summary["interval_ns"]["max"]
+            .as_f64()
+            .is_some_and(|m| m > 2.0 * period_ns);
+        if is_clean(&c, &summary) || !stalled || tries == 3 {
+            return (c, summary);
+        }
+        eprintln!(
+            "{name}: a dropout of {:.2} ms while the system stalled our callback ({} ns between \
+             two callbacks, period {period_ns:.0} ns): recording again",
+            c.longest_gap_ms, summary["interval_ns"]["max"]
+        );
+    }
+}
+
 fn assert_clean_tone(c: &ToneCheck, summary: &serde_json::Value) {
     assert!(
         (c.freq_hz - 1000.0).abs() <= 1.0,
@@ -254,7 +293,7 @@ fn tone_reaches_the_sink_intact() {
     if skip_without_pulse("tone_reaches_the_sink_intact") {
         return;
     }
-    let (c, summary) = play_and_record("e2e_tone", 48_000, &[]);
+    let (c, summary) = play_and_record_clean("e2e_tone", 48_000, &[]);
     assert_clean_tone(&c, &summary);
     assert_eq!(summary["sample_rate"], 48_000);
 }
@@ -265,7 +304,7 @@ fn resampled_tone_with_small_buffer_reaches_the_sink_intact() {
         return;
     }
     // A 44.1 kHz file on the 48 kHz sink: the resampler is in the path; 256-frame callbacks.
-    let (c, summary) = play_and_record("e2e_resampled", 44_100, &["--buffer", "256"]);
+    let (c, summary) = play_and_record_clean("e2e_resampled", 44_100, &["--buffer", "256"]);
     assert_clean_tone(&c, &summary);
     assert_eq!(summary["buffer_frames"], 256);
 }
