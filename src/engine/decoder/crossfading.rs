@@ -353,9 +353,14 @@ impl DecoderThread {
     pub(super) fn set_ab_loop(&mut self, l: Option<(u32, f64, f64)>) {
         self.ab_loop = l;
         if let Some(a) = self.active.as_ref() {
-            let ab = self.ab_frames(a.key, a.start, a.source.info().sample_rate);
+            let rate = a.source.info().sample_rate;
+            let ab = self.ab_frames(a.key, a.start, rate);
+            // Armed while decoding is still before the seam (a seek beyond B plays on).
+            let seam = self.seam_len(rate).0;
+            let armed = ab.is_some_and(|(_, b)| a.source.position() < b.saturating_sub(seam));
             if let Some(a) = self.active.as_mut() {
                 a.ab = ab;
+                a.armed = armed;
             }
         }
     }
