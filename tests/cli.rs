@@ -377,3 +377,40 @@ fn analyze_shows_a_progress_bar_on_a_terminal_only() {
         String::from_utf8_lossy(&piped.stderr)
     );
 }
+
+/// Folders expand alike for `analyze`, `list` and `play`: their audio files, recursively, each
+/// folder once (a symlink loop ends), without broken symlinks or hidden files.
+#[test]
+fn folders_expand_once_past_loops_and_broken_links() {
+    let dir = scratch("expand_hostile");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let tone = sine(48_000, 2, 440.0, 0.2, 0.2);
+    write_wav_f32(&dir.join("a.wav"), 48_000, 2, &tone);
+    write_wav_f32(&dir.join("sub/b.wav"), 48_000, 2, &tone);
+    write_wav_f32(&dir.join(".hidden.wav"), 48_000, 2, &tone);
+    std::os::unix::fs::symlink(dir.join("nowhere.wav"), dir.join("broken.wav")).unwrap();
+    std::os::unix::fs::symlink(&dir, dir.join("sub/loop")).unwrap();
+    std::os::unix::fs::symlink(dir.join("sub"), dir.join("again")).unwrap();
+    let o = run(&["analyze", "--json", p(&dir)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let paths: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["path"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let names: Vec<&str> = paths
+        .iter()
+        .map(|s| s.strip_prefix(&format!("{}/", dir.display())).unwrap_or(s))
+        .collect();
+    // `again` is a second way into `sub`: read once, under whichever name comes first.
+    assert_eq!(names, ["a.wav", "again/b.wav"], "{paths:?}");
+    let o = run(&["list", "--json", p(&dir)]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2, "{v}");
+}

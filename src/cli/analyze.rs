@@ -86,7 +86,15 @@ fn fmt_db(v: Option<f64>) -> String {
     v.map_or("-inf".into(), |x| format!("{x:.2}"))
 }
 
-pub fn run(files: &[PathBuf], as_json: bool) -> i32 {
+pub fn run(paths: &[PathBuf], as_json: bool) -> i32 {
+    // Folders expand as for `play` (their audio files, recursively; cue sheets are not audio).
+    let mut files = crate::library::files::expand(paths);
+    files.retain(|p| !crate::library::files::is_sheet(p) || paths.contains(p));
+    if files.is_empty() {
+        eprintln!("rusty-audio: nothing to analyze (no audio files in the arguments)");
+        return 1;
+    }
+    let files = &files[..];
     let results = analyze_all(files);
     let mut failed = false;
     let stdout = std::io::stdout();

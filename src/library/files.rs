@@ -22,14 +22,16 @@ pub fn is_sheet(p: &Path) -> bool {
 }
 
 /// Expand directories (recursively, skipping hidden entries) to their audio files and cue sheets;
-/// plain files are kept as given, whatever their extension.
+/// plain files are kept as given, whatever their extension. Symlinks are followed, each folder
+/// read once (a symlink loop ends there); broken symlinks and anything that is not a file are
+/// left out.
 #[must_use]
 pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
             let mut found = Vec::new();
-            collect_dir(p, &mut found);
+            collect_dir(p, &mut found, &mut std::collections::HashSet::new());
             found.sort();
             out.extend(found);
         } else {
@@ -39,12 +41,20 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) {
+fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut std::collections::HashSet<PathBuf>) {
+    // By its real path: a symlink back up the tree (or two links to one folder) is read once.
+    let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if !seen.insert(real) {
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         eprintln!("rusty-audio: {}: cannot read directory", dir.display());
         return;
     };
-    for e in entries.flatten() {
+    // In name order, so which of two ways into one folder counts is the same everywhere.
+    let mut entries: Vec<std::fs::DirEntry> = entries.flatten().collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for e in entries {
         // Hidden files and folders are not the user's music (a tagger's temporary copy, a
         // `.trash`): as file managers and other players do, folders expand without them.
         if e.file_name().to_string_lossy().starts_with('.') {
@@ -52,8 +62,8 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) {
         }
         let p = e.path();
         if p.is_dir() {
-            collect_dir(&p, out);
-        } else if is_audio(&p) || is_sheet(&p) {
+            collect_dir(&p, out, seen);
+        } else if p.is_file() && (is_audio(&p) || is_sheet(&p)) {
             out.push(p);
         }
     }
