@@ -9,7 +9,6 @@ mod common;
 use common::*;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use rusty_audio::engine::crossfade::{gains, Crossfade};
 use rusty_audio::engine::{Engine, EngineConfig};
@@ -38,26 +37,7 @@ fn track(dir: &Path, name: &str, rate: u32, freq: f64, seconds: f64, album: &str
     )
 }
 
-fn render(dir: &Path, out: &str, inputs: &[&Path], args: &[&str]) -> Vec<f32> {
-    let out = dir.join(out);
-    let o = Command::new(bin())
-        .arg("render")
-        .args(inputs)
-        .arg(&out)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "render {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    hound::WavReader::open(&out)
-        .unwrap()
-        .samples::<f32>()
-        .map(Result::unwrap)
-        .collect()
-}
+use common::render_queue as render;
 
 #[test]
 fn tracks_of_two_albums_overlap_by_the_fade_frame_for_frame() {

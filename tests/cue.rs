@@ -54,26 +54,7 @@ fn album(tag: &str) -> (PathBuf, PathBuf, PathBuf) {
     (dir, audio, sheet)
 }
 
-fn render(dir: &Path, out: &str, inputs: &[&Path], args: &[&str]) -> Vec<f32> {
-    let out = dir.join(out);
-    let o = Command::new(bin())
-        .arg("render")
-        .args(inputs)
-        .arg(&out)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "render {inputs:?} {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    hound::WavReader::open(&out)
-        .unwrap()
-        .samples::<f32>()
-        .map(Result::unwrap)
-        .collect()
-}
+use common::render_queue as render;
 
 fn no_flac(test: &str) -> bool {
     skip_unless(test, have("flac"), "flac (Debian: flac)")

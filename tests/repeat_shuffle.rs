@@ -188,12 +188,34 @@ fn play_shuffles_albums_whole_and_repeats_until_interrupted() {
     );
 }
 
+/// How far `out` (stereo, from the jump to A on) is from `passes` exact A–B passes of the
+/// decoded file `r` (44.1 kHz): each the frames A.. straight, then the 5 ms equal-power seam
+/// mixing the frames before B with those before A. The jump's own 5 ms fade-in is left out.
+fn ab_passes_error(out: &[f32], r: &[f32], a: usize, b: usize, passes: usize) -> f32 {
+    use rusty_audio::engine::crossfade::gains;
+    let (p, d) = (b - a, 221usize);
+    let mut worst = 0.0f32;
+    for k in d..passes * p {
+        let j = k % p;
+        for c in 0..2 {
+            let want = if j < p - d {
+                r[(a + j) * 2 + c]
+            } else {
+                let t = j - (p - d);
+                let (ga, gb) = gains(t as u64, d as u64);
+                r[(b - d + t) * 2 + c] * ga + r[(a - d + t) * 2 + c] * gb
+            };
+            worst = worst.max((out[k * 2 + c] - want).abs());
+        }
+    }
+    worst
+}
+
 /// An A–B loop is sample-exact: after the jump to A, each pass is exactly B − A frames: the
 /// file's frames A.. straight, then a 5 ms equal-power seam mixing the frames before B with the
 /// frames before A. Cleared, playback goes on past B.
 #[test]
 fn an_ab_loop_repeats_its_range_exactly_with_a_short_seam() {
-    use rusty_audio::engine::crossfade::gains;
     let dir = scratch("order_ab");
     let f = tone(&dir, "t.wav", 523.25, 3.0);
     let (r, _, _) = our_decode(&f);
@@ -203,24 +225,8 @@ fn an_ab_loop_repeats_its_range_exactly_with_a_short_seam() {
     render_n(&mut e, 44_100); // 1 s in (the decoder is half a second ahead)
     e.set_ab_loop(Some((0.5, 0.8)));
     let (a, b) = (22_050usize, 35_280usize);
-    let (p, d) = (b - a, 221usize); // the pass; the seam (5 ms at 44.1 kHz)
-    let out = render_n(&mut e, 3 * p + 1000);
-    let fade_in = 221; // the jump to A lands with a 5 ms fade-in
-    let frame = |k: usize, c: usize| out[k * 2 + c];
-    let mut worst = 0.0f32;
-    for k in fade_in..3 * p {
-        let j = k % p;
-        for c in 0..2 {
-            let want = if j < p - d {
-                r[(a + j) * 2 + c]
-            } else {
-                let t = (j - (p - d)) as u64;
-                let (ga, gb) = gains(t, d as u64);
-                r[(b - d + t as usize) * 2 + c] * ga + r[(a - d + t as usize) * 2 + c] * gb
-            };
-            worst = worst.max((frame(k, c) - want).abs());
-        }
-    }
+    let out = render_n(&mut e, 3 * (b - a) + 1000);
+    let worst = ab_passes_error(&out, &r, a, b, 3);
     assert!(
         worst < 1e-6,
         "every pass is the range, seam mixed: off by {worst}"
@@ -281,7 +287,6 @@ fn repeat_does_not_spin_on_an_entry_that_plays_nothing() {
 /// reopens mid-packet and splits another at the seam) is exact pass after pass.
 #[test]
 fn an_ab_loop_on_a_flac_is_exact_whatever_the_packets() {
-    use rusty_audio::engine::crossfade::gains;
     if skip_unless(
         "an_ab_loop_on_a_flac_is_exact_whatever_the_packets",
         have("flac"),
@@ -304,21 +309,8 @@ fn an_ab_loop_on_a_flac_is_exact_whatever_the_packets() {
     render_n(&mut e, 22_050);
     e.set_ab_loop(Some((1.0, 1.26)));
     let (a, b) = (44_100usize, 55_566usize);
-    let (p, d) = (b - a, 221usize);
+    let p = b - a;
     let out = render_n(&mut e, 4 * p + 1000);
-    let mut worst = 0.0f32;
-    for k in 221..4 * p {
-        let j = k % p;
-        for c in 0..2 {
-            let want = if j < p - d {
-                r[(a + j) * 2 + c]
-            } else {
-                let t = (j - (p - d)) as u64;
-                let (ga, gb) = gains(t, d as u64);
-                r[(b - d + t as usize) * 2 + c] * ga + r[(a - d + t as usize) * 2 + c] * gb
-            };
-            worst = worst.max((out[k * 2 + c] - want).abs());
-        }
-    }
+    let worst = ab_passes_error(&out, &r, a, b, 4);
     assert!(worst < 1e-6, "every pass exact: off by {worst}");
 }

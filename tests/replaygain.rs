@@ -24,29 +24,7 @@ fn flac_with(dir: &Path, name: &str, freq: f64, tags: &[&str]) -> PathBuf {
     flac_file(dir, &format!("{name}.flac"), 44_100, &pcm, tags)
 }
 
-/// `render` the inputs with `args`; the float32 samples written.
-fn render(dir: &Path, out: &str, inputs: &[&Path], args: &[&str]) -> Vec<f32> {
-    let out = dir.join(out);
-    let o = Command::new(bin())
-        // Measured loudness goes to this test's own cache, not the user's.
-        .env("XDG_CACHE_HOME", dir.join("cache"))
-        .arg("render")
-        .args(inputs)
-        .arg(&out)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "render {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    hound::WavReader::open(&out)
-        .unwrap()
-        .samples::<f32>()
-        .map(Result::unwrap)
-        .collect()
-}
+use common::render_queue as render;
 
 /// Every sample of `got` is `want` × 10^(db/20) (float32 rounding allowed).
 fn assert_scaled(got: &[f32], want: &[f32], db: f64, what: &str) {

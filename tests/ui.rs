@@ -300,27 +300,12 @@ fn tags_duration_overview_and_spectrogram_appear() {
 
 #[test]
 fn settings_survive_a_restart_and_a_corrupt_file_is_kept() {
-    use rusty_audio::ui::app::Startup;
-    use rusty_audio::ui::settings::Store;
     let dir = scratch("ui_settings").join("cfg");
     let _ = std::fs::remove_dir_all(&dir);
     let a = tone("ui_settings_a");
     let b = scratch("ui_settings_b").join("b.wav");
     std::fs::copy(&a, &b).unwrap();
-    let start = |files: Vec<std::path::PathBuf>| {
-        let mut store = Store::at(&dir);
-        let (settings, warning) = store.load();
-        RustyApp::build(
-            null_engine(),
-            Startup {
-                files,
-                autoplay: false,
-                store,
-                settings,
-                warning,
-            },
-        )
-    };
+    let start = |files: Vec<std::path::PathBuf>| app_stored(&dir, files);
     {
         let mut h = harness(start(vec![a.clone(), b.clone()]));
         h.step();

@@ -19,8 +19,6 @@ fn the_crossfade_menu_is_heard_and_kept() {
     ) {
         return;
     }
-    use rusty_audio::ui::app::Startup;
-    use rusty_audio::ui::settings::Store;
     let dir = scratch("ui_crossfade");
     let config = dir.join("config");
     let _ = std::fs::remove_dir_all(&config);
@@ -34,20 +32,7 @@ fn the_crossfade_menu_is_heard_and_kept() {
         )
     };
     let (a, b) = (tone("a.flac", 440.0, "One"), tone("b.flac", 880.0, "Two"));
-    let start = |files: Vec<std::path::PathBuf>| {
-        let mut store = Store::at(&config);
-        let (settings, warning) = store.load();
-        RustyApp::build(
-            null_engine(),
-            Startup {
-                files,
-                autoplay: false,
-                store,
-                settings,
-                warning,
-            },
-        )
-    };
+    let start = |files: Vec<std::path::PathBuf>| app_stored(&config, files);
     let mut h = harness(start(vec![a, b]));
     h.step();
     h.get_by_label("Crossfade off").click();
@@ -90,8 +75,6 @@ fn the_crossfade_menu_is_heard_and_kept() {
 #[test]
 fn repeat_and_shuffle_controls_set_the_play_order_and_are_kept() {
     use rusty_audio::engine::order::{Repeat, Shuffle};
-    use rusty_audio::ui::app::Startup;
-    use rusty_audio::ui::settings::Store;
     let dir = scratch("ui_repeat_shuffle");
     let config = dir.join("config");
     let _ = std::fs::remove_dir_all(&config);
@@ -110,20 +93,7 @@ fn repeat_and_shuffle_controls_set_the_play_order_and_are_kept() {
             files.push(p);
         }
     }
-    let start = |files: Vec<std::path::PathBuf>| {
-        let mut store = Store::at(&config);
-        let (settings, warning) = store.load();
-        RustyApp::build(
-            null_engine(),
-            Startup {
-                files,
-                autoplay: false,
-                store,
-                settings,
-                warning,
-            },
-        )
-    };
+    let start = |files: Vec<std::path::PathBuf>| app_stored(&config, files);
     let mut h = harness(start(files));
     h.step();
     h.get_by_label("Repeat off").click();

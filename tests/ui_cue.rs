@@ -25,8 +25,6 @@ fn sheet_tracks_are_rows_that_play_their_range_and_are_kept() {
     ) {
         return;
     }
-    use rusty_audio::ui::app::Startup;
-    use rusty_audio::ui::settings::Store;
     let dir = scratch("ui_cue");
     let config = dir.join("config");
     let _ = std::fs::remove_dir_all(&config);
@@ -41,20 +39,7 @@ fn sheet_tracks_are_rows_that_play_their_range_and_are_kept() {
     );
     let sheet = music.join("image.cue");
     std::fs::write(&sheet, SHEET).unwrap();
-    let start = |files: Vec<std::path::PathBuf>| {
-        let mut store = Store::at(&config);
-        let (settings, warning) = store.load();
-        RustyApp::build(
-            null_engine(),
-            Startup {
-                files,
-                autoplay: false,
-                store,
-                settings,
-                warning,
-            },
-        )
-    };
+    let start = |files: Vec<std::path::PathBuf>| app_stored(&config, files);
 
     // The folder holds the image and its sheet: three tracks, not the image as well.
     let mut h = harness(start(vec![music.clone()]));

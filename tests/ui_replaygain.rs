@@ -53,25 +53,10 @@ fn the_normalization_picker_is_heard_shown_and_kept() {
     ) {
         return;
     }
-    use rusty_audio::ui::app::Startup;
-    use rusty_audio::ui::settings::Store;
     let dir = scratch("ui_replaygain");
     let config = dir.join("config");
     let _ = std::fs::remove_dir_all(&config);
-    let start = |files: Vec<std::path::PathBuf>| {
-        let mut store = Store::at(&config);
-        let (settings, warning) = store.load();
-        RustyApp::build(
-            null_engine(),
-            Startup {
-                files,
-                autoplay: false,
-                store,
-                settings,
-                warning,
-            },
-        )
-    };
+    let start = |files: Vec<std::path::PathBuf>| app_stored(&config, files);
     let f = tagged(&dir);
     let mut h = harness(start(vec![f.clone()]));
     h.step();

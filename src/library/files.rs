@@ -15,6 +15,20 @@ fn is_audio(p: &Path) -> bool {
         .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
+/// A file's identity now (size, modification time in seconds), if it can be read: what says a
+/// file measured before (its length, its loudness) is still the one measured.
+#[must_use]
+pub fn stamp(path: &Path) -> Option<(u64, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    let modified = m
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some((m.len(), modified))
+}
+
 /// A cue sheet (by its extension).
 #[must_use]
 pub fn is_sheet(p: &Path) -> bool {

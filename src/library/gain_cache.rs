@@ -33,17 +33,7 @@ struct Measured {
     true_peak: f64,
 }
 
-/// (size, modification time) of a file now.
-fn stamp(path: &Path) -> Option<(u64, u64)> {
-    let m = std::fs::metadata(path).ok()?;
-    let modified = m
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs();
-    Some((m.len(), modified))
-}
+use super::files::stamp;
 
 /// Measured loudness by file.
 #[derive(Debug, Default)]

@@ -97,14 +97,7 @@ impl KnownLength {
     /// The file's identity now (size, modification time), if it can be read.
     #[must_use]
     pub fn stamp(path: &Path) -> Option<(u64, u64)> {
-        let m = std::fs::metadata(path).ok()?;
-        let modified = m
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_secs();
-        Some((m.len(), modified))
+        crate::library::files::stamp(path)
     }
 
     /// The stored length if the file is still the one measured.

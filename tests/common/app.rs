@@ -20,6 +20,25 @@ pub fn app_with(files: Vec<PathBuf>) -> RustyApp {
     RustyApp::new(null_engine(), files, false)
 }
 
+/// The app as a user starts it: settings loaded from (and saved to) `config`, `files` queued
+/// (none: the saved playlist), not playing.
+pub fn app_stored(config: &std::path::Path, files: Vec<PathBuf>) -> RustyApp {
+    use rusty_audio::ui::app::Startup;
+    use rusty_audio::ui::settings::Store;
+    let mut store = Store::at(config);
+    let (settings, warning) = store.load();
+    RustyApp::build(
+        null_engine(),
+        Startup {
+            files,
+            autoplay: false,
+            store,
+            settings,
+            warning,
+        },
+    )
+}
+
 pub fn harness(app: RustyApp) -> Harness<'static, RustyApp> {
     harness_sized(app, [1200.0, 800.0])
 }

@@ -555,3 +555,28 @@ pub fn flac_file(dir: &Path, name: &str, rate: u32, samples: &[f32], tags: &[&st
     }
     out
 }
+
+/// `rusty-audio render IN... OUT` into `dir` with `args`: the float32 samples written. Measured
+/// loudness (untagged inputs with `--replaygain`) goes to the test's own cache (`dir/cache`),
+/// never the user's, so a render does not depend on an earlier run.
+pub fn render_queue(dir: &Path, out: &str, inputs: &[&Path], args: &[&str]) -> Vec<f32> {
+    let out = dir.join(out);
+    let o = Command::new(bin())
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .arg("render")
+        .args(inputs)
+        .arg(&out)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "render {inputs:?} {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    hound::WavReader::open(&out)
+        .unwrap()
+        .samples::<f32>()
+        .map(Result::unwrap)
+        .collect()
+}
