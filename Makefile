@@ -22,14 +22,14 @@ $(TEST_TARGETS): export PIPEWIRE_REMOTE := pipewire-0
 $(TEST_TARGETS): export RUSTY_AUDIO_MEDIA := $(MEDIA)
 
 # libpipewire-0.3-dev and libclang-dev: cpal's PipeWire host (the default on Linux) is built with
-# bindgen against libpipewire.
-BUILD_PKGS := pkg-config libasound2-dev gcc libpipewire-0.3-dev libclang-dev
+# bindgen against libpipewire. libopus-dev: Opus is decoded by the system's libopus.
+BUILD_PKGS := pkg-config libasound2-dev gcc libpipewire-0.3-dev libclang-dev libopus-dev
 # Loaded at run time by the window (winit/wgpu via EGL on Mesa); nothing extra is needed to build.
 GUI_PKGS := libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 libx11-xcb1 libxcursor1 libxi6 libxrandr2 libfontconfig1
 # The test sound server is PipeWire (+ WirePlumber, pipewire-pulse for parec/pactl, dbus-daemon for
 # WirePlumber); pulseaudio itself for the tests of the native PulseAudio host; rtkit and polkitd
 # for the real-time grant test (tests/realtime.rs).
-TEST_PKGS := sox libsox-fmt-all ffmpeg flac playerctl openbox desktop-file-utils appstream pipewire pipewire-bin pipewire-pulse wireplumber dbus-daemon dbus-bin rtkit polkitd pulseaudio pulseaudio-utils libasound2-plugins alsa-utils strace xvfb imagemagick xdotool $(GUI_PKGS)
+TEST_PKGS := sox libsox-fmt-all ffmpeg flac opus-tools playerctl openbox desktop-file-utils appstream pipewire pipewire-bin pipewire-pulse wireplumber dbus-daemon dbus-bin rtkit polkitd pulseaudio pulseaudio-utils libasound2-plugins alsa-utils strace xvfb imagemagick xdotool $(GUI_PKGS)
 
 # Install the Debian packages in $(1) that are not installed yet.
 define apt_install

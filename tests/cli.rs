@@ -27,6 +27,21 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// A real file in a container we read holding a codec we do not decode: AC-3 in Matroska.
+fn unsupported_codec_file(dir: &Path) -> std::path::PathBuf {
+    let out = dir.join("ac3.mka");
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(media_file("prog_s16.wav"))
+        .args(["-t", "1", "-c:a", "ac3"])
+        .arg(&out)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg AC-3 encode");
+    out
+}
+
 #[test]
 fn analyze_json_lines_in_argument_order() {
     let names = [
@@ -36,9 +51,11 @@ fn analyze_json_lines_in_argument_order() {
         "bad/empty.wav",
         "prog8k_mulaw.wav",
     ];
+    let ac3 = unsupported_codec_file(&scratch("analyze_json_lines"));
     let paths: Vec<String> = names
         .iter()
         .map(|n| p(&media_file(n)).to_string())
+        .chain([p(&ac3).to_string()])
         .collect();
     let mut args = vec!["analyze", "--json"];
     args.extend(paths.iter().map(String::as_str));
@@ -53,7 +70,7 @@ fn analyze_json_lines_in_argument_order() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), names.len());
+    assert_eq!(lines.len(), paths.len());
     for (line, path) in lines.iter().zip(&paths) {
         assert_eq!(line["path"], path.as_str());
     }
@@ -76,10 +93,12 @@ fn analyze_json_lines_in_argument_order() {
     assert_eq!(lines[0]["frames"], 882_000);
     assert_eq!(lines[2]["channels"], 4);
     assert_eq!(lines[4]["sample_rate"], 8000);
-    assert!(lines[1]["error"]
+    assert_eq!(lines[1]["codec"], "opus");
+    assert_eq!(lines[1]["frames"], 960_000);
+    assert!(lines[5]["error"]
         .as_str()
         .unwrap()
-        .contains("unsupported codec: opus"));
+        .contains("unsupported codec: ac3"));
     assert!(lines[3]["error"].as_str().unwrap().contains("empty file"));
     assert_eq!(
         stderr(&o).lines().count(),
@@ -144,7 +163,7 @@ fn bad_inputs_fail_with_one_line_naming_the_file() {
         (media_file("bad/empty.wav"), "empty file"),
         (media_file("bad/random.mp3"), "not a recognised audio file"),
         (media_file("bad/text.ogg"), "not a recognised audio file"),
-        (media_file("prog.opus"), "unsupported codec: opus"),
+        (unsupported_codec_file(&dir), "unsupported codec: ac3"),
         (missing, "cannot open"),
         (absurd, "chunk length exceeds"),
     ];

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod codec_names;
 pub mod error;
 pub mod mp4_priming;
+pub mod opus;
 pub mod source;
 pub mod tags;
 

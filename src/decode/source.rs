@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use symphonia::core::audio::Channels;
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::{Error as SymError, SeekErrorKind};
 use symphonia::core::formats::probe::Hint;
@@ -64,6 +65,9 @@ pub struct AudioSource {
     seek_to: Option<i64>,
     /// Encoder priming frames the container declares but the reader does not trim (MP4 edit list).
     priming: u64,
+    /// Frames before a seek target that decoding must start at for the output to be right there
+    /// (Opus: 320 ms, see `opus::SEEK_PREROLL`); the lead-in is decoded and dropped.
+    preroll: u64,
     /// Index of the next frame `read` returns.
     position: u64,
     scratch: Vec<f32>,
@@ -189,11 +193,19 @@ impl AudioSource {
         let track_id = track.id;
         let declared_frames = track.num_frames;
         let declared_duration = track.duration.map(|d| d.get());
+        // The track's delay is the frames before the first one to play (Opus' pre-skip; the
+        // Ogg timestamps count them). Other codecs trim their priming themselves.
+        let is_opus = params.codec == CODEC_ID_OPUS;
+        let delay = if is_opus {
+            track.delay.map(u64::from)
+        } else {
+            None
+        };
         let time_base = track
             .time_base
             .map(|tb| (u64::from(tb.numer.get()), u64::from(tb.denom.get())));
 
-        let decoder = symphonia::default::get_codecs()
+        let decoder = super::opus::codecs()
             .make_audio_decoder(&params, &AudioDecoderOptions::default())
             .map_err(|e| match e {
                 SymError::Unsupported(_) => DecodeError::UnsupportedCodec {
@@ -213,7 +225,7 @@ impl AudioSource {
                 reason: format!("implausible sample rate {sample_rate} Hz"),
             });
         }
-        let priming = edit_list.and_then(|p| p.frames_at(sample_rate));
+        let priming = edit_list.and_then(|p| p.frames_at(sample_rate)).or(delay);
         // symphonia describes a WAVE file without a channel mask (or with mask 0) as its first n
         // positions (FL FR FC LFE BL …): a count, not a layout. From 4 channels on that guess
         // differs from the conventional layout (a quad file would get a centre and an LFE), so
@@ -264,13 +276,16 @@ impl AudioSource {
         let time_base = time_base.unwrap_or((1, u64::from(sample_rate)));
         // symphonia gives a frame count only when the media timescale is the sample rate (MP4);
         // otherwise the duration, in time-base units, says the same.
-        let declared_frames = declared_frames.or_else(|| {
-            let (numer, denom) = time_base;
-            declared_duration.map(|d| {
-                (u128::from(d) * u128::from(numer) * u128::from(sample_rate)
-                    / u128::from(denom.max(1))) as u64
+        let declared_frames = declared_frames
+            .or_else(|| {
+                let (numer, denom) = time_base;
+                declared_duration.map(|d| {
+                    (u128::from(d) * u128::from(numer) * u128::from(sample_rate)
+                        / u128::from(denom.max(1))) as u64
+                })
             })
-        });
+            // Ogg's count is the last granule position, which includes the pre-skip.
+            .map(|n| n.saturating_sub(delay.unwrap_or(0)));
         Ok(Self {
             info: SourceInfo {
                 path: path.into(),
@@ -290,6 +305,11 @@ impl AudioSource {
             skip_frames: priming.unwrap_or(0),
             seek_to: None,
             priming: priming.unwrap_or(0),
+            preroll: if is_opus {
+                super::opus::SEEK_PREROLL
+            } else {
+                0
+            },
             position: 0,
             scratch: Vec::new(),
             ended: false,
@@ -442,7 +462,8 @@ impl AudioSource {
         let rate = u64::from(self.info.sample_rate);
         let (numer, denom) = self.time_base;
         let target = frame + self.priming;
-        let ts = (u128::from(target) * u128::from(denom) / (u128::from(rate) * u128::from(numer)))
+        let from = target.saturating_sub(self.preroll);
+        let ts = (u128::from(from) * u128::from(denom) / (u128::from(rate) * u128::from(numer)))
             as i64;
         match self.reader.seek(
             SeekMode::Accurate,

@@ -1,0 +1,231 @@
+//! Ogg Opus (libopus through `decode::opus`): decoded like opusdec (libopus' own reference
+//! player), exact length after the pre-skip and end trim, the header's output gain applied, seeks
+//! exact (80 ms pre-roll), surround channels in place, gapless between tracks.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rusty_audio::decode::AudioSource;
+
+fn skip_without_opusdec(test: &str) -> bool {
+    skip_unless(test, have("opusdec"), "opusdec (opus-tools)")
+}
+
+/// opusdec's float decode at 48 kHz (it applies the pre-skip, the end trim and the output gain).
+fn opusdec(path: &Path) -> Vec<f32> {
+    let out = path.with_extension("opusdec.wav");
+    let o = Command::new("opusdec")
+        .args(["--quiet", "--float", "--rate", "48000"])
+        .arg(path)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "opusdec: {}", String::from_utf8_lossy(&o.stderr));
+    hound::WavReader::open(&out)
+        .unwrap()
+        .samples::<f32>()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Encode interleaved float samples (48 kHz) to Ogg Opus with ffmpeg's libopus.
+fn encode(dir: &Path, name: &str, channels: u16, samples: &[f32], extra: &[&str]) -> PathBuf {
+    let wav = dir.join(format!("{name}.wav"));
+    write_wav_f32(&wav, 48_000, channels, samples);
+    let out = dir.join(format!("{name}.opus"));
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(&wav)
+        .args(["-c:a", "libopus", "-b:a", "256k"])
+        .args(extra)
+        .arg(&out)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg libopus encode of {name}");
+    out
+}
+
+fn decode_all(path: &Path) -> (Vec<f32>, usize) {
+    let (v, ch, rate) = our_decode(path);
+    assert_eq!(rate, 48_000);
+    (v, ch)
+}
+
+#[test]
+fn decodes_like_opusdec_with_the_exact_length() {
+    if skip_without_opusdec("decodes_like_opusdec_with_the_exact_length") {
+        return;
+    }
+    let path = media_file("prog.opus");
+    let (ours, ch) = decode_all(&path);
+    assert_eq!(ch, 2);
+    // The 20 s programme, resampled to 48 kHz by the encoder: exactly 960 000 frames once the
+    // pre-skip (312) and the last page's padding are trimmed.
+    assert_eq!(ours.len() / ch, 960_000);
+    let reference = opusdec(&path);
+    assert_eq!(reference.len(), ours.len(), "opusdec's length");
+    // The same library decodes both: anything but float rounding would be a misalignment or a
+    // missed trim (one frame off scores near 0 dB on this programme).
+    let snr = snr_db(&reference, &ours);
+    assert!(snr > 100.0, "SNR against opusdec {snr:.1} dB");
+    // And the info the player shows.
+    let src = AudioSource::open(&path).unwrap();
+    assert_eq!(src.info().codec, "opus");
+    assert_eq!(src.info().declared_frames, Some(960_000));
+}
+
+/// An Ogg page's CRC (RFC 3533: CRC-32, polynomial 0x04c11db7, no reflection, initial 0, over
+/// the page with its CRC field zeroed).
+fn ogg_crc(page: &[u8]) -> u32 {
+    let mut crc = 0u32;
+    for &b in page {
+        crc ^= u32::from(b) << 24;
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04c1_1db7
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// The file with the OpusHead's output gain set to `q78` (Q7.8 dB) and the first page's CRC
+/// recomputed.
+fn with_output_gain(src: &Path, out: &Path, q78: i16) {
+    let mut bytes = std::fs::read(src).unwrap();
+    assert_eq!(&bytes[..4], b"OggS");
+    let segments = usize::from(bytes[26]);
+    let body = 27 + segments;
+    let page_len = body + bytes[27..body].iter().map(|&s| usize::from(s)).sum::<usize>();
+    assert_eq!(&bytes[body..body + 8], b"OpusHead");
+    bytes[body + 16..body + 18].copy_from_slice(&q78.to_le_bytes());
+    bytes[22..26].fill(0);
+    let crc = ogg_crc(&bytes[..page_len]);
+    bytes[22..26].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(out, bytes).unwrap();
+}
+
+#[test]
+fn the_headers_output_gain_is_applied() {
+    if skip_without_opusdec("the_headers_output_gain_is_applied") {
+        return;
+    }
+    let dir = scratch("opus_gain");
+    let plain = media_file("prog.opus");
+    let (base, _) = decode_all(&plain);
+    for q78 in [-6 * 256, 3 * 256 + 128] {
+        let gained = dir.join(format!("gain{q78}.opus"));
+        with_output_gain(&plain, &gained, q78);
+        let (ours, _) = decode_all(&gained);
+        let factor = 10f64.powf(f64::from(q78) / 5120.0);
+        let expect: Vec<f32> = base.iter().map(|&x| (f64::from(x) * factor) as f32).collect();
+        let snr = snr_db(&expect, &ours);
+        assert!(snr > 100.0, "gain {q78}/256 dB: SNR {snr:.1} dB against the scaled decode");
+        // opusdec applies the header gain too.
+        let snr = snr_db(&opusdec(&gained), &ours);
+        assert!(snr > 100.0, "gain {q78}/256 dB: SNR {snr:.1} dB against opusdec");
+    }
+}
+
+#[test]
+fn seeks_are_exact_with_preroll() {
+    let path = media_file("prog.opus");
+    let (all, ch) = decode_all(&path);
+    // 0 and the first packet (inside the pre-skip's shadow), odd frames, across page ends.
+    for target in [0u64, 1, 311, 960, 123_457, 480_000, 700_001, 900_000] {
+        let mut src = AudioSource::open(&path).unwrap();
+        src.seek(target).unwrap();
+        let mut got = Vec::new();
+        while got.len() < 4096 * ch && src.read(&mut got).unwrap() > 0 {}
+        let start = target as usize * ch;
+        let n = got.len().min(4096 * ch).min(all.len() - start);
+        assert_eq!(n, (4096 * ch).min(all.len() - start), "seek to {target}: short read");
+        // From the very first frame (no lead-in is skipped here): with the pre-roll the decoder
+        // has converged by the target (75–115 dB here, by content). With RFC 7845's minimum
+        // 80 ms this reads 28 dB; one frame off, under 25 dB.
+        let snr = snr_db(&all[start..start + n], &got[..n]);
+        assert!(snr > 70.0, "seek to {target}: SNR {snr:.1} dB against the linear decode");
+        assert_eq!(src.position(), target + (got.len() / ch) as u64);
+    }
+    // Near the end: exactly what is left.
+    let mut src = AudioSource::open(&path).unwrap();
+    src.seek(959_000).unwrap();
+    let mut got = Vec::new();
+    while src.read(&mut got).unwrap() > 0 {}
+    assert_eq!(got.len(), 1000 * ch, "the last 1000 frames");
+    let snr = snr_db(&all[959_000 * ch..], &got);
+    assert!(snr > 50.0, "the last 1000 frames (fading out, so quieter): SNR {snr:.1} dB");
+    // Past the end: nothing, no error.
+    let mut src = AudioSource::open(&path).unwrap();
+    src.seek(2_000_000).unwrap();
+    let mut got = Vec::new();
+    assert_eq!(src.read(&mut got).unwrap(), 0);
+}
+
+#[test]
+fn surround_channels_land_in_their_places() {
+    // 5.1 (mapping family 1, Vorbis order L C R RL RR LFE inside the stream): a different tone on
+    // each channel; after decoding, each plays on its own channel of our (WAVE) order
+    // FL FR FC LFE BL BR.
+    let dir = scratch("opus_51");
+    let freqs = [300.0, 500.0, 700.0, 60.0, 1100.0, 1300.0]; // FL FR FC LFE BL BR
+    let frames = 48_000;
+    let mut pcm = vec![0f32; frames * 6];
+    for (c, f) in freqs.iter().enumerate() {
+        for i in 0..frames {
+            pcm[i * 6 + c] =
+                (0.3 * (2.0 * std::f64::consts::PI * f * i as f64 / 48_000.0).sin()) as f32;
+        }
+    }
+    let path = encode(&dir, "surround", 6, &pcm, &["-mapping_family", "1"]);
+    let src = AudioSource::open(&path).unwrap();
+    assert_eq!(src.info().channels, 6);
+    let (ours, ch) = decode_all(&path);
+    assert_eq!(ours.len() / ch, frames, "exact length");
+    for (c, f) in freqs.iter().enumerate() {
+        let chan: Vec<f32> = ours.iter().skip(c).step_by(6).copied().collect();
+        let want: Vec<f32> = pcm.iter().skip(c).step_by(6).copied().collect();
+        // Middle of the second (away from the start's onset).
+        let snr = snr_db(&want[8_000..40_000], &chan[8_000..40_000]);
+        assert!(snr > 15.0, "channel {c} ({f} Hz): SNR {snr:.1} dB — in the wrong place?");
+    }
+}
+
+#[test]
+fn two_opus_tracks_join_gaplessly() {
+    let dir = scratch("opus_gapless");
+    // A continuous tone cut at an odd frame: any gap, overlap or leftover pre-skip at the join is a
+    // phase jump the error shows.
+    let whole = sine(48_000, 2, 441.0, 0.5, 2.0);
+    let cut = 48_001 * 2;
+    let a = encode(&dir, "a", 2, &whole[..cut], &[]);
+    let b = encode(&dir, "b", 2, &whole[cut..], &[]);
+    let out = render_queue(&dir, "joined.wav", &[&a, &b], &[]);
+    assert_eq!(out.len(), whole.len(), "exactly the two lengths");
+    // Around the join (±10 ms) as clean as inside each track.
+    let seam = snr_db(&whole[cut - 960..cut + 960], &out[cut - 960..cut + 960]);
+    let inside = snr_db(&whole[40_000..60_000], &out[40_000..60_000]);
+    assert!(inside > 30.0, "inside a track: {inside:.1} dB");
+    assert!(seam > 25.0, "at the join: {seam:.1} dB (inside: {inside:.1} dB)");
+}
+
+#[test]
+fn analyze_and_play_accept_opus() {
+    let path = media_file("prog.opus");
+    let o = Command::new(bin())
+        .args(["analyze", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let first = if v.is_array() { &v[0] } else { &v };
+    assert_eq!(first["codec"], "opus", "{v}");
+    assert!((first["duration_s"].as_f64().unwrap() - 20.0).abs() < 1e-9, "{v}");
+}
