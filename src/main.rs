@@ -205,6 +205,10 @@ fn main() {
     // Before any thread exists (setting the environment later would race other threads' reads).
     rusty_audio::engine::output::configure_pipewire_client();
     std::panic::set_hook(Box::new(|info| {
+        // A panic inside a codec on a hostile file is reported as that file's decode error.
+        if rusty_audio::decode::guard::is_contained() {
+            return;
+        }
         // A panic is a bug; say so in one line rather than a trace (RUST_BACKTRACE still works).
         eprintln!("rusty-audio: internal error: {info}");
     }));

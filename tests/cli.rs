@@ -151,13 +151,6 @@ fn analyze_levels_agree_with_sox() {
 #[test]
 fn bad_inputs_fail_with_one_line_naming_the_file() {
     let dir = scratch("bad_inputs");
-    // A WAV whose data chunk claims more than its RIFF chunk (both ~4 GiB) but holds one second.
-    let absurd = dir.join("absurd_header.wav");
-    write_wav_i16(&absurd, 8000, 1, &sine(8000, 1, 440.0, 0.5, 1.0));
-    let mut bytes = std::fs::read(&absurd).unwrap();
-    bytes[4..8].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
-    bytes[40..44].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
-    std::fs::write(&absurd, bytes).unwrap();
     let missing = dir.join("does-not-exist.flac");
     let cases = [
         (media_file("bad/empty.wav"), "empty file"),
@@ -165,7 +158,6 @@ fn bad_inputs_fail_with_one_line_naming_the_file() {
         (media_file("bad/text.ogg"), "not a recognised audio file"),
         (unsupported_codec_file(&dir), "unsupported codec: ac3"),
         (missing, "cannot open"),
-        (absurd, "chunk length exceeds"),
     ];
     for (path, reason) in &cases {
         for cmd in [&["analyze"][..], &["play", "--output", "null"][..]] {

@@ -16,6 +16,8 @@ pub enum DecodeError {
     UnknownFormat { path: PathBuf, reason: String },
     #[error("{path}: no audio track")]
     NoAudioTrack { path: PathBuf },
+    #[error("{path}: no audio in the file (its sound data is empty)")]
+    NoAudio { path: PathBuf },
     #[error("{path}: unsupported codec: {codec}")]
     UnsupportedCodec { path: PathBuf, codec: String },
     #[error("{path}: {reason}")]
@@ -35,6 +37,7 @@ impl DecodeError {
             | Self::Empty { path }
             | Self::UnknownFormat { path, .. }
             | Self::NoAudioTrack { path }
+            | Self::NoAudio { path }
             | Self::UnsupportedCodec { path, .. }
             | Self::BadHeader { path, .. }
             | Self::Decode { path, .. }

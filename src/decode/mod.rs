@@ -4,10 +4,12 @@
 pub mod cache;
 pub mod codec_names;
 pub mod error;
+pub mod guard;
 pub mod mp4_priming;
 pub mod opus;
 pub mod source;
 pub mod tags;
+pub mod size_repair;
 
 pub use cache::FileCache;
 pub use error::DecodeError;

@@ -163,9 +163,19 @@ impl AudioSource {
         Self::from_media(path, Box::new(Cursor::new(bytes)))
     }
 
-    fn from_media(path: &Path, mut media: Box<dyn MediaSource>) -> Result<Self, DecodeError> {
+    fn from_media(path: &Path, media: Box<dyn MediaSource>) -> Result<Self, DecodeError> {
+        super::guard::contained(path, || Self::from_media_inner(path, media))
+    }
+
+    fn from_media_inner(path: &Path, mut media: Box<dyn MediaSource>) -> Result<Self, DecodeError> {
         // Read before symphonia takes the stream; converted to frames once the rate is known.
         let edit_list = super::mp4_priming::mp4_priming(&mut media);
+        // A WAV whose sizes overrun the file (crashed or streaming recorders) reads as what it holds.
+        let len = media.byte_len();
+        let repairs = len.map_or_else(Vec::new, |len| super::size_repair::patches(&mut media, len));
+        if !repairs.is_empty() {
+            media = Box::new(super::size_repair::Patched::new(media, repairs));
+        }
         let mss = MediaSourceStream::new(media, Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -286,6 +296,12 @@ impl AudioSource {
             })
             // Ogg's count is the last granule position, which includes the pre-skip.
             .map(|n| n.saturating_sub(delay.unwrap_or(0)));
+        // An uncompressed file states its length exactly (overrunning sizes were corrected
+        // above): zero is a file with nothing to play, said as such rather than played as a
+        // track of no length.
+        if matches!(container.as_str(), "wave" | "aiff") && declared_frames == Some(0) {
+            return Err(DecodeError::NoAudio { path: path.into() });
+        }
         Ok(Self {
             info: SourceInfo {
                 path: path.into(),
@@ -363,6 +379,16 @@ impl AudioSource {
     /// Returns the number of frames appended; 0 means the end of the stream. A truncated file ends
     /// where its data ends; isolated corrupt packets are skipped and counted.
     pub fn read(&mut self, out: &mut Vec<f32>) -> Result<usize, DecodeError> {
+        let path = self.info.path.clone();
+        let r = super::guard::contained(&path, || self.read_inner(out));
+        if r.is_err() {
+            // After a panic the reader's state is unknown: nothing more is read from it.
+            self.ended = true;
+        }
+        r
+    }
+
+    fn read_inner(&mut self, out: &mut Vec<f32>) -> Result<usize, DecodeError> {
         let ch = self.info.channels;
         let mut consecutive_errors = 0u32;
         while !self.ended {
@@ -378,6 +404,13 @@ impl AudioSource {
                 }
                 Err(SymError::DecodeError(_)) => {
                     if skip_corrupt(&mut self.skipped_packets, &mut consecutive_errors) {
+                        // A demuxer that keeps failing after audio came out has run past the end
+                        // of a cut file (an MP4 whose index lists samples that are not there says
+                        // "no atom pending read" forever): the file ends where its data ends.
+                        if self.position > 0 {
+                            self.ended = true;
+                            break;
+                        }
                         return Err(self.decode_error("too many corrupt packets in a row"));
                     }
                     continue;
@@ -459,6 +492,11 @@ impl AudioSource {
     /// at or before it; decoded packets are then aligned by timestamp and the lead-in discarded). Seeking past the end ends the
     /// stream.
     pub fn seek(&mut self, frame: u64) -> Result<(), DecodeError> {
+        let path = self.info.path.clone();
+        super::guard::contained(&path, || self.seek_inner(frame))
+    }
+
+    fn seek_inner(&mut self, frame: u64) -> Result<(), DecodeError> {
         let rate = u64::from(self.info.sample_rate);
         let (numer, denom) = self.time_base;
         let target = frame + self.priming;
