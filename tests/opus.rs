@@ -23,7 +23,11 @@ fn opusdec(path: &Path) -> Vec<f32> {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(o.status.success(), "opusdec: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "opusdec: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     hound::WavReader::open(&out)
         .unwrap()
         .samples::<f32>()
@@ -102,7 +106,11 @@ fn with_output_gain(src: &Path, out: &Path, q78: i16) {
     assert_eq!(&bytes[..4], b"OggS");
     let segments = usize::from(bytes[26]);
     let body = 27 + segments;
-    let page_len = body + bytes[27..body].iter().map(|&s| usize::from(s)).sum::<usize>();
+    let page_len = body
+        + bytes[27..body]
+            .iter()
+            .map(|&s| usize::from(s))
+            .sum::<usize>();
     assert_eq!(&bytes[body..body + 8], b"OpusHead");
     bytes[body + 16..body + 18].copy_from_slice(&q78.to_le_bytes());
     bytes[22..26].fill(0);
@@ -124,12 +132,21 @@ fn the_headers_output_gain_is_applied() {
         with_output_gain(&plain, &gained, q78);
         let (ours, _) = decode_all(&gained);
         let factor = 10f64.powf(f64::from(q78) / 5120.0);
-        let expect: Vec<f32> = base.iter().map(|&x| (f64::from(x) * factor) as f32).collect();
+        let expect: Vec<f32> = base
+            .iter()
+            .map(|&x| (f64::from(x) * factor) as f32)
+            .collect();
         let snr = snr_db(&expect, &ours);
-        assert!(snr > 100.0, "gain {q78}/256 dB: SNR {snr:.1} dB against the scaled decode");
+        assert!(
+            snr > 100.0,
+            "gain {q78}/256 dB: SNR {snr:.1} dB against the scaled decode"
+        );
         // opusdec applies the header gain too.
         let snr = snr_db(&opusdec(&gained), &ours);
-        assert!(snr > 100.0, "gain {q78}/256 dB: SNR {snr:.1} dB against opusdec");
+        assert!(
+            snr > 100.0,
+            "gain {q78}/256 dB: SNR {snr:.1} dB against opusdec"
+        );
     }
 }
 
@@ -145,12 +162,19 @@ fn seeks_are_exact_with_preroll() {
         while got.len() < 4096 * ch && src.read(&mut got).unwrap() > 0 {}
         let start = target as usize * ch;
         let n = got.len().min(4096 * ch).min(all.len() - start);
-        assert_eq!(n, (4096 * ch).min(all.len() - start), "seek to {target}: short read");
+        assert_eq!(
+            n,
+            (4096 * ch).min(all.len() - start),
+            "seek to {target}: short read"
+        );
         // From the very first frame (no lead-in is skipped here): with the pre-roll the decoder
         // has converged by the target (75–115 dB here, by content). With RFC 7845's minimum
         // 80 ms this reads 28 dB; one frame off, under 25 dB.
         let snr = snr_db(&all[start..start + n], &got[..n]);
-        assert!(snr > 70.0, "seek to {target}: SNR {snr:.1} dB against the linear decode");
+        assert!(
+            snr > 70.0,
+            "seek to {target}: SNR {snr:.1} dB against the linear decode"
+        );
         assert_eq!(src.position(), target + (got.len() / ch) as u64);
     }
     // Near the end: exactly what is left.
@@ -160,7 +184,10 @@ fn seeks_are_exact_with_preroll() {
     while src.read(&mut got).unwrap() > 0 {}
     assert_eq!(got.len(), 1000 * ch, "the last 1000 frames");
     let snr = snr_db(&all[959_000 * ch..], &got);
-    assert!(snr > 50.0, "the last 1000 frames (fading out, so quieter): SNR {snr:.1} dB");
+    assert!(
+        snr > 50.0,
+        "the last 1000 frames (fading out, so quieter): SNR {snr:.1} dB"
+    );
     // Past the end: nothing, no error.
     let mut src = AudioSource::open(&path).unwrap();
     src.seek(2_000_000).unwrap();
@@ -193,7 +220,10 @@ fn surround_channels_land_in_their_places() {
         let want: Vec<f32> = pcm.iter().skip(c).step_by(6).copied().collect();
         // Middle of the second (away from the start's onset).
         let snr = snr_db(&want[8_000..40_000], &chan[8_000..40_000]);
-        assert!(snr > 15.0, "channel {c} ({f} Hz): SNR {snr:.1} dB — in the wrong place?");
+        assert!(
+            snr > 15.0,
+            "channel {c} ({f} Hz): SNR {snr:.1} dB — in the wrong place?"
+        );
     }
 }
 
@@ -212,7 +242,10 @@ fn two_opus_tracks_join_gaplessly() {
     let seam = snr_db(&whole[cut - 960..cut + 960], &out[cut - 960..cut + 960]);
     let inside = snr_db(&whole[40_000..60_000], &out[40_000..60_000]);
     assert!(inside > 30.0, "inside a track: {inside:.1} dB");
-    assert!(seam > 25.0, "at the join: {seam:.1} dB (inside: {inside:.1} dB)");
+    assert!(
+        seam > 25.0,
+        "at the join: {seam:.1} dB (inside: {inside:.1} dB)"
+    );
 }
 
 #[test]
@@ -227,5 +260,8 @@ fn analyze_and_play_accept_opus() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let first = if v.is_array() { &v[0] } else { &v };
     assert_eq!(first["codec"], "opus", "{v}");
-    assert!((first["duration_s"].as_f64().unwrap() - 20.0).abs() < 1e-9, "{v}");
+    assert!(
+        (first["duration_s"].as_f64().unwrap() - 20.0).abs() < 1e-9,
+        "{v}"
+    );
 }

@@ -7,9 +7,9 @@ pub mod error;
 pub mod guard;
 pub mod mp4_priming;
 pub mod opus;
+pub mod size_repair;
 pub mod source;
 pub mod tags;
-pub mod size_repair;
 
 pub use cache::FileCache;
 pub use error::DecodeError;

@@ -42,13 +42,13 @@ pub const SEEK_PREROLL: u64 = 4 * 3840;
 /// The Vorbis channel order (what Opus mapping family 1 decodes to) as WAVE channel-mask bit
 /// numbers, for 1–8 channels (RFC 7845 §5.1.1.2). symphonia orders a buffer's planes by bit.
 const VORBIS_ORDER: [&[u32]; 8] = [
-    &[0],                      // mono
-    &[0, 1],                   // L R
-    &[0, 2, 1],                // L C R
-    &[0, 1, 4, 5],             // L R RL RR
-    &[0, 2, 1, 4, 5],          // L C R RL RR
-    &[0, 2, 1, 4, 5, 3],       // L C R RL RR LFE
-    &[0, 2, 1, 9, 10, 8, 3],   // L C R SL SR RC LFE
+    &[0],                       // mono
+    &[0, 1],                    // L R
+    &[0, 2, 1],                 // L C R
+    &[0, 1, 4, 5],              // L R RL RR
+    &[0, 2, 1, 4, 5],           // L C R RL RR
+    &[0, 2, 1, 4, 5, 3],        // L C R RL RR LFE
+    &[0, 2, 1, 9, 10, 8, 3],    // L C R SL SR RC LFE
     &[0, 2, 1, 9, 10, 4, 5, 3], // L C R SL SR RL RR LFE
 ];
 
@@ -312,7 +312,9 @@ impl AudioDecoder for OpusDecoder {
             // A zero-byte packet would ask libopus for loss concealment; in a file it is damage.
             return decode_error("opus: empty packet");
         }
-        let n = self.handle.decode(packet.data, &mut self.pcm, self.channels);
+        let n = self
+            .handle
+            .decode(packet.data, &mut self.pcm, self.channels);
         let Ok(frames) = usize::try_from(n) else {
             return decode_error("opus: corrupt packet");
         };
@@ -390,16 +392,28 @@ mod tests {
     fn parses_family_0_and_1_and_refuses_the_rest() {
         let h = Head::parse(&head(2, 0, &[])).unwrap();
         assert_eq!((h.channels, h.pre_skip, h.output_gain), (2, 312, -256));
-        assert_eq!((h.streams, h.coupled, h.mapping.clone()), (1, 1, vec![0, 1]));
+        assert_eq!(
+            (h.streams, h.coupled, h.mapping.clone()),
+            (1, 1, vec![0, 1])
+        );
         assert!((h.gain_factor() - 10f32.powf(-1.0 / 20.0)).abs() < 1e-6);
         let h = Head::parse(&head(6, 1, &[4, 2, 0, 4, 1, 2, 3, 5])).unwrap();
         assert_eq!((h.streams, h.coupled), (4, 2));
         // L C R RL RR LFE → planes in mask order FL FR FC LFE RL RR.
         assert_eq!(h.planes(), vec![0, 2, 1, 4, 5, 3]);
         assert!(Head::parse(&head(3, 0, &[])).is_err());
-        assert!(Head::parse(&head(6, 1, &[4, 2, 0, 4])).is_err(), "truncated table");
-        assert!(Head::parse(&head(2, 1, &[1, 1, 0, 7])).is_err(), "stream 7 of 2");
-        assert!(Head::parse(&head(2, 1, &[0, 0, 0, 0])).is_err(), "no streams");
+        assert!(
+            Head::parse(&head(6, 1, &[4, 2, 0, 4])).is_err(),
+            "truncated table"
+        );
+        assert!(
+            Head::parse(&head(2, 1, &[1, 1, 0, 7])).is_err(),
+            "stream 7 of 2"
+        );
+        assert!(
+            Head::parse(&head(2, 1, &[0, 0, 0, 0])).is_err(),
+            "no streams"
+        );
         assert!(Head::parse(&head(4, 2, &[])).is_err(), "ambisonics");
         assert!(Head::parse(b"OpusHea").is_err());
     }

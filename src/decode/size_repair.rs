@@ -195,7 +195,10 @@ mod tests {
     fn wav(frames: usize, riff: Option<u32>, data: Option<u32>, tail: &[u8]) -> Vec<u8> {
         let body = frames * 4;
         let mut b = b"RIFF".to_vec();
-        b.extend(riff.unwrap_or((36 + body + tail.len()) as u32).to_le_bytes());
+        b.extend(
+            riff.unwrap_or((36 + body + tail.len()) as u32)
+                .to_le_bytes(),
+        );
         b.extend(b"WAVEfmt ");
         b.extend(16u32.to_le_bytes());
         b.extend(1u16.to_le_bytes()); // PCM

@@ -501,8 +501,8 @@ impl AudioSource {
         let (numer, denom) = self.time_base;
         let target = frame + self.priming;
         let from = target.saturating_sub(self.preroll);
-        let ts = (u128::from(from) * u128::from(denom) / (u128::from(rate) * u128::from(numer)))
-            as i64;
+        let ts =
+            (u128::from(from) * u128::from(denom) / (u128::from(rate) * u128::from(numer))) as i64;
         match self.reader.seek(
             SeekMode::Accurate,
             SeekTo::Timestamp {

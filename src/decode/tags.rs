@@ -85,8 +85,16 @@ pub struct CoverArt {
     pub data: Box<[u8]>,
 }
 
+/// The longest title/artist/album kept, in characters: a tag is the file's word, and a
+/// multi-megabyte "title" would be kept per playlist entry and laid out every frame.
+pub const MAX_TAG_CHARS: usize = 1024;
+
 fn clean(s: &str) -> Option<String> {
     let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+    let t = match t.char_indices().nth(MAX_TAG_CHARS) {
+        Some((end, _)) => &t[..end],
+        None => t,
+    };
     (!t.is_empty()).then(|| t.to_string())
 }
 
@@ -123,6 +131,11 @@ pub fn riff_id3_gain(path: &std::path::Path) -> GainTags {
     }
     gain
 }
+
+/// Pictures larger than this are not shown (a 16 MiB JPEG is already far beyond any real cover;
+/// the largest FLAC picture block is 16 MiB too). The file still plays; only the picture is left
+/// out, so a 50 MB embedded scan costs no copy and no decode.
+pub const MAX_COVER_BYTES: usize = 16 << 20;
 
 /// Collect tags and (if `want_cover`) the best picture from every metadata revision the reader
 /// holds. Later revisions win for tags (a trailing ID3v1 never overrides an ID3v2 title because
@@ -185,7 +198,8 @@ pub fn collect(reader: &mut dyn FormatReader, want_cover: bool) -> (TrackTags, O
                         None | Some(StandardVisualKey::Other) => 2,
                         Some(_) => 1,
                     };
-                    if !v.data.is_empty() && cover.is_none_or(|(r, _)| rank > r) {
+                    let fits = !v.data.is_empty() && v.data.len() <= MAX_COVER_BYTES;
+                    if fits && cover.is_none_or(|(r, _)| rank > r) {
                         cover = Some((rank, v));
                     }
                 }

@@ -18,6 +18,11 @@ use crate::engine::QueueItem;
 
 /// Longest side of a cover texture: enough for the now-playing area, 256 KiB of RGBA at most.
 pub const COVER_PX: u32 = 256;
+/// The largest picture side decoded for a cover (a 600 dpi scan of an LP sleeve is ~7 400 px).
+pub const COVER_MAX_SIDE: u32 = 8192;
+/// The most a cover's decoder may allocate: an 8192² RGBA picture is 256 MiB; 128 MiB admits
+/// 5 800² RGBA or 8192² RGB/grey, and bounds the app's peak.
+pub const COVER_MAX_ALLOC: u64 = 128 << 20;
 
 /// What the worker found out about playlist entry `key`.
 pub enum Found {
@@ -224,10 +229,21 @@ fn cache_cover(cover: &CoverArt) -> Option<std::path::PathBuf> {
     }
 }
 
-/// Decode an embedded picture and shrink it to at most `COVER_PX` on its longest side.
+/// Decode an embedded picture and shrink it to at most `COVER_PX` on its longest side. The
+/// picture's own header is untrusted: a few kilobytes of PNG can claim 30 000 × 30 000 pixels
+/// (3.6 GB decoded), so the decoder is held to `COVER_MAX_SIDE` and `COVER_MAX_ALLOC`, and a
+/// picture beyond them is simply not shown.
 #[must_use]
 pub fn decode_cover(c: &CoverArt) -> Option<egui::ColorImage> {
-    let img = image::load_from_memory(&c.data).ok()?;
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(&c.data[..]))
+        .with_guessed_format()
+        .ok()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(COVER_MAX_SIDE);
+    limits.max_image_height = Some(COVER_MAX_SIDE);
+    limits.max_alloc = Some(COVER_MAX_ALLOC);
+    reader.limits(limits);
+    let img = reader.decode().ok()?;
     let img = if img.width() > COVER_PX || img.height() > COVER_PX {
         img.thumbnail(COVER_PX, COVER_PX)
     } else {
