@@ -42,7 +42,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: run test deps test-deps media sound-server demo clean-media bench peers measure-app soak screenshots install uninstall
+.PHONY: run test deps test-deps media sound-server demo clean-media bench peers measure-app soak screenshots fuzz install uninstall
 
 deps:
 	$(call apt_install,$(BUILD_PKGS))
@@ -89,6 +89,21 @@ screenshots: test-deps sound-server
 	$(CARGO) build --locked
 	bash scripts/screenshots.sh
 	bash scripts/screenshot_main.sh
+
+# Coverage-guided fuzzing (cargo-fuzz/libFuzzer; PERFORMANCE_GUIDE.md "Fuzzing"): every target
+# for FUZZ_RUNS inputs. cargo-fuzz wants nightly flags: on the stable toolchain RUSTC_BOOTSTRAP=1
+# with `--sanitizer none` works. New corpus entries go to target/fuzz-corpus/ (the committed seeds
+# in fuzz/corpus/ are read, not grown); a crash lands in fuzz/artifacts/TARGET/ and, once fixed,
+# belongs in fuzz/regressions/TARGET/, which `make test` replays (tests/fuzz_replay.rs).
+FUZZ_TARGETS := decode preset settings cue_and_tags
+FUZZ_RUNS ?= 1000000
+fuzz: deps
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@set -e; cd fuzz; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p ../target/fuzz-corpus/$$t; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none -O $$t ../target/fuzz-corpus/$$t corpus/$$t -- \
+	    -runs=$(FUZZ_RUNS) -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1; \
+	done
 
 demo: test-deps
 	bash scripts/make_demo.sh assets/demo.flac

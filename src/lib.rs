@@ -10,6 +10,8 @@ pub mod decode;
 pub mod desktop;
 pub mod dsp;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod library;
 pub mod perf;
 pub mod ui;

@@ -207,6 +207,9 @@ fn main() {
     std::panic::set_hook(Box::new(|info| {
         // A panic inside a codec on a hostile file is reported as that file's decode error.
         if rusty_audio::decode::guard::is_contained() {
+            if let Some(loc) = info.location() {
+                rusty_audio::decode::guard::note_location(loc);
+            }
             return;
         }
         // A panic is a bug; say so in one line rather than a trace (RUST_BACKTRACE still works).

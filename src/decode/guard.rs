@@ -15,6 +15,14 @@ use super::DecodeError;
 
 thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Where the last contained panic happened (crate file and line), from the panic hook.
+    static WHERE: Cell<Option<(String, u32)>> = const { Cell::new(None) };
+}
+
+/// For the panic hook: remember where a contained panic happened, so the error can say which
+/// decoder failed (`symphonia-bundle-mp3-0.6.1/src/layer3/mod.rs:123`).
+pub fn note_location(loc: &std::panic::Location<'_>) {
+    WHERE.with(|w| w.set(Some((loc.file().to_string(), loc.line()))));
 }
 
 /// Whether the current thread is inside [`contained`] (for the panic hook).
@@ -32,11 +40,20 @@ pub fn contained<T>(
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     DEPTH.with(|d| d.set(d.get() - 1));
     r.unwrap_or_else(|p| {
-        let what = p
+        let mut what = p
             .downcast_ref::<&str>()
             .map(|s| (*s).to_string())
             .or_else(|| p.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
+        if let Some((file, line)) = WHERE.with(Cell::take) {
+            // The registry path up to the crate's folder says nothing; from the crate on it does.
+            let short = file
+                .rsplit_once("/registry/src/")
+                .map_or(file.as_str(), |(_, f)| {
+                    f.split_once('/').map_or(f, |(_, rest)| rest)
+                });
+            what = format!("{what} at {short}:{line}");
+        }
         Err(DecodeError::Decode {
             path: path.into(),
             reason: format!("malformed data the decoder could not handle ({what})"),
