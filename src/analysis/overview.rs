@@ -11,6 +11,8 @@ use crate::decode::{AudioSource, DecodeError};
 
 /// Upper bound on stored blocks; far more than any seek bar is wide.
 pub const MAX_BLOCKS: usize = 8192;
+/// A long file's overview is reported this many times while it is read (see `of_range`).
+pub const PROGRESS_STEPS: u64 = 16;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Overview {
@@ -21,6 +23,10 @@ pub struct Overview {
     pub max: Vec<f32>,
     pub total_frames: u64,
     pub sample_rate: u32,
+    /// While the file is still being read: the frames the whole will have (the header's
+    /// claim), so the part known so far is drawn over its share of the seek bar. None once
+    /// complete.
+    pub partial_of: Option<u64>,
 }
 
 /// Builds an `Overview` from interleaved blocks of any size.
@@ -93,6 +99,16 @@ impl OverviewBuilder {
         }
     }
 
+    /// The overview of what has been pushed so far (whole blocks only), for a seek bar that
+    /// shows a long file's waveform as it is read.
+    #[must_use]
+    pub fn snapshot(&self, expected_frames: u64) -> Overview {
+        let mut ov = self.ov.clone();
+        ov.total_frames -= self.in_block;
+        ov.partial_of = Some(expected_frames.max(ov.total_frames));
+        ov
+    }
+
     #[must_use]
     pub fn finish(mut self) -> Overview {
         if self.in_block > 0 {
@@ -107,15 +123,19 @@ impl Overview {
     /// Decode `path` and build its overview. `cancelled` is polled between packets so a stale
     /// request (the user moved on to another track) stops early with `Ok(None)`.
     pub fn of_file(path: &Path, cancelled: impl Fn() -> bool) -> Result<Option<Self>, DecodeError> {
-        Self::of_range(path, |_| (0, None), cancelled)
+        Self::of_range(path, |_| (0, None), cancelled, |_| {})
     }
 
     /// The overview of a range of `path`'s source frames (a cue track): `range(rate)` gives
     /// its start and exclusive end (None: the file's end) once the file's rate is known.
+    /// `progress` gets a partial overview after every `PROGRESS_STEPS`-th of the expected
+    /// length (when the header gives one), so a three-hour file's waveform fills in as it is
+    /// read rather than after seconds of nothing.
     pub fn of_range(
         path: &Path,
         range: impl Fn(u32) -> (u64, Option<u64>),
         cancelled: impl Fn() -> bool,
+        mut progress: impl FnMut(Overview),
     ) -> Result<Option<Self>, DecodeError> {
         let mut src = AudioSource::open(path)?;
         let info = src.info().clone();
@@ -130,6 +150,11 @@ impl Overview {
         let mut b = OverviewBuilder::new(info.channels, info.sample_rate, declared);
         let mut buf = Vec::with_capacity(8192);
         let ch = info.channels.max(1);
+        // Long enough to be worth showing in parts: over a minute.
+        let step = declared
+            .filter(|&d| d > 60 * u64::from(info.sample_rate))
+            .map(|d| d.div_ceil(PROGRESS_STEPS));
+        let mut next_report = step;
         loop {
             if cancelled() {
                 return Ok(None);
@@ -146,6 +171,12 @@ impl Overview {
             b.push(&buf);
             if over > 0 || end.is_some_and(|e| src.position() >= e) {
                 break;
+            }
+            if let (Some(at), Some(step), Some(whole)) = (next_report, step, declared) {
+                if b.ov.total_frames >= at {
+                    progress(b.snapshot(whole));
+                    next_report = Some(at + step);
+                }
             }
         }
         Ok(Some(b.finish()))
@@ -191,6 +222,60 @@ impl Overview {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A long file's overview arrives in parts, each a prefix of the whole, then complete.
+    #[test]
+    fn a_long_file_reports_partial_overviews_that_grow_into_the_whole() {
+        let dir = std::env::temp_dir().join(format!("ra-overview-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("long.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let frames = 8000 * 100; // 100 s
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        for i in 0..frames {
+            // A slow swell, so every block differs.
+            let a = (i as f32 / frames as f32) * 30_000.0;
+            w.write_sample((a * (i as f32 * 0.05).sin()) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+        let mut parts: Vec<Overview> = Vec::new();
+        let whole = Overview::of_range(&path, |_| (0, None), || false, |o| parts.push(o))
+            .unwrap()
+            .unwrap();
+        assert_eq!(whole.partial_of, None);
+        assert_eq!(whole.total_frames, frames);
+        assert!(
+            parts.len() >= PROGRESS_STEPS as usize - 1,
+            "{} parts",
+            parts.len()
+        );
+        let mut last = 0;
+        for p in &parts {
+            assert_eq!(p.partial_of, Some(frames));
+            assert!(p.total_frames > last && p.total_frames < frames);
+            last = p.total_frames;
+            assert_eq!(p.block_frames, whole.block_frames);
+            assert_eq!(p.total_frames, p.min.len() as u64 * p.block_frames);
+            assert_eq!(p.min[..], whole.min[..p.min.len()], "a prefix of the whole");
+            assert_eq!(p.max[..], whole.max[..p.max.len()]);
+        }
+        // A short file (under a minute) comes in one piece.
+        let short = dir.join("short.wav");
+        let mut w = hound::WavWriter::create(&short, spec).unwrap();
+        for i in 0..8000 * 10 {
+            w.write_sample((i % 100) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+        let mut n = 0;
+        Overview::of_range(&short, |_| (0, None), || false, |_| n += 1).unwrap();
+        assert_eq!(n, 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn envelope_follows_the_signal_and_stays_bounded() {

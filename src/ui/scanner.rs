@@ -187,7 +187,11 @@ fn now_playing(key: u32, item: &QueueItem, g: u64, gen: &AtomicU64, found: &Send
         .and_then(cache_cover);
     let _ = found.send(Found::Cover { key, image, file });
     let range = |rate| (item.start.frame(rate), item.end.map(|e| e.frame(rate)));
-    if let Ok(Some(overview)) = Overview::of_range(path, range, || gen.load(Relaxed) != g) {
+    let partial = |overview| {
+        let _ = found.send(Found::Overview { key, overview });
+    };
+    if let Ok(Some(overview)) = Overview::of_range(path, range, || gen.load(Relaxed) != g, partial)
+    {
         let _ = found.send(Found::Overview { key, overview });
     }
 }

@@ -314,8 +314,17 @@ fn seek_bar(app: &mut RustyApp, ui: &mut egui::Ui, width: f32, track: usize, pos
             let ppp = ui.ctx().pixels_per_point();
             // No wider than a texture may be (a seek bar across several 4K screens).
             let max_side = ui.ctx().input(|i| i.max_texture_side).max(1);
+            // A long file's overview arrives in parts: the part known so far covers its share
+            // of the bar (from the left), the rest stays plain until it is read.
+            let known = ov.overview.partial_of.map_or(1.0, |whole| {
+                (ov.overview.total_frames as f64 / whole.max(1) as f64).clamp(0.0, 1.0) as f32
+            });
+            let wave_rect = egui::Rect::from_min_max(
+                rect.min,
+                egui::pos2(rect.left() + rect.width() * known, rect.bottom()),
+            );
             let size = [
-                ((rect.width() * ppp).round() as usize).clamp(1, max_side),
+                ((wave_rect.width() * ppp).round() as usize).clamp(1, max_side),
                 ((rect.height() * ppp).round() as usize).max(1),
             ];
             if ov.texture.as_ref().is_none_or(|(s, _)| *s != size) {
@@ -337,19 +346,39 @@ fn seek_bar(app: &mut RustyApp, ui: &mut egui::Ui, width: f32, track: usize, pos
                 let uv = |a: f32, b: f32| {
                     egui::Rect::from_min_max(egui::pos2(a, 0.0), egui::pos2(b, 1.0))
                 };
-                let split = egui::pos2(play_x, rect.bottom());
+                // The played/ahead split in the texture's own coordinates.
+                let split_x = play_x.min(wave_rect.right());
+                let split_uv = if wave_rect.width() > 0.0 {
+                    ((split_x - wave_rect.left()) / wave_rect.width()).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
                 painter.image(
                     tex.id(),
-                    egui::Rect::from_min_max(rect.min, split),
-                    uv(0.0, frac),
+                    egui::Rect::from_min_max(rect.min, egui::pos2(split_x, rect.bottom())),
+                    uv(0.0, split_uv),
                     played,
                 );
                 painter.image(
                     tex.id(),
-                    egui::Rect::from_min_max(egui::pos2(play_x, rect.top()), rect.max),
-                    uv(frac, 1.0),
+                    egui::Rect::from_min_max(egui::pos2(split_x, rect.top()), wave_rect.max),
+                    uv(split_uv, 1.0),
                     ahead,
                 );
+                if known < 1.0 {
+                    // Not read yet: a thin line, and the played part of it.
+                    let y = rect.center().y;
+                    let line = |a: f32, b: f32, c: egui::Color32| {
+                        painter.line_segment(
+                            [egui::pos2(a, y), egui::pos2(b, y)],
+                            egui::Stroke::new(2.0, c),
+                        );
+                    };
+                    line(wave_rect.right(), rect.right(), ahead);
+                    if play_x > wave_rect.right() {
+                        line(wave_rect.right(), play_x, played);
+                    }
+                }
             }
         }
         None => {

@@ -182,6 +182,16 @@ impl RustyApp {
                     }
                 }
                 Found::Overview { key, overview } => {
+                    if overview.partial_of.is_some() {
+                        // Part of a long file, shown while the rest is read; its length is not
+                        // known yet.
+                        self.overview = Some(OverviewCache {
+                            key,
+                            overview,
+                            texture: None,
+                        });
+                        continue;
+                    }
                     if let Some(e) = self.entry_mut(key) {
                         // The decoded length is exact; the header's may be missing or wrong.
                         e.duration_s = Some(overview.duration_s());
