@@ -12,7 +12,7 @@ MEDIA := $(CURDIR)/target/media
 # user's own sound server, Wayland socket and session bus, which live in the caller's
 # XDG_RUNTIME_DIR, so it gets the caller's environment unchanged (tests/makefile.rs checks this).
 TEST_RUNTIME_DIR := /tmp/rusty-audio-test-$(shell id -u)
-TEST_TARGETS := test sound-server soak measure-app bench peers media screenshots
+TEST_TARGETS := test sound-server soak measure-app measure-library bench peers media screenshots
 $(TEST_TARGETS): export XDG_RUNTIME_DIR := $(TEST_RUNTIME_DIR)
 $(TEST_TARGETS): export PULSE_SERVER := unix:$(TEST_RUNTIME_DIR)/pulse/native
 # libpipewire and cpal look in PIPEWIRE_RUNTIME_DIR before XDG_RUNTIME_DIR, and PIPEWIRE_REMOTE may
@@ -42,7 +42,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: run test deps test-deps media sound-server demo clean-media bench peers measure-app soak screenshots fuzz install uninstall
+.PHONY: run test deps test-deps media sound-server demo clean-media bench peers measure-app measure-library soak screenshots fuzz install uninstall
 
 deps:
 	$(call apt_install,$(BUILD_PKGS))
@@ -82,6 +82,11 @@ soak: test-deps sound-server
 # The app's memory, CPU and frame-time budgets in a real (virtual) window: scripts/measure_app.sh.
 measure-app: test-deps media sound-server
 	bash scripts/measure_app.sh
+
+# The app with a 10 000-file folder (frame time while the scanner fills it in and the list
+# scrolls, memory per entry): scripts/measure_library.sh [N].
+measure-library: test-deps sound-server
+	bash scripts/measure_library.sh
 
 # The app at 640×480, 800×600 and 1400×900 under Xvfb: docs/screenshots/layout_*.png; and the
 # README's main view (a cue-sheet album, normalization, crossfade, repeat, an A–B loop): main.png.

@@ -34,7 +34,10 @@ fn watch_contained_panics() {
         std::panic::set_hook(Box::new(move |info| {
             if crate::decode::guard::is_contained() {
                 if let Some(loc) = info.location() {
-                    if loc.file().starts_with("src/") {
+                    // Relative inside this workspace; absolute when built from `fuzz/` (its own
+                    // workspace, with this crate as a path dependency).
+                    let ours = concat!(env!("CARGO_MANIFEST_DIR"), "/src/");
+                    if loc.file().starts_with("src/") || loc.file().starts_with(ours) {
                         OUR_PANIC.with(|p| p.set(Some("contained panic in our code")));
                         previous(info);
                     }

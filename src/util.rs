@@ -47,3 +47,19 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// Give the calling thread a lower CPU priority (nice +10): for background work the user is not
+/// waiting on — the playlist scanner reading 10 000 files' tags, loudness measurement — so that
+/// on a machine with few cores it yields to the UI thread and the renderer rather than making
+/// frames late. Best effort: where the system refuses, the thread runs at normal priority.
+pub fn background_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions; setpriority on our own thread id changes only
+        // that thread's nice value (Linux applies PRIO_PROCESS with a tid per thread).
+        unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+        }
+    }
+}

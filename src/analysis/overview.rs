@@ -240,7 +240,8 @@ mod tests {
         for i in 0..frames {
             // A slow swell, so every block differs.
             let a = (i as f32 / frames as f32) * 30_000.0;
-            w.write_sample((a * (i as f32 * 0.05).sin()) as i16).unwrap();
+            w.write_sample((a * (i as f32 * 0.05).sin()) as i16)
+                .unwrap();
         }
         w.finalize().unwrap();
         let mut parts: Vec<Overview> = Vec::new();

@@ -382,7 +382,7 @@ impl AudioSource {
         let path = self.info.path.clone();
         let r = super::guard::contained(&path, || self.read_inner(out));
         if r.is_err() {
-            // After a panic the reader's state is unknown: nothing more is read from it.
+            // After an error (a contained panic among them) nothing more is read from it.
             self.ended = true;
         }
         r
@@ -493,7 +493,13 @@ impl AudioSource {
     /// stream.
     pub fn seek(&mut self, frame: u64) -> Result<(), DecodeError> {
         let path = self.info.path.clone();
-        super::guard::contained(&path, || self.seek_inner(frame))
+        let r = super::guard::contained(&path, || self.seek_inner(frame));
+        if matches!(r, Err(DecodeError::Decode { .. })) {
+            // A panic was contained (seek_inner itself fails only with `Seek`): where the
+            // reader stands is unknown, so nothing more is read from it.
+            self.ended = true;
+        }
+        r
     }
 
     fn seek_inner(&mut self, frame: u64) -> Result<(), DecodeError> {

@@ -61,6 +61,17 @@ impl PlayOrder {
     /// The entry after `track` in play order; past the last, the first when `wrap`.
     #[must_use]
     pub fn following(&self, track: usize, keys: &[u32], wrap: bool) -> Option<usize> {
+        // Playlist order needs no list (the app asks this every frame for the desktop's
+        // "can go next", with 10 000 entries).
+        if self.shuffled.is_empty() {
+            return if track + 1 < keys.len() {
+                Some(track + 1)
+            } else if track < keys.len() && wrap {
+                Some(0)
+            } else {
+                None
+            };
+        }
         let order = self.indices(keys);
         let at = order.iter().position(|&i| i == track)?;
         order
@@ -72,6 +83,15 @@ impl PlayOrder {
     /// The entry before `track` in play order; before the first, the last when `wrap`.
     #[must_use]
     pub fn preceding(&self, track: usize, keys: &[u32], wrap: bool) -> Option<usize> {
+        if self.shuffled.is_empty() {
+            return if track >= keys.len() {
+                None
+            } else if track > 0 {
+                Some(track - 1)
+            } else {
+                wrap.then(|| keys.len() - 1)
+            };
+        }
         let order = self.indices(keys);
         let at = order.iter().position(|&i| i == track)?;
         match at.checked_sub(1) {

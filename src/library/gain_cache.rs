@@ -163,7 +163,10 @@ impl Measurer {
         // Without a thread nothing is measured: files play at the fallback, as before.
         let _ = std::thread::Builder::new()
             .name("rusty-audio-loudness".into())
-            .spawn(move || work(&rx, &shared, &done));
+            .spawn(move || {
+                crate::util::background_priority();
+                work(&rx, &shared, &done);
+            });
         Measurer {
             cache,
             tx,

@@ -178,6 +178,20 @@ pub struct RustyApp {
     pub engine: Engine,
     pub playlist: Vec<Entry>,
     next_key: u32,
+    /// Entry key → playlist index, so the scanner's thousands of results for a big folder are
+    /// placed in O(1) each rather than by a scan of the whole list (which made a 10 000-entry
+    /// load cost ~10⁸ comparisons). Rebuilt when the playlist's order changed (see
+    /// `index_of`).
+    key_index: std::cell::RefCell<std::collections::HashMap<u32, usize>>,
+    key_index_dirty: std::cell::Cell<bool>,
+    /// Bumped whenever what the settings file keeps of the playlist (its entries, the known
+    /// lengths) may have changed. The periodic save compares everything else field by field
+    /// and copies the 10 000-entry lists only when this moved: copying and comparing them every
+    /// few seconds was a 2–3 ms frame, the big-library p99.
+    lists_gen: u64,
+    saved_lists_gen: u64,
+    /// The saver has been sent full lists at least once (so it can write with them).
+    saver_has_lists: bool,
     pub volume_db: f32,
     pub selected: Option<usize>,
     pub show_eq: bool,
@@ -236,6 +250,9 @@ pub struct RustyApp {
     pub perf: super::perf_view::PerfState,
     /// `RUSTY_AUDIO_DEBUG_REPAINT`: log why each frame was drawn (checking idle repaints).
     debug_repaint: bool,
+    /// `RUSTY_AUDIO_FRAME_TRACE=MS`: frames slower than this print where their time went
+    /// (stderr), to find what the frame-time percentiles' tail is made of.
+    frame_trace_ns: Option<u64>,
     /// Commands the views sent this frame (see `actions.rs`).
     queued: Vec<super::command::AppCommand>,
     /// Integrated loudness, range, true peak and clips restart with each track.
@@ -287,6 +304,11 @@ impl RustyApp {
             engine,
             playlist: Vec::new(),
             next_key: 0,
+            key_index: std::cell::RefCell::default(),
+            key_index_dirty: std::cell::Cell::new(true),
+            lists_gen: 0,
+            saved_lists_gen: 0,
+            saver_has_lists: false,
             volume_db: s.volume_db,
             selected: None,
             show_eq: s.layout.show_eq,
@@ -328,6 +350,10 @@ impl RustyApp {
             print_stats_on_exit: false,
             perf: super::perf_view::PerfState::default(),
             debug_repaint: std::env::var_os("RUSTY_AUDIO_DEBUG_REPAINT").is_some(),
+            frame_trace_ns: std::env::var("RUSTY_AUDIO_FRAME_TRACE")
+                .ok()
+                .and_then(|v| v.parse::<f64>().ok())
+                .map(|ms| (ms * 1e6) as u64),
             queued: Vec::new(),
             quit_requested: false,
             last_reconnect: Instant::now(),
@@ -390,6 +416,11 @@ impl RustyApp {
         }
         // What is on disk now is what we loaded; only changes are written.
         app.last_saved = Some(app.snapshot(false));
+        app.saved_lists_gen = app.lists_gen;
+        if let Some(s) = &app.last_saved {
+            app.saver.know(s.clone());
+            app.saver_has_lists = true;
+        }
         app
     }
 
@@ -502,6 +533,7 @@ impl RustyApp {
             .collect();
         let new_keys: Vec<u32> = replaced.iter().skip(1).map(|e| e.key).collect();
         self.playlist.splice(i..=i, replaced);
+        self.playlist_changed();
         self.selected = selected.and_then(|k| self.index_of(k));
         self.sync_queue();
         // In a shuffle, the file's other tracks follow its first (an album stays whole).
@@ -525,6 +557,7 @@ impl RustyApp {
             self.next_key += 1;
             self.scanner.tags(self.next_key, l.path.clone());
             self.playlist.push(Entry::new(self.next_key, l));
+            self.playlist_changed();
         }
         self.sync_queue();
     }
@@ -543,12 +576,35 @@ impl RustyApp {
         self.sync_order(false);
     }
 
+    /// The playlist's order or membership changed: the key index is stale and the saved lists
+    /// must be copied at the next save.
+    fn playlist_changed(&mut self) {
+        self.key_index_dirty.set(true);
+        self.lists_gen += 1;
+    }
+
+    /// Where the entry with `key` is. Every insertion, removal and move marks the index dirty;
+    /// a hit is also checked against the entry it names, and a length mismatch counts as dirty,
+    /// so an index that went stale any other way is rebuilt, never believed.
     fn index_of(&self, key: u32) -> Option<usize> {
-        self.playlist.iter().position(|e| e.key == key)
+        let valid = |i: usize| self.playlist.get(i).is_some_and(|e| e.key == key);
+        let mut map = self.key_index.borrow_mut();
+        if !self.key_index_dirty.get() && map.len() == self.playlist.len() {
+            match map.get(&key) {
+                Some(&i) if valid(i) => return Some(i),
+                None => return None,
+                Some(_) => {}
+            }
+        }
+        map.clear();
+        map.extend(self.playlist.iter().enumerate().map(|(i, e)| (e.key, i)));
+        self.key_index_dirty.set(false);
+        map.get(&key).copied().filter(|&i| valid(i))
     }
 
     fn entry_mut(&mut self, key: u32) -> Option<&mut Entry> {
-        self.playlist.iter_mut().find(|e| e.key == key)
+        let i = self.index_of(key)?;
+        self.playlist.get_mut(i)
     }
 
     /// Remove entry `i`. Removing the playing entry goes on with the one that took its place;
@@ -559,6 +615,7 @@ impl RustyApp {
         }
         let current = self.current_track();
         self.playlist.remove(i);
+        self.playlist_changed();
         self.sync_queue();
         if current == Some(i) {
             if i < self.playlist.len() {
@@ -579,6 +636,7 @@ impl RustyApp {
         let sel = self.selected.map(|s| self.playlist[s].key);
         let e = self.playlist.remove(from);
         self.playlist.insert(to, e);
+        self.playlist_changed();
         self.selected = sel.and_then(|k| self.index_of(k));
         self.sync_queue();
     }
@@ -709,22 +767,43 @@ impl RustyApp {
     /// pause and stop; not every few seconds, which would rewrite the file constantly).
     #[must_use]
     pub fn snapshot(&self, with_position: bool) -> Settings {
+        let mut s = self.snapshot_without_lists(with_position);
+        s.playlist = self
+            .playlist
+            .iter()
+            .map(|e| match &e.cue {
+                Some(c) => super::settings::SavedEntry::Cue {
+                    sheet: c.sheet.clone(),
+                    track: c.track,
+                },
+                None => super::settings::SavedEntry::File(e.path.clone()),
+            })
+            .collect();
+        s.known_lengths = self
+            .playlist
+            .iter()
+            .filter(|e| e.duration_exact)
+            .filter_map(|e| {
+                let (bytes, modified_s) = e.measured?;
+                Some(super::settings::KnownLength {
+                    path: e.path.clone(),
+                    bytes,
+                    modified_s,
+                    seconds: e.duration_s?,
+                })
+            })
+            .collect();
+        s
+    }
+
+    /// Everything the settings file keeps but the playlist and the known lengths (left empty).
+    fn snapshot_without_lists(&self, with_position: bool) -> Settings {
         let pos = self.engine.target_position();
         let prev = self.last_saved.as_ref();
         Settings {
             volume_db: self.volume_db,
             dsp: *self.engine.dsp(),
-            playlist: self
-                .playlist
-                .iter()
-                .map(|e| match &e.cue {
-                    Some(c) => super::settings::SavedEntry::Cue {
-                        sheet: c.sheet.clone(),
-                        track: c.track,
-                    },
-                    None => super::settings::SavedEntry::File(e.path.clone()),
-                })
-                .collect(),
+            playlist: Vec::new(),
             current: pos
                 .map(|p| p.0)
                 .or(self.selected)
@@ -758,20 +837,7 @@ impl RustyApp {
             crossfade: self.crossfade,
             repeat: self.repeat,
             shuffle: self.shuffle,
-            known_lengths: self
-                .playlist
-                .iter()
-                .filter(|e| e.duration_exact)
-                .filter_map(|e| {
-                    let (bytes, modified_s) = e.measured?;
-                    Some(super::settings::KnownLength {
-                        path: e.path.clone(),
-                        bytes,
-                        modified_s,
-                        seconds: e.duration_s?,
-                    })
-                })
-                .collect(),
+            known_lengths: Vec::new(),
         }
     }
 
@@ -802,6 +868,7 @@ impl RustyApp {
     /// Write the settings now (with the position).
     pub fn save_now(&mut self) {
         let s = self.snapshot(true);
+        self.saved_lists_gen = self.lists_gen;
         self.write(s);
     }
 
@@ -811,6 +878,7 @@ impl RustyApp {
         }
         // Written on the saver's thread; a failure comes back as a notice (once per change).
         self.saver.save(s.clone());
+        self.saver_has_lists = true;
         self.last_saved = Some(s);
     }
 
@@ -822,7 +890,29 @@ impl RustyApp {
             return;
         }
         self.last_save_check = Instant::now();
+        if self.lists_gen == self.saved_lists_gen
+            && self.saver_has_lists
+            && self.last_saved.is_some()
+        {
+            let s = self.snapshot_without_lists(false);
+            if let Some(last) = self.last_saved.as_mut() {
+                // The lists are as saved: compare the rest without copying them.
+                let playlist = std::mem::take(&mut last.playlist);
+                let known = std::mem::take(&mut last.known_lengths);
+                let same = *last == s;
+                if !same {
+                    // Saved with the lists the saver already has; `last` becomes `s` and keeps
+                    // its lists, with no copy of either.
+                    self.saver.save_keeping_lists(s.clone());
+                    *last = s;
+                }
+                last.playlist = playlist;
+                last.known_lengths = known;
+                return;
+            }
+        }
         let s = self.snapshot(false);
+        self.saved_lists_gen = self.lists_gen;
         self.write(s);
     }
 
@@ -846,7 +936,16 @@ impl RustyApp {
             let focused = ctx.input(|i| i.viewport().focused);
             eprintln!("repaint: focused {focused:?} {:?}", ctx.repaint_causes());
         }
+        let mut marks: [(&str, Instant); 10] = [("start", started); 10];
+        let mut n = 1;
+        let mut mark = |what: &'static str| {
+            if n < marks.len() {
+                marks[n] = (what, Instant::now());
+                n += 1;
+            }
+        };
         self.handle_events();
+        mark("events");
         self.reconnect_if_due();
         self.reset_meters_per_track();
         self.end_loop_on_track_change();
@@ -878,7 +977,9 @@ impl RustyApp {
             .set_spectrum_enabled((self.show_spectrum || self.show_spectrogram) && !minimized);
 
         self.perf.tick(&self.ui_frame, &self.engine);
+        mark("before panels");
         egui::Panel::top("transport").show(ui, |ui| super::transport::show(self, ui));
+        mark("transport");
         // Side panels start at a share of the window (a fixed 300 + 220 px left 280 px for the
         // analyzers at 800 px), stay resizable, and can be hidden from the view toolbar.
         let width = ctx.content_rect().width();
@@ -892,6 +993,7 @@ impl RustyApp {
                     super::playlist::show(self, ui);
                 });
         }
+        mark("playlist panel");
         if self.show_meters {
             egui::Panel::right("meters")
                 .default_size((width * 0.2).clamp(170.0, 240.0))
@@ -902,6 +1004,7 @@ impl RustyApp {
                         .show(ui, |ui| super::meters_view::show(self, ui));
                 });
         }
+        mark("meters");
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
                 ui.toggle_value(&mut self.show_playlist, "Playlist")
@@ -952,6 +1055,7 @@ impl RustyApp {
                     }
                 });
         });
+        mark("views");
         if self.show_perf {
             super::perf_view::show(self, &ctx);
         }
@@ -962,7 +1066,16 @@ impl RustyApp {
         self.close_if_asked(&ctx);
         self.save_if_changed();
         self.schedule_frame(&ctx, minimized);
+        mark("end");
         let took = started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        if self.frame_trace_ns.is_some_and(|t| took > t) {
+            let parts: Vec<String> = marks[1..n]
+                .iter()
+                .zip(&marks[..n - 1])
+                .map(|((what, t), (_, t0))| format!("{what} {:.2}", (*t - *t0).as_secs_f64() * 1e3))
+                .collect();
+            eprintln!("frame {:.2} ms: {}", took as f64 / 1e6, parts.join(", "));
+        }
         self.ui_frame.record(took);
         if playing_at_start && self.is_playing() {
             self.ui_frame_playing.record(took);

@@ -70,7 +70,10 @@ impl Scanner {
         let gen = generation.clone();
         let thread = std::thread::Builder::new()
             .name("rusty-audio-scanner".into())
-            .spawn(move || work(&tags_rx, &now_rx, &found_tx, &gen))
+            .spawn(move || {
+                crate::util::background_priority();
+                work(&tags_rx, &now_rx, &found_tx, &gen);
+            })
             .expect("spawning the scanner thread");
         Self {
             tags_tx,

@@ -192,6 +192,7 @@ impl RustyApp {
                         });
                         continue;
                     }
+                    self.lists_gen += 1; // a known length may be added below
                     if let Some(e) = self.entry_mut(key) {
                         // The decoded length is exact; the header's may be missing or wrong.
                         e.duration_s = Some(overview.duration_s());
