@@ -58,22 +58,6 @@ fn analyze_json(path: &Path) -> (Output, Option<serde_json::Value>) {
     (o, v)
 }
 
-/// Run the binary with `args`, asking it for its own peak resident set: the output, and that
-/// peak in MiB (see tests/long_sessions.rs for why the child reports it).
-fn run_peak(args: &[&str]) -> (Output, f64) {
-    let o = Command::new(bin())
-        .env("RUSTY_AUDIO_PEAK_RSS", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    let kib: f64 = String::from_utf8_lossy(&o.stderr)
-        .lines()
-        .find_map(|l| l.strip_prefix("peak-rss-kib: "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("a peak-rss line");
-    (o, kib / 1024.0)
-}
-
 #[test]
 fn truncated_files_of_every_format_play_what_is_there() {
     let dir = scratch("hostile_truncated");
@@ -256,9 +240,9 @@ fn absurd_header_fields_fail_with_a_reason_and_bounded_memory() {
         for cmd in ["analyze", "render"] {
             let out = dir.join("out.wav");
             let (o, peak) = if cmd == "render" {
-                run_peak(&[cmd, p(path), p(&out)])
+                run_with_peak_rss(&[cmd, p(path), p(&out)])
             } else {
-                run_peak(&[cmd, p(path)])
+                run_with_peak_rss(&[cmd, p(path)])
             };
             // Some of these are still decodable (symphonia derives what it needs); either way,
             // no panic and one line when not, and nothing sized by the absurd field.
@@ -275,7 +259,7 @@ fn absurd_header_fields_fail_with_a_reason_and_bounded_memory() {
     bytes[21] |= 0x0F;
     bytes[22..26].copy_from_slice(&[0xFF; 4]);
     std::fs::write(&flac, &bytes).unwrap();
-    let (o, peak) = run_peak(&["analyze", "--json", p(&flac)]);
+    let (o, peak) = run_with_peak_rss(&["analyze", "--json", p(&flac)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["frames"], 882_000);
@@ -459,7 +443,7 @@ fn enormous_and_corrupt_tags_are_cut_or_skipped_and_the_file_plays() {
     // is damaged, the audio is not.
     for (name, claimed) in [("frame_2gb.mp3", 0x7FFF_FFF0u32), ("frame_0.mp3", 0)] {
         let mp3 = mp3_with_tag(&dir, name, &id3_text(b"TIT2", b"title", Some(claimed)));
-        let (o, peak) = run_peak(&["analyze", "--json", p(&mp3)]);
+        let (o, peak) = run_with_peak_rss(&["analyze", "--json", p(&mp3)]);
         assert!(o.status.success(), "{name}: {}", stderr(&o));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["frames"], 882_000, "{name}");

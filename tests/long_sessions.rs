@@ -9,22 +9,10 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Run the binary with `args`; its exit code and its own peak resident set (MiB), which it
-/// reports itself (`RUSTY_AUDIO_PEAK_RSS`): a parent's `wait4` figure would include the test
-/// process's own peak, inherited at exec.
+/// Run the binary with `args`: its exit code and its own peak resident set (MiB).
 fn run_measured(args: &[&str]) -> (i32, f64) {
-    let o = Command::new(bin())
-        .env("RUSTY_AUDIO_PEAK_RSS", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    let e = String::from_utf8_lossy(&o.stderr);
-    let kib: f64 = e
-        .lines()
-        .find_map(|l| l.strip_prefix("peak-rss-kib: "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no peak-rss line in {e}"));
-    (o.status.code().unwrap_or(-1), kib / 1024.0)
+    let (o, mib) = run_with_peak_rss(args);
+    (o.status.code().unwrap_or(-1), mib)
 }
 
 /// A FLAC sine of `seconds` at 8 kHz mono (small and quick to make, however long).

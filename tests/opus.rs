@@ -28,11 +28,7 @@ fn opusdec(path: &Path) -> Vec<f32> {
         "opusdec: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    hound::WavReader::open(&out)
-        .unwrap()
-        .samples::<f32>()
-        .map(Result::unwrap)
-        .collect()
+    read_wav_f32(&out)
 }
 
 /// Encode interleaved float samples (48 kHz) to Ogg Opus with ffmpeg's libopus.

@@ -574,9 +574,32 @@ pub fn render_queue(dir: &Path, out: &str, inputs: &[&Path], args: &[&str]) -> V
         "render {inputs:?} {args:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    hound::WavReader::open(&out)
+    read_wav_f32(&out)
+}
+
+/// Every sample of a float WAV file, interleaved.
+pub fn read_wav_f32(path: &Path) -> Vec<f32> {
+    hound::WavReader::open(path)
         .unwrap()
         .samples::<f32>()
         .map(Result::unwrap)
         .collect()
+}
+
+/// Run the binary with `args`, asking it for its own peak resident set (`RUSTY_AUDIO_PEAK_RSS`:
+/// it prints `peak-rss-kib: N` from its VmHWM at exit). Its output, and that peak in MiB. The
+/// child reports it because a parent's `wait4`/`getrusage` figure includes the spawning test
+/// process's own peak, inherited at exec.
+pub fn run_with_peak_rss(args: &[&str]) -> (Output, f64) {
+    let o = Command::new(bin())
+        .env("RUSTY_AUDIO_PEAK_RSS", "1")
+        .args(args)
+        .output()
+        .unwrap();
+    let kib: f64 = String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib: "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("a peak-rss line on stderr");
+    (o, kib / 1024.0)
 }
