@@ -1,6 +1,6 @@
 //! Ogg Opus (libopus through `decode::opus`): decoded like opusdec (libopus' own reference
 //! player), exact length after the pre-skip and end trim, the header's output gain applied, seeks
-//! exact (80 ms pre-roll), surround channels in place, gapless between tracks.
+//! exact (320 ms pre-roll), surround channels in place, gapless between tracks.
 
 mod common;
 use common::*;

@@ -9,8 +9,8 @@
 //!   Vorbis channel order put into symphonia's (mask) order;
 //! - the header's output gain is applied (RFC 7845 §5.1: it must be);
 //! - the decoder trims nothing: the pre-skip is the track's delay, which [`super::AudioSource`]
-//!   drops like any codec's priming (at the start and through seeks, which also pre-roll 80 ms as
-//!   Opus needs), and the end trim comes with the last page's packets.
+//!   drops like any codec's priming (at the start and through seeks, which also pre-roll 320 ms:
+//!   see `SEEK_PREROLL`), and the end trim comes with the last page's packets.
 //!
 //! It runs on the decoding threads only, never in the audio callback.
 
