@@ -36,9 +36,20 @@ pub fn contained<T>(
     path: &Path,
     f: impl FnOnce() -> Result<T, DecodeError>,
 ) -> Result<T, DecodeError> {
+    contained_in(&mut (), |()| path.to_path_buf(), |()| f())
+}
+
+/// `contained` for a method of `owner`: the path is taken from `owner` only if a panic happened
+/// (a source's every `read` would otherwise copy its path just in case).
+pub fn contained_in<S, T>(
+    owner: &mut S,
+    path_of: impl FnOnce(&S) -> std::path::PathBuf,
+    f: impl FnOnce(&mut S) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
     DEPTH.with(|d| d.set(d.get() + 1));
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *owner)));
     DEPTH.with(|d| d.set(d.get() - 1));
+    let path = || path_of(owner);
     r.unwrap_or_else(|p| {
         let mut what = p
             .downcast_ref::<&str>()
@@ -55,7 +66,7 @@ pub fn contained<T>(
             what = format!("{what} at {short}:{line}");
         }
         Err(DecodeError::Decode {
-            path: path.into(),
+            path: path(),
             reason: format!("malformed data the decoder could not handle ({what})"),
         })
     })

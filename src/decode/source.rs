@@ -379,8 +379,7 @@ impl AudioSource {
     /// Returns the number of frames appended; 0 means the end of the stream. A truncated file ends
     /// where its data ends; isolated corrupt packets are skipped and counted.
     pub fn read(&mut self, out: &mut Vec<f32>) -> Result<usize, DecodeError> {
-        let path = self.info.path.clone();
-        let r = super::guard::contained(&path, || self.read_inner(out));
+        let r = super::guard::contained_in(self, |s| s.info.path.clone(), |s| s.read_inner(out));
         if r.is_err() {
             // After an error (a contained panic among them) nothing more is read from it.
             self.ended = true;
@@ -492,8 +491,7 @@ impl AudioSource {
     /// at or before it; decoded packets are then aligned by timestamp and the lead-in discarded). Seeking past the end ends the
     /// stream.
     pub fn seek(&mut self, frame: u64) -> Result<(), DecodeError> {
-        let path = self.info.path.clone();
-        let r = super::guard::contained(&path, || self.seek_inner(frame));
+        let r = super::guard::contained_in(self, |s| s.info.path.clone(), |s| s.seek_inner(frame));
         if matches!(r, Err(DecodeError::Decode { .. })) {
             // A panic was contained (seek_inner itself fails only with `Seek`): where the
             // reader stands is unknown, so nothing more is read from it.
