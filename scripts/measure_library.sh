@@ -51,9 +51,10 @@ Xvfb "$DISPLAY_NUM" -screen 0 1400x900x24 -nolisten tcp 2>/dev/null &
 XVFB=$!
 export DISPLAY=$DISPLAY_NUM
 for _ in $(seq 100); do xdotool getdisplaygeometry >/dev/null 2>&1 && break; sleep 0.1; done
+xdotool getdisplaygeometry >/dev/null 2>&1 || { echo "measure_library.sh: Xvfb $DISPLAY_NUM did not start" >&2; exit 1; }
 
 t0=$(date +%s.%N)
-RUSTY_AUDIO_CONFIG_DIR="$WORK/config" XDG_CACHE_HOME="$WORK/cache" "$BIN" --new-window --stats-on-exit "$WORK/lib" >"$WORK/stats.json" 2>"$WORK/stderr" &
+RUSTY_AUDIO_FRAME_TRACE=${TRACE:-999} RUSTY_AUDIO_CONFIG_DIR="$WORK/config" XDG_CACHE_HOME="$WORK/cache" "$BIN" --new-window --stats-on-exit "$WORK/lib" >"$WORK/stats.json" 2>"$WORK/stderr" &
 APP=$!
 for _ in $(seq 600); do WID=$(xdotool search --name "Rusty Audio" 2>/dev/null | head -1) && [ -n "$WID" ] && break; sleep 0.05; done
 t_win=$(date +%s.%N)

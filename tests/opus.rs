@@ -150,6 +150,27 @@ fn the_headers_output_gain_is_applied() {
 fn seeks_are_exact_with_preroll() {
     let path = media_file("prog.opus");
     let (all, ch) = decode_all(&path);
+    check_seeks(&path, &all, ch);
+    // Near the end: exactly what is left.
+    let mut src = AudioSource::open(&path).unwrap();
+    src.seek(959_000).unwrap();
+    let mut got = Vec::new();
+    while src.read(&mut got).unwrap() > 0 {}
+    assert_eq!(got.len(), 1000 * ch, "the last 1000 frames");
+    let snr = snr_db(&all[959_000 * ch..], &got);
+    assert!(
+        snr > 50.0,
+        "the last 1000 frames (fading out, so quieter): SNR {snr:.1} dB"
+    );
+    // Past the end: nothing, no error.
+    let mut src = AudioSource::open(&path).unwrap();
+    src.seek(2_000_000).unwrap();
+    let mut got = Vec::new();
+    assert_eq!(src.read(&mut got).unwrap(), 0);
+}
+
+/// Seeks into `path` read what the straight decode `all` has there.
+fn check_seeks(path: &Path, all: &[f32], ch: usize) {
     // 0 and the first packet (inside the pre-skip's shadow), odd frames, across page ends.
     for target in [0u64, 1, 311, 960, 123_457, 480_000, 700_001, 900_000] {
         let mut src = AudioSource::open(&path).unwrap();
@@ -173,22 +194,76 @@ fn seeks_are_exact_with_preroll() {
         );
         assert_eq!(src.position(), target + (got.len() / ch) as u64);
     }
-    // Near the end: exactly what is left.
-    let mut src = AudioSource::open(&path).unwrap();
-    src.seek(959_000).unwrap();
-    let mut got = Vec::new();
-    while src.read(&mut got).unwrap() > 0 {}
-    assert_eq!(got.len(), 1000 * ch, "the last 1000 frames");
-    let snr = snr_db(&all[959_000 * ch..], &got);
-    assert!(
-        snr > 50.0,
-        "the last 1000 frames (fading out, so quieter): SNR {snr:.1} dB"
-    );
-    // Past the end: nothing, no error.
-    let mut src = AudioSource::open(&path).unwrap();
-    src.seek(2_000_000).unwrap();
-    let mut got = Vec::new();
-    assert_eq!(src.read(&mut got).unwrap(), 0);
+}
+
+/// The same Opus packets remuxed (`ffmpeg -c copy`) into `ext`'s container.
+fn remux(src: &Path, dir: &Path, ext: &str) -> PathBuf {
+    let out = dir.join(format!("prog.{ext}"));
+    let ok = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(src)
+        .args(["-c", "copy"])
+        .arg(&out)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg remux to {ext}");
+    out
+}
+
+#[test]
+fn opus_in_webm_matroska_and_mp4_plays_like_ogg() {
+    // The packets are the same, so the samples must be: the pre-skip dropped (Matroska keeps it
+    // in the OpusHead and takes its CodecDelay off the timestamps; MP4 has an edit list and a
+    // big-endian `dOps` box), MP4's seeks land on the same frames, and its output gain is read
+    // in its own byte order.
+    let dir = scratch("opus_containers");
+    let ogg = media_file("prog.opus");
+    let (all, ch) = decode_all(&ogg);
+    for ext in ["webm", "mka", "mp4"] {
+        let path = remux(&ogg, &dir, ext);
+        let (ours, c) = decode_all(&path);
+        assert_eq!(c, ch);
+        let frames = ours.len() / ch;
+        if ext == "mp4" {
+            assert_eq!(frames, 960_000, "{ext}: the edit list's length");
+        } else {
+            // Matroska's end trim (the last block's DiscardPadding) is not read by symphonia:
+            // at most one Opus frame (20 ms) of padding remains (a named shortcut).
+            assert!(
+                (960_000..=960_000 + 960).contains(&frames),
+                "{ext}: {frames} frames"
+            );
+        }
+        assert!(
+            ours[..all.len()] == all[..],
+            "{ext}: the samples differ from the Ogg decode of the same packets"
+        );
+        // Matroska's timestamps are whole milliseconds and symphonia's Matroska seek lands on
+        // the first block at or after the asked time, so seeks there are not sample-exact (a
+        // named shortcut); MP4's are.
+        if ext == "mp4" {
+            check_seeks(&path, &all, ch);
+        }
+    }
+    // MP4's dOps output gain (big-endian Q7.8): −6 dB.
+    let mp4 = dir.join("prog.mp4");
+    let mut bytes = std::fs::read(&mp4).unwrap();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"dOps")
+        .expect("a dOps box");
+    bytes[at + 12..at + 14].copy_from_slice(&(-6i16 * 256).to_be_bytes());
+    let gained = dir.join("gained.mp4");
+    std::fs::write(&gained, bytes).unwrap();
+    let (ours, _) = decode_all(&gained);
+    let factor = 10f64.powf(-6.0 / 20.0);
+    let expect: Vec<f32> = all
+        .iter()
+        .map(|&x| (f64::from(x) * factor) as f32)
+        .collect();
+    let snr = snr_db(&expect, &ours);
+    assert!(snr > 100.0, "MP4 output gain −6 dB: SNR {snr:.1} dB");
 }
 
 #[test]

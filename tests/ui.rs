@@ -195,7 +195,12 @@ fn reordering_keeps_the_playing_track_playing() {
     }
     h.drop_at(to);
     h.step();
-    let names: Vec<_> = h.state().playlist.iter().map(|e| e.path.clone()).collect();
+    let names: Vec<_> = h
+        .state()
+        .playlist
+        .iter()
+        .map(|e| e.path.to_path_buf())
+        .collect();
     assert_eq!(names, vec![b.clone(), c.clone(), a.clone()]);
     let queued: Vec<_> = h
         .state()
@@ -232,7 +237,12 @@ fn reordering_keeps_the_playing_track_playing() {
     h.step();
     h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowUp);
     h.step();
-    let names: Vec<_> = h.state().playlist.iter().map(|e| e.path.clone()).collect();
+    let names: Vec<_> = h
+        .state()
+        .playlist
+        .iter()
+        .map(|e| e.path.to_path_buf())
+        .collect();
     assert_eq!(names, vec![c, b, a]);
     assert_eq!(
         h.state().selected,
@@ -323,7 +333,7 @@ fn settings_survive_a_restart_and_a_corrupt_file_is_kept() {
     let mut h = harness(start(vec![]));
     h.step();
     let app = h.state();
-    let paths: Vec<_> = app.playlist.iter().map(|e| e.path.clone()).collect();
+    let paths: Vec<_> = app.playlist.iter().map(|e| e.path.to_path_buf()).collect();
     assert_eq!(paths, vec![a.clone(), b.clone()], "playlist restored");
     assert_eq!(app.volume_db, -9.0);
     assert_eq!(app.engine.dsp().eq.len(), 1, "EQ restored");

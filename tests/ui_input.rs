@@ -523,7 +523,7 @@ fn without_a_file_dialog_a_path_field_is_offered_and_playback_goes_on() {
     h.get_by_label("OK").click();
     h.step();
     assert_eq!(h.state().playlist.len(), 2, "the typed file was added");
-    assert_eq!(h.state().playlist[1].path, second);
+    assert_eq!(*h.state().playlist[1].path, *second);
 
     // Export the EQ through the path field.
     let exported = dir.join("exported.txt");

@@ -52,6 +52,22 @@ const VORBIS_ORDER: [&[u32]; 8] = [
     &[0, 2, 1, 9, 10, 4, 5, 3], // L C R SL SR RL RR LFE
 ];
 
+/// An MP4 `dOps` box as symphonia hands it on: the box's bytes after an `OpusHead` magic.
+/// The box has the header's fields but big-endian (ISO/IEC 14496-12 style; "Encapsulation of
+/// Opus in ISOBMFF" §4.3.2), where the Ogg header is little-endian: read as-is, a pre-skip of 312
+/// would be 14 337 and an output gain of −6 dB +100 dB. This puts the three multi-byte fields
+/// (pre-skip, input rate, output gain) in the Ogg order; the mapping table is bytes in both.
+#[must_use]
+pub fn head_from_dops(extra: &[u8]) -> Vec<u8> {
+    let mut b = extra.to_vec();
+    if b.len() >= 19 && &b[..8] == b"OpusHead" {
+        b[10..12].reverse();
+        b[12..16].reverse();
+        b[16..18].reverse();
+    }
+    b
+}
+
 /// What the decoder needs from the `OpusHead` (RFC 7845 §5.1); symphonia keeps the whole header
 /// as the codec's extra data.
 #[derive(Debug, Clone, PartialEq)]
@@ -386,6 +402,21 @@ mod tests {
         b.push(family);
         b.extend(table);
         b
+    }
+
+    #[test]
+    fn a_dops_box_reads_as_the_same_header() {
+        let ogg = head(2, 0, &[]);
+        let mut dops = ogg.clone();
+        dops[10..12].copy_from_slice(&312u16.to_be_bytes());
+        dops[12..16].copy_from_slice(&44_100u32.to_be_bytes());
+        dops[16..18].copy_from_slice(&(-256i16).to_be_bytes());
+        let h = Head::parse(&head_from_dops(&dops)).unwrap();
+        assert_eq!((h.pre_skip, h.output_gain), (312, -256));
+        assert_eq!(
+            u32::from_le_bytes(head_from_dops(&dops)[12..16].try_into().unwrap()),
+            44_100
+        );
     }
 
     #[test]

@@ -63,7 +63,9 @@ pub struct AudioSource {
     /// are aligned by their own timestamps rather than by counting frames from the seek point,
     /// because some decoders emit nothing for the first packet after a reset (Vorbis overlap).
     seek_to: Option<i64>,
-    /// Encoder priming frames the container declares but the reader does not trim (MP4 edit list).
+    /// Where frame 0 stands on the packets' timeline, in frames: the encoder priming the
+    /// timestamps count (an MP4 edit list, Ogg Opus' pre-skip; 0 for Matroska Opus, whose
+    /// timestamps have it taken off). Seeks aim at `frame + priming`.
     priming: u64,
     /// Frames before a seek target that decoding must start at for the output to be right there
     /// (Opus: 320 ms, see `opus::SEEK_PREROLL`); the lead-in is decoded and dropped.
@@ -200,14 +202,24 @@ impl AudioSource {
             .and_then(|p| p.audio())
             .ok_or_else(|| DecodeError::NoAudioTrack { path: path.into() })?
             .clone();
+        let mut params = params;
         let track_id = track.id;
         let declared_frames = track.num_frames;
         let declared_duration = track.duration.map(|d| d.get());
         // The track's delay is the frames before the first one to play (Opus' pre-skip; the
         // Ogg timestamps count them). Other codecs trim their priming themselves.
         let is_opus = params.codec == CODEC_ID_OPUS;
+        if is_opus && container == "isomp4" {
+            if let Some(dops) = params.extra_data.as_deref() {
+                params.extra_data = Some(super::opus::head_from_dops(dops).into_boxed_slice());
+            }
+        }
+        // Ogg gives the pre-skip as the track's delay; Matroska and MP4 only in the header.
         let delay = if is_opus {
-            track.delay.map(u64::from)
+            track.delay.map(u64::from).or_else(|| {
+                let head = super::opus::Head::parse(params.extra_data.as_deref()?).ok()?;
+                Some(u64::from(head.pre_skip))
+            })
         } else {
             None
         };
@@ -236,6 +248,15 @@ impl AudioSource {
             });
         }
         let priming = edit_list.and_then(|p| p.frames_at(sample_rate)).or(delay);
+        // Where the first frame to play stands on the packets' timeline. Ogg's granules and an
+        // MP4 edit list count the priming; symphonia's Matroska reader takes the track's
+        // CodecDelay (the pre-skip, as muxers write it) off every timestamp already, so there
+        // the pre-skip is dropped at the start but offsets nothing.
+        let timeline_priming = if is_opus && container == "matroska" {
+            0
+        } else {
+            priming.unwrap_or(0)
+        };
         // symphonia describes a WAVE file without a channel mask (or with mask 0) as its first n
         // positions (FL FR FC LFE BL …): a count, not a layout. From 4 channels on that guess
         // differs from the conventional layout (a quad file would get a centre and an LFE), so
@@ -295,7 +316,13 @@ impl AudioSource {
                 })
             })
             // Ogg's count is the last granule position, which includes the pre-skip.
-            .map(|n| n.saturating_sub(delay.unwrap_or(0)));
+            .map(|n| {
+                if container == "ogg" {
+                    n.saturating_sub(delay.unwrap_or(0))
+                } else {
+                    n
+                }
+            });
         // An uncompressed file states its length exactly (overrunning sizes were corrected
         // above): zero is a file with nothing to play, said as such rather than played as a
         // track of no length.
@@ -320,7 +347,7 @@ impl AudioSource {
             time_base,
             skip_frames: priming.unwrap_or(0),
             seek_to: None,
-            priming: priming.unwrap_or(0),
+            priming: timeline_priming,
             preroll: if is_opus {
                 super::opus::SEEK_PREROLL
             } else {

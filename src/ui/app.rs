@@ -1,7 +1,8 @@
 //! The application state and its layout: transport on top, now-playing and playlist on the left,
 //! meters on the right, spectrum, spectrogram and EQ editor in the middle.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::analysis::overview::Overview;
@@ -22,6 +23,7 @@ mod engine_link;
 mod loudness;
 pub mod pacing;
 pub mod queue_options;
+mod wheel;
 
 /// Smallest height of an analyzer view (spectrum, spectrogram) before the middle scrolls.
 const MIN_ANALYZER_H: f32 = 150.0;
@@ -36,7 +38,7 @@ const SAVE_EVERY: Duration = Duration::from_secs(3);
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub key: u32,
-    pub path: PathBuf,
+    pub path: Arc<Path>,
     /// The cue sheet track this entry is (a range of `path`), with what the sheet says of it.
     pub cue: Option<CueRef>,
     /// The file's own tags (for a cue track, the image's: its artist and album fill in what
@@ -66,7 +68,7 @@ impl Entry {
         let cue_length = listed.cue.as_ref().and_then(CueRef::length_s);
         Entry {
             key,
-            path: listed.path,
+            path: Arc::from(listed.path),
             cue: listed.cue,
             tags: TrackTags::default(),
             duration_s: cue_length,
@@ -134,7 +136,7 @@ impl Entry {
 
     fn listed(&self) -> Listed {
         Listed {
-            path: self.path.clone(),
+            path: self.path.to_path_buf(),
             cue: self.cue.clone(),
         }
     }
@@ -245,6 +247,9 @@ pub struct RustyApp {
     /// The frames drawn while playing (what the ≤ 2 ms p99 budget is about; `ui_frame` also holds
     /// the first frames, pauses and dialogs).
     pub ui_frame_playing: Histogram,
+    /// The CPU time of the frames in `ui_frame_playing` (the UI thread's own work; the rest of a
+    /// frame's wall time it waited for a core: see `perf::clock::thread_cpu_ns`).
+    pub ui_frame_playing_cpu: Histogram,
     window_size: Option<[f32; 2]>,
     pub print_stats_on_exit: bool,
     pub perf: super::perf_view::PerfState,
@@ -253,6 +258,8 @@ pub struct RustyApp {
     /// `RUSTY_AUDIO_FRAME_TRACE=MS`: frames slower than this print where their time went
     /// (stderr), to find what the frame-time percentiles' tail is made of.
     frame_trace_ns: Option<u64>,
+    /// Wheel notches scroll in one frame, not glide (on a software renderer: see `wheel.rs`).
+    pub instant_wheel: bool,
     /// Commands the views sent this frame (see `actions.rs`).
     queued: Vec<super::command::AppCommand>,
     /// Integrated loudness, range, true peak and clips restart with each track.
@@ -346,6 +353,7 @@ impl RustyApp {
             preset_name: String::new(),
             ui_frame: Histogram::new(),
             ui_frame_playing: Histogram::new(),
+            ui_frame_playing_cpu: Histogram::new(),
             window_size: s.layout.window,
             print_stats_on_exit: false,
             perf: super::perf_view::PerfState::default(),
@@ -354,6 +362,7 @@ impl RustyApp {
                 .ok()
                 .and_then(|v| v.parse::<f64>().ok())
                 .map(|ms| (ms * 1e6) as u64),
+            instant_wheel: false,
             queued: Vec::new(),
             quit_requested: false,
             last_reconnect: Instant::now(),
@@ -452,7 +461,7 @@ impl RustyApp {
         for (i, s) in saved.iter().enumerate() {
             let l = match s {
                 SavedEntry::File(p) => Some(Listed {
-                    path: p.clone(),
+                    path: p.to_path_buf(),
                     cue: None,
                 }),
                 SavedEntry::Cue { sheet, track } => {
@@ -858,6 +867,7 @@ impl RustyApp {
         serde_json::json!({
             "ui_frame": q(&self.ui_frame.snapshot()),
             "ui_frame_playing": q(&self.ui_frame_playing.snapshot()),
+            "ui_frame_playing_cpu": q(&self.ui_frame_playing_cpu.snapshot()),
             "callback": q(&t.perf.callback_snapshot()),
             "underruns": t.underruns.load(std::sync::atomic::Ordering::Relaxed),
             "rss_anon_kib": p.rss_anon_kib,
@@ -930,6 +940,7 @@ impl RustyApp {
     /// The whole UI (also what the egui_kittest tests drive).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let started = Instant::now();
+        let cpu_started = crate::perf::clock::thread_cpu_ns();
         let playing_at_start = self.is_playing();
         let ctx = ui.ctx().clone();
         if self.debug_repaint {
@@ -1074,11 +1085,19 @@ impl RustyApp {
                 .zip(&marks[..n - 1])
                 .map(|((what, t), (_, t0))| format!("{what} {:.2}", (*t - *t0).as_secs_f64() * 1e3))
                 .collect();
-            eprintln!("frame {:.2} ms: {}", took as f64 / 1e6, parts.join(", "));
+            let cpu = crate::perf::clock::thread_cpu_ns().saturating_sub(cpu_started);
+            eprintln!(
+                "frame {:.2} ms (CPU {:.2}): {}",
+                took as f64 / 1e6,
+                cpu as f64 / 1e6,
+                parts.join(", ")
+            );
         }
         self.ui_frame.record(took);
         if playing_at_start && self.is_playing() {
             self.ui_frame_playing.record(took);
+            self.ui_frame_playing_cpu
+                .record(crate::perf::clock::thread_cpu_ns().saturating_sub(cpu_started));
         }
     }
 }
@@ -1093,6 +1112,14 @@ impl RustyApp {
 }
 
 impl eframe::App for RustyApp {
+    fn raw_input_hook(&mut self, ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        if self.instant_wheel {
+            let line = ctx.options(|o| o.input_options.line_scroll_speed);
+            let page = raw_input.screen_rect.map_or(600.0, |r| r.height());
+            wheel::instant_notches(&mut raw_input.events, line, page);
+        }
+    }
+
     /// The panels' colour: they are drawn without a fill (see `ui::paint_light`).
     fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
         super::panel_colour(visuals.dark_mode).to_normalized_gamma_f32()

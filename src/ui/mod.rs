@@ -111,8 +111,19 @@ pub fn panel_colour(dark: bool) -> egui::Color32 {
 /// feathered edge, three to six triangles per segment of a curve, and there the triangles are
 /// most of what a frame costs (a tenth of a core with every view visible). A GPU draws them for
 /// free, so it keeps them.
+///
+/// And on a software renderer a wheel click scrolls at once instead of gliding: egui animates a
+/// scroll over 0.1–0.3 s by drawing frames back to back, which without a display's vsync (Xvfb,
+/// most VMs) is well over 100 frames a second — all of a core for the renderer, and its threads
+/// preempt the UI thread's own frames (the playlist's frame p99 went over its 2 ms budget while a
+/// 10 000-entry list was scrolled: PERFORMANCE_GUIDE.md, "big library").
 pub fn paint_light(ctx: &egui::Context, software: bool) {
-    ctx.all_styles_mut(|s| s.visuals.panel_fill = egui::Color32::TRANSPARENT);
+    ctx.all_styles_mut(|s| {
+        s.visuals.panel_fill = egui::Color32::TRANSPARENT;
+        if software {
+            s.scroll_animation = egui::style::ScrollAnimation::none();
+        }
+    });
     if software {
         ctx.tessellation_options_mut(|t| t.feathering = false);
     }
@@ -276,6 +287,7 @@ pub fn run(opts: RunOptions) -> i32 {
                 renderer
             };
             app.print_stats_on_exit = opts.stats_on_exit;
+            app.instant_wheel = software;
             desktop.attach(&mut app, &cc.egui_ctx, true);
             Ok(Box::new(app))
         }),

@@ -299,6 +299,7 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
         app.engine.telemetry().xruns.store(0, Relaxed);
         app.ui_frame.reset();
         app.ui_frame_playing.reset();
+        app.ui_frame_playing_cpu.reset();
         app.perf.history.reset();
     }
     app.show_perf = open;

@@ -7,6 +7,7 @@
 //! where it went.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::analysis::spectrum::SpectrumConfig;
 use crate::dsp::chain::DspSettings;
@@ -79,14 +80,14 @@ pub struct Settings {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum SavedEntry {
-    File(PathBuf),
+    File(Arc<Path>),
     Cue { sheet: PathBuf, track: u32 },
 }
 
 /// A file's decoded length, valid while the file is unchanged (same size and modification time).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KnownLength {
-    pub path: PathBuf,
+    pub path: Arc<Path>,
     pub bytes: u64,
     /// Modification time, seconds since the epoch.
     pub modified_s: u64,
@@ -106,7 +107,7 @@ impl KnownLength {
         let (bytes, modified_s) = Self::stamp(path)?;
         known
             .iter()
-            .find(|k| k.path == path && k.bytes == bytes && k.modified_s == modified_s)
+            .find(|k| *k.path == *path && k.bytes == bytes && k.modified_s == modified_s)
             .map(|k| k.seconds)
             .filter(|s| s.is_finite() && *s >= 0.0)
     }
@@ -382,7 +383,7 @@ mod tests {
         let mut s = Settings::default();
         s.volume_db = -7.5;
         s.playlist = vec![
-            SavedEntry::File(PathBuf::from("/a.flac")),
+            SavedEntry::File(Path::new("/a.flac").into()),
             SavedEntry::Cue {
                 sheet: PathBuf::from("/c/album.cue"),
                 track: 3,
