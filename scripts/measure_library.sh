@@ -14,10 +14,6 @@ N=${1:-10000}
 BIN=${BIN:-target/release/rusty-audio}
 [ -x "$BIN" ] || cargo build --release --locked
 WORK=$(mktemp -d)
-DISPLAY_NUM=
-for n in $(seq 90 130); do
-  [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || { DISPLAY_NUM=:$n; break; }
-done
 cleanup() {
   [ -s "$WORK/stderr" ] && { echo "app stderr (last lines):" >&2; tail -5 "$WORK/stderr" >&2; }
   [ -n "${APP:-}" ] && kill "$APP" 2>/dev/null || true
@@ -46,12 +42,13 @@ for d in "$WORK"/lib/*/; do
 done
 echo "made $N files in $(ls "$WORK/lib" | wc -l) folders ($(du -sh "$WORK/lib" | cut -f1))"
 
-[ -n "$DISPLAY_NUM" ] || { echo "measure_library.sh: no free X display in :90-:130" >&2; exit 1; }
-Xvfb "$DISPLAY_NUM" -screen 0 1400x900x24 -nolisten tcp 2>/dev/null &
+# Xvfb picks a free display itself and says which (-displayfd).
+Xvfb -displayfd 3 -screen 0 1400x900x24 -nolisten tcp 3>"$WORK/display" 2>/dev/null &
 XVFB=$!
-export DISPLAY=$DISPLAY_NUM
+for _ in $(seq 100); do [ -s "$WORK/display" ] && break; sleep 0.1; done
+export DISPLAY=:$(head -1 "$WORK/display")
 for _ in $(seq 100); do xdotool getdisplaygeometry >/dev/null 2>&1 && break; sleep 0.1; done
-xdotool getdisplaygeometry >/dev/null 2>&1 || { echo "measure_library.sh: Xvfb $DISPLAY_NUM did not start" >&2; exit 1; }
+xdotool getdisplaygeometry >/dev/null 2>&1 || { echo "measure_library.sh: Xvfb did not start" >&2; exit 1; }
 
 t0=$(date +%s.%N)
 RUSTY_AUDIO_FRAME_TRACE=${TRACE:-999} RUSTY_AUDIO_CONFIG_DIR="$WORK/config" XDG_CACHE_HOME="$WORK/cache" "$BIN" --new-window --stats-on-exit "$WORK/lib" >"$WORK/stats.json" 2>"$WORK/stderr" &
