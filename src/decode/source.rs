@@ -70,6 +70,11 @@ pub struct AudioSource {
     /// Frames before a seek target that decoding must start at for the output to be right there
     /// (Opus: 320 ms, see `opus::SEEK_PREROLL`); the lead-in is decoded and dropped.
     preroll: u64,
+    /// Seeks into the first `preroll` frames reopen the file and count frames from its start.
+    /// For Matroska Opus: its timestamps are whole milliseconds (not frames), and symphonia's
+    /// Matroska seek lands on the first block at or after the time asked, which near the start
+    /// passes over the first block (its timestamp is negative once the pre-skip is taken off).
+    reopen_for_early_seeks: bool,
     /// Index of the next frame `read` returns.
     position: u64,
     scratch: Vec<f32>,
@@ -252,7 +257,8 @@ impl AudioSource {
         // MP4 edit list count the priming; symphonia's Matroska reader takes the track's
         // CodecDelay (the pre-skip, as muxers write it) off every timestamp already, so there
         // the pre-skip is dropped at the start but offsets nothing.
-        let timeline_priming = if is_opus && container == "matroska" {
+        let matroska_opus = is_opus && container == "matroska";
+        let timeline_priming = if matroska_opus {
             0
         } else {
             priming.unwrap_or(0)
@@ -353,6 +359,7 @@ impl AudioSource {
             } else {
                 0
             },
+            reopen_for_early_seeks: matroska_opus,
             position: 0,
             scratch: Vec::new(),
             ended: false,
@@ -527,11 +534,27 @@ impl AudioSource {
         r
     }
 
+    /// Start again from the file's beginning and drop the frames before `frame`, as playback from
+    /// the start does (exact whatever the container's timestamps say).
+    fn reopen_at(&mut self, frame: u64) -> Result<(), DecodeError> {
+        let mut fresh = Self::open(&self.info.path).map_err(|e| DecodeError::Seek {
+            path: self.info.path.clone(),
+            reason: e.to_string(),
+        })?;
+        fresh.skip_frames += frame;
+        fresh.position = frame;
+        *self = fresh;
+        Ok(())
+    }
+
     fn seek_inner(&mut self, frame: u64) -> Result<(), DecodeError> {
         let rate = u64::from(self.info.sample_rate);
         let (numer, denom) = self.time_base;
         let target = frame + self.priming;
         let from = target.saturating_sub(self.preroll);
+        if self.reopen_for_early_seeks && from == 0 {
+            return self.reopen_at(frame);
+        }
         let ts =
             (u128::from(from) * u128::from(denom) / (u128::from(rate) * u128::from(numer))) as i64;
         match self.reader.seek(

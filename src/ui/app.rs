@@ -1079,13 +1079,13 @@ impl RustyApp {
         self.schedule_frame(&ctx, minimized);
         mark("end");
         let took = started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        let cpu = crate::perf::clock::thread_cpu_ns().saturating_sub(cpu_started);
         if self.frame_trace_ns.is_some_and(|t| took > t) {
             let parts: Vec<String> = marks[1..n]
                 .iter()
                 .zip(&marks[..n - 1])
                 .map(|((what, t), (_, t0))| format!("{what} {:.2}", (*t - *t0).as_secs_f64() * 1e3))
                 .collect();
-            let cpu = crate::perf::clock::thread_cpu_ns().saturating_sub(cpu_started);
             eprintln!(
                 "frame {:.2} ms (CPU {:.2}): {}",
                 took as f64 / 1e6,
@@ -1096,8 +1096,7 @@ impl RustyApp {
         self.ui_frame.record(took);
         if playing_at_start && self.is_playing() {
             self.ui_frame_playing.record(took);
-            self.ui_frame_playing_cpu
-                .record(crate::perf::clock::thread_cpu_ns().saturating_sub(cpu_started));
+            self.ui_frame_playing_cpu.record(cpu);
         }
     }
 }

@@ -110,20 +110,10 @@ pub fn panel_colour(dark: bool) -> egui::Color32 {
 /// On a software renderer, also no anti-aliasing: egui anti-aliases each stroke and fill with a
 /// feathered edge, three to six triangles per segment of a curve, and there the triangles are
 /// most of what a frame costs (a tenth of a core with every view visible). A GPU draws them for
-/// free, so it keeps them.
-///
-/// And on a software renderer a wheel click scrolls at once instead of gliding: egui animates a
-/// scroll over 0.1–0.3 s by drawing frames back to back, which without a display's vsync (Xvfb,
-/// most VMs) is well over 100 frames a second — all of a core for the renderer, and its threads
-/// preempt the UI thread's own frames (the playlist's frame p99 went over its 2 ms budget while a
-/// 10 000-entry list was scrolled: PERFORMANCE_GUIDE.md, "big library").
+/// free, so it keeps them. (A software renderer also scrolls a wheel notch in one frame:
+/// `app/wheel.rs`.)
 pub fn paint_light(ctx: &egui::Context, software: bool) {
-    ctx.all_styles_mut(|s| {
-        s.visuals.panel_fill = egui::Color32::TRANSPARENT;
-        if software {
-            s.scroll_animation = egui::style::ScrollAnimation::none();
-        }
-    });
+    ctx.all_styles_mut(|s| s.visuals.panel_fill = egui::Color32::TRANSPARENT);
     if software {
         ctx.tessellation_options_mut(|t| t.feathering = false);
     }
