@@ -10,6 +10,11 @@ use egui_kittest::kittest::Queryable;
 
 use rusty_audio::ui::RustyApp;
 
+/// The playlist's files, in order.
+fn paths(app: &RustyApp) -> Vec<std::path::PathBuf> {
+    app.playlist.iter().map(|e| e.path.to_path_buf()).collect()
+}
+
 fn tone(name: &str) -> std::path::PathBuf {
     tone_file(&scratch(name), "tone.wav", 1000.0, 0.3, 3.0)
 }
@@ -195,12 +200,7 @@ fn reordering_keeps_the_playing_track_playing() {
     }
     h.drop_at(to);
     h.step();
-    let names: Vec<_> = h
-        .state()
-        .playlist
-        .iter()
-        .map(|e| e.path.to_path_buf())
-        .collect();
+    let names = paths(h.state());
     assert_eq!(names, vec![b.clone(), c.clone(), a.clone()]);
     let queued: Vec<_> = h
         .state()
@@ -237,12 +237,7 @@ fn reordering_keeps_the_playing_track_playing() {
     h.step();
     h.key_press_modifiers(egui::Modifiers::ALT, egui::Key::ArrowUp);
     h.step();
-    let names: Vec<_> = h
-        .state()
-        .playlist
-        .iter()
-        .map(|e| e.path.to_path_buf())
-        .collect();
+    let names = paths(h.state());
     assert_eq!(names, vec![c, b, a]);
     assert_eq!(
         h.state().selected,
@@ -333,8 +328,7 @@ fn settings_survive_a_restart_and_a_corrupt_file_is_kept() {
     let mut h = harness(start(vec![]));
     h.step();
     let app = h.state();
-    let paths: Vec<_> = app.playlist.iter().map(|e| e.path.to_path_buf()).collect();
-    assert_eq!(paths, vec![a.clone(), b.clone()], "playlist restored");
+    assert_eq!(paths(app), vec![a.clone(), b.clone()], "playlist restored");
     assert_eq!(app.volume_db, -9.0);
     assert_eq!(app.engine.dsp().eq.len(), 1, "EQ restored");
     assert!(!app.show_spectrogram, "layout restored");
