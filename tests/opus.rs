@@ -216,6 +216,21 @@ fn check_matroska_seeks(path: &Path, all: &[f32], ch: usize) {
     // by a millisecond and more (a named shortcut).
 }
 
+/// A copy of `src` at `out` with `patch` applied to the bytes from the first `tag` on.
+fn patched_copy(src: &Path, out: &Path, tag: &[u8; 4], patch: impl FnOnce(&mut [u8])) -> PathBuf {
+    let mut bytes = std::fs::read(src).unwrap();
+    let at = bytes.windows(4).position(|w| w == tag).unwrap_or_else(|| {
+        panic!(
+            "no {} box in {}",
+            String::from_utf8_lossy(tag),
+            src.display()
+        )
+    });
+    patch(&mut bytes[at..]);
+    std::fs::write(out, bytes).unwrap();
+    out.to_path_buf()
+}
+
 /// The same Opus packets remuxed (`ffmpeg -c copy`) into `ext`'s container.
 fn remux(src: &Path, dir: &Path, ext: &str) -> PathBuf {
     let out = dir.join(format!("prog.{ext}"));
@@ -267,14 +282,9 @@ fn opus_in_webm_matroska_and_mp4_plays_like_ogg() {
     }
     // MP4 without its edit list: the pre-skip then comes from the dOps box (big-endian).
     let mp4 = dir.join("prog.mp4");
-    let mut bytes = std::fs::read(&mp4).unwrap();
-    let at = bytes
-        .windows(4)
-        .position(|w| w == b"edts")
-        .expect("ffmpeg wrote an edit list");
-    bytes[at..at + 4].copy_from_slice(b"free");
-    let no_edts = dir.join("no_edts.mp4");
-    std::fs::write(&no_edts, bytes).unwrap();
+    let no_edts = patched_copy(&mp4, &dir.join("no_edts.mp4"), b"edts", |b| {
+        b[..4].copy_from_slice(b"free")
+    });
     let (ours, _) = decode_all(&no_edts);
     assert!(
         ours.len() >= all.len() && ours[..all.len()] == all[..],
@@ -282,15 +292,9 @@ fn opus_in_webm_matroska_and_mp4_plays_like_ogg() {
     );
     check_seeks(&no_edts, &all, ch);
     // MP4's dOps output gain (big-endian Q7.8): −6 dB.
-    let mp4 = dir.join("prog.mp4");
-    let mut bytes = std::fs::read(&mp4).unwrap();
-    let at = bytes
-        .windows(4)
-        .position(|w| w == b"dOps")
-        .expect("a dOps box");
-    bytes[at + 12..at + 14].copy_from_slice(&(-6i16 * 256).to_be_bytes());
-    let gained = dir.join("gained.mp4");
-    std::fs::write(&gained, bytes).unwrap();
+    let gained = patched_copy(&mp4, &dir.join("gained.mp4"), b"dOps", |b| {
+        b[12..14].copy_from_slice(&(-6i16 * 256).to_be_bytes())
+    });
     let (ours, _) = decode_all(&gained);
     let factor = 10f64.powf(-6.0 / 20.0);
     let expect: Vec<f32> = all

@@ -201,13 +201,12 @@ impl AudioSource {
             .default_track(TrackType::Audio)
             .or_else(|| reader.first_track(TrackType::Audio))
             .ok_or_else(|| DecodeError::NoAudioTrack { path: path.into() })?;
-        let params = track
+        let mut params = track
             .codec_params
             .as_ref()
             .and_then(|p| p.audio())
             .ok_or_else(|| DecodeError::NoAudioTrack { path: path.into() })?
             .clone();
-        let mut params = params;
         let track_id = track.id;
         let declared_frames = track.num_frames;
         let declared_duration = track.duration.map(|d| d.get());

@@ -96,6 +96,17 @@ mod tests {
         }
     }
 
+    /// A wheel move with Shift held.
+    fn shift_wheel(unit: egui::MouseWheelUnit, delta: egui::Vec2) -> egui::Event {
+        egui::Event::MouseWheel {
+            unit,
+            delta,
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: egui::Modifiers::SHIFT,
+        }
+    }
+
     fn points(events: &[egui::Event]) -> Vec<f32> {
         events
             .iter()
@@ -210,24 +221,18 @@ mod tests {
         assert!((d.y + 40.0).abs() < 1e-3 && d.x == 0.0, "{d:?}");
         assert_eq!(rest, egui::Vec2::ZERO, "nothing left to scroll");
         // With Shift the notch scrolls sideways, also at once (egui folds y onto x).
-        let shifted = vec![egui::Event::MouseWheel {
-            unit: egui::MouseWheelUnit::Line,
-            delta: egui::vec2(0.0, -1.0),
-            phase: egui::TouchPhase::Move,
-            source: egui::MouseWheelSource::Unknown,
-            modifiers: egui::Modifiers::SHIFT,
-        }];
+        let shifted = vec![shift_wheel(
+            egui::MouseWheelUnit::Line,
+            egui::vec2(0.0, -1.0),
+        )];
         let (d, rest) = one_frame(shifted, true);
         assert!((d.x + 40.0).abs() < 1e-3 && d.y == 0.0, "{d:?}");
         assert_eq!(rest, egui::Vec2::ZERO);
         // A diagonal delta that egui would fold to more than 8 points is split finer.
-        let diagonal = vec![egui::Event::MouseWheel {
-            unit: egui::MouseWheelUnit::Point,
-            delta: egui::vec2(5.0, 5.0),
-            phase: egui::TouchPhase::Move,
-            source: egui::MouseWheelSource::Unknown,
-            modifiers: egui::Modifiers::SHIFT,
-        }];
+        let diagonal = vec![shift_wheel(
+            egui::MouseWheelUnit::Point,
+            egui::vec2(5.0, 5.0),
+        )];
         let (d, rest) = one_frame(diagonal, true);
         assert!(
             (d.x - 10.0).abs() < 1e-3 && rest == egui::Vec2::ZERO,
