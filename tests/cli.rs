@@ -425,3 +425,74 @@ fn folders_expand_once_past_loops_and_broken_links() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2, "{v}");
 }
+
+/// Files and folders the user may not read (permissions): each is named, with the reason, on one
+/// line; everything else is analyzed; the exit code says something failed. As root (where DAC
+/// permissions do not apply) the binary runs without the two capabilities that bypass them
+/// (`setpriv`), so the permissions bind it as they bind a user.
+#[test]
+fn unreadable_files_and_folders_are_named_and_the_rest_is_read() {
+    let root = is_root();
+    if root && skip_unless("unreadable_files", have("setpriv"), "setpriv (util-linux)") {
+        return;
+    }
+    let dir = scratch("unreadable");
+    std::fs::create_dir_all(dir.join("closed")).unwrap();
+    let tone = sine(48_000, 2, 440.0, 0.2, 0.2);
+    write_wav_f32(&dir.join("a.wav"), 48_000, 2, &tone);
+    write_wav_f32(&dir.join("locked.wav"), 48_000, 2, &tone);
+    write_wav_f32(&dir.join("closed/c.wav"), 48_000, 2, &tone);
+    let chmod = |path: &Path, mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    chmod(&dir.join("locked.wav"), 0o000);
+    chmod(&dir.join("closed"), 0o000);
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--bounding-set",
+            "-dac_override,-dac_read_search",
+            "--",
+            bin(),
+        ]);
+        c
+    } else {
+        Command::new(bin())
+    };
+    let o = cmd.args(["analyze", "--json", p(&dir)]).output().unwrap();
+    chmod(&dir.join("locked.wav"), 0o644);
+    chmod(&dir.join("closed"), 0o755);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let analyzed: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ok: Vec<&str> = analyzed
+        .iter()
+        .filter(|v| v.get("error").is_none())
+        .filter_map(|v| v["path"].as_str())
+        .collect();
+    assert_eq!(ok, [p(&dir.join("a.wav"))], "{stdout}\n{stderr}");
+    let locked = format!("{}", dir.join("locked.wav").display());
+    let closed = format!("{}", dir.join("closed").display());
+    let said = |who: &str| {
+        stdout
+            .lines()
+            .chain(stderr.lines())
+            .any(|l| l.contains(who) && l.to_lowercase().contains("permission denied"))
+    };
+    assert!(
+        said(&locked),
+        "the locked file, with the reason:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        said(&closed),
+        "the closed folder, with the reason:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        !o.status.success(),
+        "a file could not be read: the exit code says so"
+    );
+}

@@ -162,6 +162,7 @@ fn wav_sizes_that_overrun_the_file_play_the_audio_there_as_ffmpeg_does() {
         ("streaming.wav", Some(u32::MAX), Some(u32::MAX), 0),
         ("never_filled.wav", Some(0), Some(0), 0),
         ("data_zero.wav", None, Some(0), 0),
+        ("riff_zero.wav", Some(0), None, 0),
         ("crashed_mid_frame.wav", Some(u32::MAX), Some(u32::MAX), 3),
     ] {
         let path = wav_with_sizes(&dir, name, riff, data, extra);

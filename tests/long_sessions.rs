@@ -73,3 +73,98 @@ fn render_of_a_long_file_uses_what_a_short_one_does() {
     );
     let _ = std::fs::remove_file(&out);
 }
+
+/// This process's anonymous resident memory (KiB): the heap, without mapped files.
+fn rss_anon_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("RssAnon in /proc/self/status")
+}
+
+/// The desktop app playing a three-hour file: the seek bar's waveform fills in from the left as
+/// the file is read (each drawn part wider than the last, the whole bar at the end), the decoded
+/// length is the file's, and the app's memory once the whole file is read is what it was with a
+/// one-minute file (the overview is bounded; nothing is kept per second of audio). The app runs
+/// in this process (egui_kittest), which does nothing else meanwhile: the other tests of this
+/// binary measure child processes.
+#[test]
+fn the_app_on_a_three_hour_file_fills_the_seek_bar_in_and_keeps_its_memory() {
+    use common::app::*;
+    use egui_kittest::kittest::Queryable;
+    use std::time::{Duration, Instant};
+    let dir = scratch("long_app");
+    let short = long_flac(&dir, 60);
+    let long = long_flac(&dir, 3 * 3600);
+    let mut h = harness(app_with(vec![short, long]));
+    h.step();
+    // Entry `track`'s overview, once it plays: (frames read, frames expected while partial,
+    // drawn width).
+    let state = |a: &rusty_audio::ui::RustyApp, track: usize| {
+        if a.position()?.0 != track {
+            return None;
+        }
+        let key = a.playlist.get(track)?.key;
+        let o = a.overview.as_ref().filter(|o| o.key == key)?;
+        let width = o.texture.as_ref().map(|(size, _)| size[0]);
+        Some((o.overview.total_frames, o.overview.partial_of, width?))
+    };
+    // Step until entry `track` plays and its whole overview is drawn, collecting the partial
+    // ones seen.
+    let read_all = |h: &mut egui_kittest::Harness<'static, rusty_audio::ui::RustyApp>,
+                    track: usize| {
+        let mut parts = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            h.step();
+            match state(h.state(), track) {
+                Some((_, None, width)) => return (parts, width),
+                Some((frames, Some(of), width)) if parts.last() != Some(&(frames, of, width)) => {
+                    parts.push((frames, of, width));
+                }
+                _ => {}
+            }
+            assert!(Instant::now() < deadline, "timed out reading the overview");
+            std::thread::yield_now();
+        }
+    };
+    h.get_by_label("Play").click();
+    let (_, short_width) = read_all(&mut h, 0);
+    let short_kib = rss_anon_kib();
+
+    h.get_by_label("Next").click();
+    let (parts, width) = read_all(&mut h, 1);
+    let long_kib = rss_anon_kib();
+    assert_eq!(width, short_width, "the whole bar is drawn at the end");
+    assert!(
+        parts.len() >= 2,
+        "the waveform was shown in parts while the file was read: {parts:?}"
+    );
+    for w in parts.windows(2) {
+        assert!(
+            w[1].0 > w[0].0 && w[1].2 >= w[0].2,
+            "each part covers more of the file and of the bar: {parts:?}"
+        );
+    }
+    for &(frames, of, part_width) in &parts {
+        assert!(
+            frames < of && part_width < width,
+            "a part covers less than the whole: {parts:?}"
+        );
+    }
+    let entry = &h.state().playlist[1];
+    assert_eq!(
+        entry.duration_s,
+        Some(3.0 * 3600.0),
+        "the decoded length is the file's"
+    );
+    // 3 h of anything per second (even one byte per 100 ms block) would show here; the overview
+    // and the caches are bounded, so the two files cost the same but for allocator noise.
+    let grew_mib = (long_kib as f64 - short_kib as f64) / 1024.0;
+    assert!(
+        grew_mib < 8.0,
+        "the app grew by {grew_mib:.1} MiB reading 3 h ({short_kib} → {long_kib} KiB)"
+    );
+}

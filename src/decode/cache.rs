@@ -90,11 +90,18 @@ impl FileCache {
                 source,
             })?
             .into();
+        self.admit(path, modified, &bytes);
+        AudioSource::open_bytes(path, bytes)
+    }
+
+    /// Keep `bytes` (what was read of `path`) if they fit the per-file bound, evicting the least
+    /// recently used files to make room.
+    fn admit(&mut self, path: &Path, modified: Option<std::time::SystemTime>, bytes: &Arc<[u8]>) {
         let len = bytes.len();
         // The file may have grown between the size check and the read: the bound is on what was
         // read, so the budget holds whatever happens on disk meanwhile.
         if len > self.budget / 2 {
-            return AudioSource::open_bytes(path, bytes);
+            return;
         }
         while self.used + len > self.budget {
             match self.entries.pop_lru() {
@@ -110,7 +117,6 @@ impl FileCache {
                 modified,
             },
         );
-        AudioSource::open_bytes(path, bytes)
     }
 }
 
@@ -250,6 +256,35 @@ mod tests {
             "streaming the big file evicted nothing"
         );
         assert_eq!(cache.used_bytes(), size(&small));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A file that grew past half the budget between the size check and the read (a recorder
+    /// still writing it) is served but not kept: the bound is on the bytes read, not the size
+    /// the metadata claimed. The race itself cannot be timed in a test, so the read's result is
+    /// handed to the same step `open` uses.
+    #[test]
+    fn bytes_read_over_half_the_budget_are_served_but_not_kept() {
+        let dir = scratch("grew");
+        let (a, grown) = (dir.join("a.wav"), dir.join("grown.wav"));
+        let wa = wav(&a, 2_000, 1);
+        wav(&grown, 20_000, 2);
+        let budget = 3 * size(&a);
+        assert!(size(&grown) > budget / 2);
+        let mut cache = FileCache::new(budget);
+        assert_eq!(decode_all(cache.open(&a).unwrap()), wa);
+        let used = cache.used_bytes();
+        let bytes: Arc<[u8]> = std::fs::read(&grown).unwrap().into();
+        cache.admit(&grown, None, &bytes);
+        assert!(!cache.contains(&grown), "over the per-file bound: not kept");
+        assert_eq!(cache.used_bytes(), used, "nothing counted, nothing evicted");
+        assert!(cache.contains(&a));
+        // The same bytes under the bound are kept, evicting as needed.
+        let small: Arc<[u8]> = std::fs::read(&a).unwrap().into();
+        cache.admit(&grown, None, &small);
+        assert!(cache.contains(&grown));
+        assert_eq!(cache.used_bytes(), cache.held_bytes());
+        assert!(cache.used_bytes() <= budget);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -107,17 +107,23 @@ fn wav<R: Read + Seek>(media: &mut R, len: u64, head: &[u8; 12]) -> Option<Vec<P
             block_align = u64::from(u16::from_le_bytes([fmt[12], fmt[13]])).max(1);
         }
         if &hdr[..4] == b"data" {
-            if size != 0 && size <= available {
-                return None; // consistent
+            let fits = size != 0 && size <= available;
+            let data = if fits {
+                size
+            } else {
+                available - available % block_align
+            };
+            let mut out = Vec::new();
+            if !fits {
+                out.push(Patch {
+                    at: pos + 4,
+                    bytes: u32::try_from(data).ok()?.to_le_bytes().to_vec(),
+                });
             }
-            let data = available - available % block_align;
-            let mut out = vec![Patch {
-                at: pos + 4,
-                bytes: u32::try_from(data).ok()?.to_le_bytes().to_vec(),
-            }];
-            // The RIFF size must cover the data as it now reads.
+            // The RIFF size must cover the data as it now reads: a recorder may have filled in
+            // the data size but left the RIFF size 0 (symphonia: "invalid riff length").
             let riff_needed = body + data - 8;
-            if riff_size < riff_needed || riff_size == 0 {
+            if riff_size < riff_needed {
                 out.push(Patch {
                     at: 4,
                     bytes: u32::try_from(riff_needed).ok()?.to_le_bytes().to_vec(),
@@ -265,6 +271,22 @@ mod tests {
             assert_eq!(d, 400, "{riff:?} {data:?}");
             assert!(r >= 436, "{riff:?} {data:?}: RIFF {r}");
             assert_eq!(out[44..], b[44..], "the samples are untouched");
+        }
+    }
+
+    /// The data size right but the RIFF size 0 or short of it: the RIFF size is shown covering
+    /// the data, which plays whole.
+    #[test]
+    fn a_riff_size_short_of_a_right_data_size_is_extended() {
+        for riff in [0, 4, 100] {
+            let b = wav(100, Some(riff), None, &[]);
+            let out = read_through(&b);
+            assert_eq!(sizes(&out), (436, 400), "RIFF {riff}");
+            assert_eq!(
+                out[8..],
+                b[8..],
+                "RIFF {riff}: only its size is shown otherwise"
+            );
         }
     }
 

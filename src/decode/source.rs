@@ -65,8 +65,13 @@ pub struct AudioSource {
     seek_to: Option<i64>,
     /// Where frame 0 stands on the packets' timeline, in frames: the encoder priming the
     /// timestamps count (an MP4 edit list, Ogg Opus' pre-skip; 0 for Matroska Opus, whose
-    /// timestamps have it taken off). Seeks aim at `frame + priming`.
+    /// timestamps have it taken off), plus where the packets' timeline starts (`timeline_start`).
+    /// Seeks aim at `frame + priming`.
     priming: u64,
+    /// Where the packets' timeline starts, in frames: 0 but for an Ogg stream cut from a longer
+    /// one (a broadcast recording), whose granule positions go on from where the cut was. Seeks
+    /// never aim before it (the reader calls that out of range).
+    timeline_start: u64,
     /// Frames before a seek target that decoding must start at for the output to be right there
     /// (Opus: 320 ms, see `opus::SEEK_PREROLL`); the lead-in is decoded and dropped.
     preroll: u64,
@@ -209,6 +214,7 @@ impl AudioSource {
             .clone();
         let track_id = track.id;
         let declared_frames = track.num_frames;
+        let (start_ts, reader_delay) = (track.start_ts.get(), track.delay.map(i128::from));
         let declared_duration = track.duration.map(|d| d.get());
         // The track's delay is the frames before the first one to play (Opus' pre-skip; the
         // Ogg timestamps count them). Other codecs trim their priming themselves.
@@ -257,10 +263,31 @@ impl AudioSource {
         // CodecDelay (the pre-skip, as muxers write it) off every timestamp already, so there
         // the pre-skip is dropped at the start but offsets nothing.
         let matroska_opus = is_opus && container == "matroska";
+        let time_base = time_base.unwrap_or((1, u64::from(sample_rate)));
+        // An Ogg stream's packets are timed by granule position. symphonia starts the track at
+        // the first page's granule less what that page decodes to, and calls what the codec
+        // drops there its delay (Opus: the pre-skip; Vorbis: the first packet's overlap, from a
+        // start at −overlap). Frame 0 stands at start + delay: the delay for a file encoded as
+        // one, further on for a stream cut from a longer one (a broadcast recording), whose
+        // granules go on from where the cut was.
+        let (timeline_start, ogg_frame0) = if container == "ogg" {
+            let (numer, denom) = time_base;
+            let frames = |ts: i128| {
+                (ts * i128::from(numer) * i128::from(sample_rate) / i128::from(denom.max(1)))
+                    .clamp(0, i128::from(i64::MAX)) as u64
+            };
+            let start = i128::from(start_ts);
+            (
+                frames(start),
+                Some(frames(start + reader_delay.unwrap_or(0))),
+            )
+        } else {
+            (0, None)
+        };
         let timeline_priming = if matroska_opus {
             0
         } else {
-            priming.unwrap_or(0)
+            ogg_frame0.unwrap_or_else(|| priming.unwrap_or(0))
         };
         // symphonia describes a WAVE file without a channel mask (or with mask 0) as its first n
         // positions (FL FR FC LFE BL …): a count, not a layout. From 4 channels on that guess
@@ -309,7 +336,6 @@ impl AudioSource {
         if layout.iter().all(|&s| s == Speaker::Other) {
             layout = default_layout(channels);
         }
-        let time_base = time_base.unwrap_or((1, u64::from(sample_rate)));
         // symphonia gives a frame count only when the media timescale is the sample rate (MP4);
         // otherwise the duration, in time-base units, says the same.
         let declared_frames = declared_frames
@@ -320,10 +346,11 @@ impl AudioSource {
                         / u128::from(denom.max(1))) as u64
                 })
             })
-            // Ogg's count is the last granule position, which includes the pre-skip.
+            // Ogg's count is the last granule position: it counts from the timeline's start, not
+            // from frame 0.
             .map(|n| {
-                if container == "ogg" {
-                    n.saturating_sub(delay.unwrap_or(0))
+                if let Some(frame0) = ogg_frame0 {
+                    n.saturating_sub(frame0)
                 } else {
                     n
                 }
@@ -353,6 +380,7 @@ impl AudioSource {
             skip_frames: priming.unwrap_or(0),
             seek_to: None,
             priming: timeline_priming,
+            timeline_start,
             preroll: if is_opus {
                 super::opus::SEEK_PREROLL
             } else {
@@ -549,9 +577,9 @@ impl AudioSource {
     fn seek_inner(&mut self, frame: u64) -> Result<(), DecodeError> {
         let rate = u64::from(self.info.sample_rate);
         let (numer, denom) = self.time_base;
-        let target = frame + self.priming;
-        let from = target.saturating_sub(self.preroll);
-        if self.reopen_for_early_seeks && from == 0 {
+        let target = frame.saturating_add(self.priming);
+        let from = target.saturating_sub(self.preroll).max(self.timeline_start);
+        if self.reopen_for_early_seeks && from == self.timeline_start {
             return self.reopen_at(frame);
         }
         let ts =

@@ -61,9 +61,12 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut std::collections::
     if !seen.insert(real) {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        eprintln!("rusty-audio: {}: cannot read directory", dir.display());
-        return;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            eprintln!("rusty-audio: {}: cannot read directory: {e}", dir.display());
+            return;
+        }
     };
     // In name order, so which of two ways into one folder counts is the same everywhere.
     let mut entries: Vec<std::fs::DirEntry> = entries.flatten().collect();
