@@ -427,9 +427,10 @@ fn folders_expand_once_past_loops_and_broken_links() {
 }
 
 /// Files and folders the user may not read (permissions): each is named, with the reason, on one
-/// line; everything else is analyzed; the exit code says something failed. As root (where DAC
-/// permissions do not apply) the binary runs without the two capabilities that bypass them
-/// (`setpriv`), so the permissions bind it as they bind a user.
+/// line; everything else is analyzed; the exit code says something failed (a folder alone is
+/// enough). As root (where DAC permissions do not apply) the binary runs without the two
+/// capabilities that bypass them — from every set a child could regain them from (`setpriv`) —
+/// so the permissions bind it as they bind a user; that they do is checked first.
 #[test]
 fn unreadable_files_and_folders_are_named_and_the_rest_is_read() {
     let root = is_root();
@@ -439,60 +440,95 @@ fn unreadable_files_and_folders_are_named_and_the_rest_is_read() {
     let dir = scratch("unreadable");
     std::fs::create_dir_all(dir.join("closed")).unwrap();
     let tone = sine(48_000, 2, 440.0, 0.2, 0.2);
-    write_wav_f32(&dir.join("a.wav"), 48_000, 2, &tone);
-    write_wav_f32(&dir.join("locked.wav"), 48_000, 2, &tone);
-    write_wav_f32(&dir.join("closed/c.wav"), 48_000, 2, &tone);
-    let chmod = |path: &Path, mode: u32| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    let (a, locked, closed) = (
+        dir.join("a.wav"),
+        dir.join("locked.wav"),
+        dir.join("closed"),
+    );
+    write_wav_f32(&a, 48_000, 2, &tone);
+    write_wav_f32(&locked, 48_000, 2, &tone);
+    write_wav_f32(&closed.join("c.wav"), 48_000, 2, &tone);
+    /// Sets a mode now and gives the path its old mode back when dropped (a failed assertion
+    /// included), so a rerun can clear the scratch folder.
+    struct Mode(std::path::PathBuf, u32);
+    impl Mode {
+        fn set(path: &Path, mode: u32) -> Self {
+            use std::os::unix::fs::PermissionsExt;
+            let old = std::fs::metadata(path).unwrap().permissions().mode();
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+            Self(path.to_path_buf(), old)
+        }
+    }
+    impl Drop for Mode {
+        fn drop(&mut self) {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(self.1));
+        }
+    }
+    let command = |program: &str| {
+        if root {
+            let mut c = Command::new("setpriv");
+            let drop = "-dac_override,-dac_read_search";
+            c.args([
+                "--inh-caps",
+                drop,
+                "--ambient-caps",
+                drop,
+                "--bounding-set",
+                drop,
+            ]);
+            c.args(["--", program]);
+            c
+        } else {
+            Command::new(program)
+        }
     };
-    chmod(&dir.join("locked.wav"), 0o000);
-    chmod(&dir.join("closed"), 0o000);
-    let mut cmd = if root {
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--bounding-set",
-            "-dac_override,-dac_read_search",
-            "--",
-            bin(),
-        ]);
-        c
-    } else {
-        Command::new(bin())
-    };
-    let o = cmd.args(["analyze", "--json", p(&dir)]).output().unwrap();
-    chmod(&dir.join("locked.wav"), 0o644);
-    chmod(&dir.join("closed"), 0o755);
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    let analyzed: Vec<serde_json::Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let ok: Vec<&str> = analyzed
-        .iter()
-        .filter(|v| v.get("error").is_none())
-        .filter_map(|v| v["path"].as_str())
-        .collect();
-    assert_eq!(ok, [p(&dir.join("a.wav"))], "{stdout}\n{stderr}");
-    let locked = format!("{}", dir.join("locked.wav").display());
-    let closed = format!("{}", dir.join("closed").display());
-    let said = |who: &str| {
-        stdout
+    let closed_mode = Mode::set(&closed, 0o000);
+    let locked_mode = Mode::set(&locked, 0o000);
+    let readable = command("cat").arg(&locked).output().unwrap();
+    assert!(
+        !readable.status.success(),
+        "the permissions must bind the binary (as root: setpriv must drop the capabilities)"
+    );
+    let analyze = || {
+        let o = command(bin())
+            .args(["analyze", "--json", p(&dir)])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        let ok: Vec<String> = stdout
             .lines()
-            .chain(stderr.lines())
-            .any(|l| l.contains(who) && l.to_lowercase().contains("permission denied"))
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v.get("error").is_none())
+            .filter_map(|v| v["path"].as_str().map(str::to_string))
+            .collect();
+        (o.status.success(), ok, format!("{stdout}\n{stderr}"))
     };
+    let said = |all: &str, who: &Path| {
+        let who = who.display().to_string();
+        all.lines()
+            .any(|l| l.contains(&who) && l.to_lowercase().contains("permission denied"))
+    };
+    let (success, ok, all) = analyze();
+    assert_eq!(ok, [p(&a)], "{all}");
     assert!(
-        said(&locked),
-        "the locked file, with the reason:\n{stdout}\n{stderr}"
+        said(&all, &locked),
+        "the locked file, with the reason:\n{all}"
     );
     assert!(
-        said(&closed),
-        "the closed folder, with the reason:\n{stdout}\n{stderr}"
+        said(&all, &closed),
+        "the closed folder, with the reason:\n{all}"
     );
+    assert!(!success, "a file could not be read: the exit code says so");
+    // The folder alone still fails the run; the file is read again.
+    drop(locked_mode);
+    let (success, ok, all) = analyze();
+    assert_eq!(ok, [p(&a), p(&locked)], "{all}");
+    assert!(said(&all, &closed), "{all}");
     assert!(
-        !o.status.success(),
-        "a file could not be read: the exit code says so"
+        !success,
+        "a folder could not be read: the exit code says so"
     );
+    drop(closed_mode);
 }

@@ -88,7 +88,12 @@ fn fmt_db(v: Option<f64>) -> String {
 
 pub fn run(paths: &[PathBuf], as_json: bool) -> i32 {
     // Folders expand as for `play` (their audio files, recursively; cue sheets are not audio).
-    let mut files = crate::library::files::expand(paths);
+    let (mut files, unreadable) = crate::library::files::expand_reporting(paths);
+    // A folder that could not be read is a failure like a file that could not be: said, and
+    // in the exit code, while the rest is analyzed.
+    for line in &unreadable {
+        eprintln!("rusty-audio: {line}");
+    }
     files.retain(|p| !crate::library::files::is_sheet(p) || paths.contains(p));
     if files.is_empty() {
         eprintln!("rusty-audio: nothing to analyze (no audio files in the arguments)");
@@ -96,7 +101,7 @@ pub fn run(paths: &[PathBuf], as_json: bool) -> i32 {
     }
     let files = &files[..];
     let results = analyze_all(files);
-    let mut failed = false;
+    let mut failed = !unreadable.is_empty();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if !as_json {

@@ -108,10 +108,13 @@ fn wav<R: Read + Seek>(media: &mut R, len: u64, head: &[u8; 12]) -> Option<Vec<P
         }
         if &hdr[..4] == b"data" {
             let fits = size != 0 && size <= available;
+            // What follows the header, in whole frames, and no more than a 32-bit size can say
+            // (a WAV over 4 GiB reads its first 4 GiB: RF64 is not read).
+            let most = u64::from(u32::MAX) - u64::from(u32::MAX) % block_align;
             let data = if fits {
                 size
             } else {
-                available - available % block_align
+                (available - available % block_align).min(most)
             };
             let mut out = Vec::new();
             if !fits {
@@ -124,9 +127,12 @@ fn wav<R: Read + Seek>(media: &mut R, len: u64, head: &[u8; 12]) -> Option<Vec<P
             // the data size but left the RIFF size 0 (symphonia: "invalid riff length").
             let riff_needed = body + data - 8;
             if riff_size < riff_needed {
+                // Past 32 bits (data near 4 GiB): the streaming value, which symphonia reads as
+                // "to the end" rather than as a size to check.
+                let riff = u32::try_from(riff_needed).unwrap_or(u32::MAX);
                 out.push(Patch {
                     at: 4,
-                    bytes: u32::try_from(riff_needed).ok()?.to_le_bytes().to_vec(),
+                    bytes: riff.to_le_bytes().to_vec(),
                 });
             }
             return Some(out);

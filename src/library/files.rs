@@ -38,24 +38,47 @@ pub fn is_sheet(p: &Path) -> bool {
 /// Expand directories (recursively, skipping hidden entries) to their audio files and cue sheets;
 /// plain files are kept as given, whatever their extension. Symlinks are followed, each folder
 /// read once (a symlink loop ends there); broken symlinks and anything that is not a file are
-/// left out.
+/// left out. A folder that cannot be read is said on stderr (see `expand_reporting`).
 #[must_use]
 pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let (files, unreadable) = expand_reporting(paths);
+    for line in unreadable {
+        eprintln!("rusty-audio: {line}");
+    }
+    files
+}
+
+/// `expand`, with the folders that could not be read (permissions, I/O errors) as one line each
+/// naming the folder and the reason, for the caller to show (the app: a notice) and count
+/// (`analyze`: the exit code). What could be read is expanded all the same.
+#[must_use]
+pub fn expand_reporting(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     let mut out = Vec::new();
+    let mut unreadable = Vec::new();
     for p in paths {
         if p.is_dir() {
             let mut found = Vec::new();
-            collect_dir(p, &mut found, &mut std::collections::HashSet::new());
+            collect_dir(
+                p,
+                &mut found,
+                &mut std::collections::HashSet::new(),
+                &mut unreadable,
+            );
             found.sort();
             out.extend(found);
         } else {
             out.push(p.clone());
         }
     }
-    out
+    (out, unreadable)
 }
 
-fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut std::collections::HashSet<PathBuf>) {
+fn collect_dir(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+    unreadable: &mut Vec<String>,
+) {
     // By its real path: a symlink back up the tree (or two links to one folder) is read once.
     let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     if !seen.insert(real) {
@@ -64,7 +87,7 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut std::collections::
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            eprintln!("rusty-audio: {}: cannot read directory: {e}", dir.display());
+            unreadable.push(format!("{}: cannot read folder: {e}", dir.display()));
             return;
         }
     };
@@ -79,7 +102,7 @@ fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut std::collections::
         }
         let p = e.path();
         if p.is_dir() {
-            collect_dir(&p, out, seen);
+            collect_dir(&p, out, seen, unreadable);
         } else if p.is_file() && (is_audio(&p) || is_sheet(&p)) {
             out.push(p);
         }

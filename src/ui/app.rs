@@ -416,7 +416,7 @@ impl RustyApp {
             let files = if start.files.is_empty() {
                 crate::library::files::demo_track().into_iter().collect()
             } else {
-                crate::library::files::expand(&start.files)
+                app.expand(&start.files)
             };
             app.add_files(files);
             if start.autoplay && !app.playlist.is_empty() {
@@ -699,6 +699,16 @@ impl RustyApp {
         );
         self.engine
             .set_volume(super::settings::volume_gain(self.volume_db));
+    }
+
+    /// Files and folders given to the app (command line, drop, dialog, another instance) → the
+    /// files to add; a folder that cannot be read is a notice naming it and the reason.
+    pub fn expand(&mut self, paths: &[PathBuf]) -> Vec<PathBuf> {
+        let (files, unreadable) = crate::library::files::expand_reporting(paths);
+        for line in unreadable {
+            self.notify(line);
+        }
+        files
     }
 
     pub fn notify(&mut self, text: String) {

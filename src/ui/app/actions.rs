@@ -90,10 +90,14 @@ impl RustyApp {
                     self.remove(i);
                 }
             }
-            AppCommand::AddFiles(files) => self.add_files(crate::library::files::expand(&files)),
+            AppCommand::AddFiles(files) => {
+                let files = self.expand(&files);
+                self.add_files(files);
+            }
             AppCommand::Open { files, play } => {
                 let first = self.playlist.len();
-                self.add_files(crate::library::files::expand(&files));
+                let files = self.expand(&files);
+                self.add_files(files);
                 if play && first < self.playlist.len() {
                     self.play(first);
                 }
