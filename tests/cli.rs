@@ -532,3 +532,45 @@ fn unreadable_files_and_folders_are_named_and_the_rest_is_read() {
     );
     drop(closed_mode);
 }
+
+/// `devices` lists each host's inputs too, with the monitor of the default output named as what
+/// this computer plays: on PipeWire (the test server) its synthetic default-sink device, on
+/// PulseAudio (pipewire-pulse on the same server) the default sink's `.monitor` source.
+#[test]
+fn devices_lists_inputs_and_what_this_computer_plays() {
+    if skip_without_pulse("devices_lists_inputs_and_what_this_computer_plays") {
+        return;
+    }
+    // The input lines `host`'s section gives as what this computer plays.
+    let plays = |o: &Output, host: &str| -> Vec<String> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .skip_while(|l| !l.starts_with(&format!("host {host}")))
+            .skip(1)
+            .take_while(|l| !l.starts_with("host "))
+            .skip_while(|l| l.trim() != "inputs:")
+            .filter(|l| {
+                l.contains("What this computer plays") || l.contains("(what this computer plays)")
+            })
+            .map(|l| l.trim().to_string())
+            .collect()
+    };
+    // Every host is listed, whichever is chosen.
+    let o = run(&["devices"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let pulse = plays(&o, "PulseAudio");
+    assert_eq!(pulse.len(), 1, "one monitor of the default output:\n{out}");
+    assert!(
+        pulse[0].ends_with("[nullsink.monitor]"),
+        "the null sink's monitor: {pulse:?}\n{out}"
+    );
+    // The test server is PipeWire (scripts/start_sound_server.sh).
+    let pw = plays(&o, "PipeWire");
+    assert_eq!(pw.len(), 1, "{out}");
+    assert!(pw[0].ends_with("[sink_default]"), "{pw:?}\n{out}");
+    assert!(
+        out.lines().any(|l| l.trim().starts_with("Monitor of ")),
+        "the sink's own monitor is listed too:\n{out}"
+    );
+}

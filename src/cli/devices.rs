@@ -1,4 +1,6 @@
-//! `rusty-audio devices`: every output device of every available host with its configurations.
+//! `rusty-audio devices`: every output device of every available host with its configurations,
+//! then the host's inputs (capture devices and monitors: what `listen --input` and the app's
+//! analyzer source take).
 
 use cpal::traits::{DeviceTrait, HostTrait};
 
@@ -82,6 +84,21 @@ fn list() -> i32 {
                     );
                 }
             }
+        }
+        match crate::engine::input::input_devices(&host) {
+            Ok(inputs) if inputs.is_empty() => println!("  inputs: none"),
+            Ok(inputs) => {
+                println!("  inputs:");
+                for d in &inputs {
+                    println!(
+                        "    {}{}  [{}]",
+                        d.name,
+                        crate::engine::input::marks(d),
+                        d.id
+                    );
+                }
+            }
+            Err(e) => println!("  inputs: cannot list them ({e})"),
         }
     }
     0

@@ -11,6 +11,7 @@ pub mod decoder;
 mod device;
 pub mod dsp_link;
 mod gain_ramp;
+pub mod input;
 mod normalize;
 pub mod order;
 pub mod output;
