@@ -146,8 +146,22 @@ enum Cmd {
         #[arg(long, default_value_t = 4096, hide = true)]
         block: usize,
     },
-    /// List output devices and their supported configurations.
+    /// List output devices and their supported configurations, and each host's inputs.
     Devices,
+    /// Analyze a live input (a microphone, a line-in, or what this computer plays): live meters
+    /// on stderr, then a summary (one JSON object with --json).
+    Listen {
+        /// `default`, `monitor` (what this computer plays: the default output's monitor), or an
+        /// input's name or id from `devices`.
+        #[arg(long, default_value = "default", value_name = "DEVICE")]
+        input: String,
+        /// Stop after this many seconds of audio (default: at Ctrl-C).
+        #[arg(long, value_name = "N")]
+        seconds: Option<f64>,
+        /// Print the summary as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmark the real code paths on this machine (callback chain, EQ, spectrum, kernels).
     Bench {
         #[arg(long)]
@@ -310,6 +324,17 @@ fn main() {
             }
         },
         Some(Cmd::Devices) => cli::devices::run(),
+        Some(Cmd::Listen {
+            input,
+            seconds,
+            json,
+        }) => cli::listen::run(&cli::listen::ListenOptions {
+            input: input
+                .parse()
+                .unwrap_or(rusty_audio::engine::input::InputChoice::Default),
+            seconds,
+            json,
+        }),
         Some(Cmd::Bench { json, quick }) => cli::bench::run(json, quick),
         Some(Cmd::Report {
             out,

@@ -7,6 +7,7 @@ pub mod devices;
 pub mod dsp_args;
 pub mod gain_args;
 pub mod list;
+pub mod listen;
 pub mod play;
 pub mod queue_args;
 pub mod render;

@@ -12,6 +12,36 @@
 
 use cpal::traits::{DeviceTrait, HostTrait};
 
+/// Which input to open: the host's default, what this computer plays (the default output's
+/// monitor), or a device by the name or id `devices` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputChoice {
+    Default,
+    Plays,
+    Named(String),
+}
+
+impl std::str::FromStr for InputChoice {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.trim() {
+            "" | "default" => Self::Default,
+            "monitor" | "plays" => Self::Plays,
+            other => Self::Named(other.to_string()),
+        })
+    }
+}
+
+impl std::fmt::Display for InputChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Default => f.write_str("default"),
+            Self::Plays => f.write_str("monitor"),
+            Self::Named(n) => f.write_str(n),
+        }
+    }
+}
+
 /// One capture device as the picker and `devices` show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputDevice {

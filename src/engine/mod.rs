@@ -5,6 +5,7 @@
 
 pub mod audio_thread;
 pub mod bench_rig;
+pub mod capture;
 pub mod commands;
 pub mod crossfade;
 pub mod decoder;

@@ -557,7 +557,7 @@ pub type ErrorRx = HeapCons<cpal::Error>;
 const ERROR_RING: usize = 8;
 
 /// Whether the stream cannot go on after `kind`.
-fn is_fatal(kind: cpal::ErrorKind) -> bool {
+pub(crate) fn is_fatal(kind: cpal::ErrorKind) -> bool {
     use cpal::ErrorKind as K;
     matches!(
         kind,

@@ -1,0 +1,118 @@
+//! `rusty-audio listen` on real parts (issue 16): the test sound server's null sink plays a
+//! −20 dBFS 1 kHz tone (`paplay`), and `listen` analyses what this computer plays — the sink's
+//! monitor — through cpal's PipeWire host (its callback on a real-time thread of ours) and its
+//! PulseAudio host (pipewire-pulse on the same server). One test: the cases share the sink, so
+//! they run in turn.
+
+mod common;
+use common::*;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+fn listen(host: &str, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(["--host", host, "listen", "--input", "monitor"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn summary(o: &Output) -> serde_json::Value {
+    assert!(
+        o.status.success(),
+        "listen failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&o.stdout));
+    })
+}
+
+#[test]
+fn listen_measures_what_this_computer_plays() {
+    if skip_without_pulse("listen_measures_what_this_computer_plays")
+        || skip_unless("listen", have("paplay"), "paplay (pulseaudio-utils)")
+    {
+        return;
+    }
+    let dir = scratch("listen");
+    // −20 dBFS peak (RMS −23.0), long enough to cover every run below.
+    let tone = tone_file(&dir, "tone.wav", 1000.0, 0.1, 30.0);
+    let player = Killer(
+        Command::new("paplay")
+            .arg(&tone)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The tone is flowing once a short listen hears it (a condition, not a delay).
+    wait_for("the tone to reach the sink's monitor", 15, || {
+        let v = summary(&listen("pipewire", &["--seconds", "0.1", "--json"]));
+        v["peak_dbfs"].as_f64().is_some_and(|p| p > -21.0)
+    });
+    for host in ["pipewire", "pulse"] {
+        let v = summary(&listen(host, &["--seconds", "4", "--json"]));
+        let f = |k: &str| {
+            v[k].as_f64()
+                .unwrap_or_else(|| panic!("{host}: {k} in {v}"))
+        };
+        assert_eq!(v["sample_rate"], 48_000, "{host}: {v}");
+        assert_eq!(v["channels"], 2, "{host}: {v}");
+        assert_eq!(
+            v["frames"],
+            4 * 48_000,
+            "{host}: exactly the seconds asked: {v}"
+        );
+        assert!((f("dominant_hz") - 1000.0).abs() < 5.0, "{host}: {v}");
+        assert!((f("peak_dbfs") + 20.0).abs() < 0.5, "{host}: {v}");
+        assert!((f("rms_dbfs") + 23.0).abs() < 0.5, "{host}: {v}");
+        assert!((f("true_peak_dbtp") + 20.0).abs() < 0.5, "{host}: {v}");
+        // Two channels of −23 dB RMS at 1 kHz (where K-weighting is ~0 dB) sum to −20 LUFS.
+        assert!((f("integrated_lufs") + 20.0).abs() < 0.5, "{host}: {v}");
+        assert_eq!(v["overruns"], 0, "{host}: {v}");
+        assert!(v["callbacks"].as_u64().unwrap() > 0, "{host}: {v}");
+        let p99 = v["callback_ns"]["p99"].as_u64().unwrap();
+        assert!(p99 > 0, "{host}: the callback's time is recorded: {v}");
+        // PipeWire's capture callback runs on a thread of ours, promoted like the output's
+        // (as root here; elsewhere rtkit or RLIMIT_RTPRIO decide). PulseAudio's is the client
+        // library's shared thread, recorded but left alone.
+        let policy = v["input_thread"]["policy"].as_str().unwrap();
+        if host == "pipewire" && is_root() {
+            assert_eq!(policy, "SCHED_FIFO", "{v}");
+            let tid = v["input_thread"]["tid"].as_u64().unwrap();
+            assert!(tid > 0, "{v}");
+        } else if host == "pulse" {
+            assert_eq!(policy, "SCHED_OTHER", "{v}");
+        }
+    }
+    // Without --seconds it runs until Ctrl-C, then prints its summary and exits cleanly.
+    let mut child = Command::new(bin())
+        .args(["listen", "--input", "monitor", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.starts_with("listening to "), "{line}");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let o = child.wait_with_output().unwrap();
+    let v = summary(&o);
+    // What arrived before the signal (the first buffers of a new capture stream may be silence).
+    assert!(v["frames"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["error"].is_null(), "{v}");
+    assert_eq!(
+        o.stdout.iter().filter(|&&b| b == b'\n').count(),
+        1,
+        "one object"
+    );
+    drop(player);
+}
