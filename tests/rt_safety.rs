@@ -431,7 +431,10 @@ fn the_input_callback_and_error_handler_never_allocate() {
     {
         let (tx, mut rx) = ringbuf::HeapRb::<f32>::new(48_000 * channels).split();
         let t = Arc::new(InputTelemetry::default());
-        let mut state = InputCallbackState::new(channels, tx, t.clone(), true);
+        // The analyzers too, as the app feeds them (their meter thread runs beside).
+        let (control, tap) =
+            rusty_audio::engine::dsp_link::link(&Default::default(), 48_000, channels, 0, false);
+        let mut state = InputCallbackState::new(channels, Some(tx), Some(tap), t.clone(), true);
         let data = vec![S::default(); 20_000 * channels + 3];
         let mut out = vec![0.0f32; 4096 * channels];
         for (i, len) in [
@@ -454,6 +457,7 @@ fn the_input_callback_and_error_handler_never_allocate() {
             }
         }
         assert!(t.overruns.load(Relaxed) > 0, "the ring was full at times");
+        drop(control);
         assert_eq!(rx.occupied_len() % channels, 0, "whole frames only");
     }
     std::thread::spawn(|| {

@@ -67,7 +67,11 @@ fn db(v: Option<f64>) -> String {
 }
 
 pub fn run(opts: &ListenOptions) -> i32 {
-    let mut cap = match capture::open(&opts.input, 2.0) {
+    let feed = capture::Feed {
+        samples: Some(2.0),
+        analysis: false,
+    };
+    let mut cap = match capture::open(&opts.input, feed) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("rusty-audio: {e}");
@@ -239,11 +243,14 @@ fn drain(
     let mut taken = 0;
     loop {
         let left = want.map_or(u64::MAX, |w| w.saturating_sub(summary.frames));
-        if left == 0 || cap.samples.occupied_len() < ch {
+        let Some(samples) = cap.samples.as_mut() else {
+            return taken;
+        };
+        if left == 0 || samples.occupied_len() < ch {
             return taken;
         }
         let frames = (buf.len() / ch).min(left.min(usize::MAX as u64) as usize);
-        let n = cap.samples.pop_slice(&mut buf[..frames * ch]);
+        let n = samples.pop_slice(&mut buf[..frames * ch]);
         // The callback pushes whole frames only, so `n` is a multiple of `ch`.
         let n = n - n % ch;
         if n == 0 {

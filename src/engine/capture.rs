@@ -83,15 +83,29 @@ pub struct CaptureInfo {
     pub buffer_frames: Option<u32>,
 }
 
-/// A running input stream. Dropping it stops the stream.
+/// A running input stream. Dropping it stops the stream (and then the analysis).
 pub struct Capture {
+    // Declared first: dropped (the stream stopped, its callback gone) before the analysis'
+    // control side joins the meter thread.
     _stream: cpal::Stream,
     pub info: CaptureInfo,
     pub telemetry: Arc<InputTelemetry>,
-    /// The captured audio, interleaved whole frames.
-    pub samples: HeapCons<f32>,
+    /// The captured audio, interleaved whole frames (when asked for: `Feed::samples`).
+    pub samples: Option<HeapCons<f32>>,
+    /// The live analysis of the input — the same meters and spectrum tap the player's output
+    /// feeds (`dsp_link`), here fed by the input callback (when asked for: `Feed::analysis`).
+    pub analysis: Option<super::dsp_link::DspControl>,
     /// Errors the host reported (the fatal one, and survived ones).
     pub errors: HeapCons<cpal::Error>,
+}
+
+/// What the input feeds: a ring of its samples (`listen`'s summary), the analyzers (the app's
+/// views), or both.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Feed {
+    /// Seconds of audio the sample ring holds (None: no ring).
+    pub samples: Option<f64>,
+    pub analysis: bool,
 }
 
 /// What cpal's data closure does on every callback, kept out of the closure so that
@@ -101,7 +115,8 @@ pub struct InputCallbackState {
     first: bool,
     promote: bool,
     channels: usize,
-    tx: HeapProd<f32>,
+    tx: Option<HeapProd<f32>>,
+    tap: Option<super::dsp_link::DspTap>,
     scratch: Box<[f32]>,
     carry: [f32; MAX_INPUT_CHANNELS],
     carry_len: usize,
@@ -109,12 +124,13 @@ pub struct InputCallbackState {
 }
 
 impl InputCallbackState {
-    /// `channels` (1..=`MAX_INPUT_CHANNELS`) per frame into `tx`; `promote`: whether the
-    /// callback's thread is ours to make real-time.
+    /// `channels` (1..=`MAX_INPUT_CHANNELS`) per frame into `tx` and `tap` (either may be
+    /// absent); `promote`: whether the callback's thread is ours to make real-time.
     #[must_use]
     pub fn new(
         channels: usize,
-        tx: HeapProd<f32>,
+        tx: Option<HeapProd<f32>>,
+        tap: Option<super::dsp_link::DspTap>,
         telemetry: Arc<InputTelemetry>,
         promote: bool,
     ) -> Self {
@@ -124,6 +140,7 @@ impl InputCallbackState {
             promote,
             channels,
             tx,
+            tap,
             // Whole frames only: a multiple of every channel count up to 8 (840 = lcm(1..=8)).
             scratch: vec![0.0; SCRATCH_SAMPLES - SCRATCH_SAMPLES % 840].into_boxed_slice(),
             carry: [0.0; MAX_INPUT_CHANNELS],
@@ -148,6 +165,9 @@ impl InputCallbackState {
                 self.telemetry.thread.record_current_thread();
             }
         }
+        if let Some(tap) = self.tap.as_mut() {
+            tap.update();
+        }
         let ch = self.channels;
         let convert = |s: S| <f32 as cpal::FromSample<S>>::from_sample_(s);
         let mut rest = data;
@@ -161,7 +181,13 @@ impl InputCallbackState {
             self.carry_len += 1;
             if self.carry_len == ch {
                 self.carry_len = 0;
-                push_frames(&mut self.tx, ch, &self.telemetry, &self.carry[..ch]);
+                feed(
+                    &mut self.tx,
+                    &mut self.tap,
+                    ch,
+                    &self.telemetry,
+                    &self.carry[..ch],
+                );
             }
         }
         // Whole frames, a scratch at a time.
@@ -172,7 +198,13 @@ impl InputCallbackState {
             for (o, &s) in self.scratch[..n].iter_mut().zip(chunk) {
                 *o = convert(s);
             }
-            push_frames(&mut self.tx, ch, &self.telemetry, &self.scratch[..n]);
+            feed(
+                &mut self.tx,
+                &mut self.tap,
+                ch,
+                &self.telemetry,
+                &self.scratch[..n],
+            );
         }
         // The start of a frame the next callback ends.
         for &s in partial {
@@ -186,10 +218,23 @@ impl InputCallbackState {
     }
 }
 
-/// Push whole frames of `ch` samples; what does not fit is dropped and counted, never waited
-/// for.
+/// Whole frames of `ch` samples to the analyzers and the sample ring; what the ring has no room
+/// for is dropped and counted, never waited for. (The analyzers' own meter ring counts its drops
+/// itself: `MeterReading::dropped_samples`.)
 #[inline]
-fn push_frames(tx: &mut HeapProd<f32>, ch: usize, telemetry: &InputTelemetry, samples: &[f32]) {
+fn feed(
+    tx: &mut Option<HeapProd<f32>>,
+    tap: &mut Option<super::dsp_link::DspTap>,
+    ch: usize,
+    telemetry: &InputTelemetry,
+    samples: &[f32],
+) {
+    if let Some(tap) = tap.as_mut() {
+        tap.measure(samples);
+    }
+    let Some(tx) = tx.as_mut() else {
+        return;
+    };
     let room = tx.vacant_len();
     let fits = samples.len().min(room - room % ch);
     let pushed = tx.push_slice(&samples[..fits]);
@@ -265,10 +310,10 @@ fn find(
     Ok((device, entry))
 }
 
-/// Open `choice` on the chosen host at its default rate and channel count, with a ring of
-/// `ring_seconds` of audio between the callback and the reader.
-pub fn open(choice: &InputChoice, ring_seconds: f64) -> Result<Capture, CaptureError> {
-    let (opened, said) = super::output::quiet_enumeration(|| open_quietly(choice, ring_seconds));
+/// Open `choice` on the chosen host at its default rate and channel count, feeding what `feed`
+/// asks for.
+pub fn open(choice: &InputChoice, feed: Feed) -> Result<Capture, CaptureError> {
+    let (opened, said) = super::output::quiet_enumeration(|| open_quietly(choice, feed));
     opened.map_err(|e| match (e, said) {
         (CaptureError::Device { device, reason }, Some(said)) => CaptureError::Device {
             device,
@@ -278,7 +323,7 @@ pub fn open(choice: &InputChoice, ring_seconds: f64) -> Result<Capture, CaptureE
     })
 }
 
-fn open_quietly(choice: &InputChoice, ring_seconds: f64) -> Result<Capture, CaptureError> {
+fn open_quietly(choice: &InputChoice, feed: Feed) -> Result<Capture, CaptureError> {
     let host = super::output::host();
     let (device, entry) = find(&host, choice)?;
     let err = |e: &dyn std::fmt::Display| CaptureError::Device {
@@ -324,11 +369,26 @@ fn open_quietly(choice: &InputChoice, ring_seconds: f64) -> Result<Capture, Capt
         buffer_size: buffer_frames.map_or(cpal::BufferSize::Default, cpal::BufferSize::Fixed),
     };
     let rate = default.sample_rate();
-    let ring = ((ring_seconds.max(0.1) * f64::from(rate)) as usize).max(4096) * channels;
-    let (tx, samples) = HeapRb::<f32>::new(ring).split();
+    let (tx, samples) = match feed.samples {
+        Some(seconds) => {
+            let ring = ((seconds.max(0.1) * f64::from(rate)) as usize).max(4096) * channels;
+            let (tx, rx) = HeapRb::<f32>::new(ring).split();
+            (Some(tx), Some(rx))
+        }
+        None => (None, None),
+    };
+    // The analyzers at the input's own rate and channel count (no chain is run on it: the
+    // input is measured as it arrives).
+    let (analysis, tap) = if feed.analysis {
+        let settings = crate::dsp::chain::DspSettings::default();
+        let (control, tap) = super::dsp_link::link(&settings, rate, channels, 0, false);
+        (Some(control), Some(tap))
+    } else {
+        (None, None)
+    };
     let telemetry = Arc::new(InputTelemetry::default());
     let promote = host.id().name() != "PulseAudio";
-    let state = InputCallbackState::new(channels, tx, telemetry.clone(), promote);
+    let state = InputCallbackState::new(channels, tx, tap, telemetry.clone(), promote);
     let (on_error, errors) = InputErrorState::new(telemetry.clone());
     use cpal::SampleFormat as F;
     let stream = match format {
@@ -359,6 +419,7 @@ fn open_quietly(choice: &InputChoice, ring_seconds: f64) -> Result<Capture, Capt
         },
         telemetry,
         samples,
+        analysis,
         errors,
     })
 }
@@ -392,7 +453,7 @@ mod tests {
         let (tx, rx) = HeapRb::<f32>::new(ring).split();
         let t = Arc::new(InputTelemetry::default());
         (
-            InputCallbackState::new(channels, tx, t.clone(), false),
+            InputCallbackState::new(channels, Some(tx), None, t.clone(), false),
             rx,
             t,
         )

@@ -17,6 +17,7 @@ use super::settings::{Settings, Store};
 use super::spectrogram_view::Spectrogram;
 
 mod actions;
+pub mod analyze_source;
 mod desktop_link;
 pub use desktop_link::Desktop;
 mod engine_link;
@@ -178,6 +179,11 @@ pub struct OverviewCache {
 
 pub struct RustyApp {
     pub engine: Engine,
+    /// A live input the analyzer views follow (see `analyze_source`); None: the player.
+    pub input: Option<crate::engine::capture::Capture>,
+    pub analyze: analyze_source::AnalyzeSource,
+    /// The inputs offered while the "Analyze" picker is open (listed when it opens).
+    input_list: Option<Vec<crate::engine::input::InputDevice>>,
     pub playlist: Vec<Entry>,
     next_key: u32,
     /// Entry key → playlist index, so the scanner's thousands of results for a big folder are
@@ -337,6 +343,9 @@ impl RustyApp {
             scanner: Scanner::start(),
             now_key: None,
             overview: None,
+            input: None,
+            analyze: analyze_source::AnalyzeSource::Player,
+            input_list: None,
             cover: None,
             pending_cover: None,
             cover_file: None,
@@ -968,6 +977,7 @@ impl RustyApp {
         self.handle_events();
         mark("events");
         self.reconnect_if_due();
+        self.poll_input();
         self.reset_meters_per_track();
         self.end_loop_on_track_change();
         self.note_activity();
@@ -994,8 +1004,7 @@ impl RustyApp {
         if size.is_some() {
             self.window_size = size;
         }
-        self.engine
-            .set_spectrum_enabled((self.show_spectrum || self.show_spectrogram) && !minimized);
+        self.set_spectrum_enabled((self.show_spectrum || self.show_spectrogram) && !minimized);
 
         self.perf.tick(&self.ui_frame, &self.engine);
         mark("before panels");
@@ -1045,6 +1054,8 @@ impl RustyApp {
                     .on_hover_text(
                         "Audio callback timing, underruns, CPU, memory, UI frame time (F12)",
                     );
+                ui.separator();
+                self.analyze_picker(ui);
             });
             // The views share the height, each with a floor below which the middle scrolls
             // instead of cutting a view off (small windows, from 640×480 up).
@@ -1112,6 +1123,46 @@ impl RustyApp {
 }
 
 impl RustyApp {
+    /// The "Analyze" picker: the player, or one of the inputs (listed when the picker opens).
+    fn analyze_picker(&mut self, ui: &mut egui::Ui) {
+        use analyze_source::AnalyzeSource;
+        let mut chosen = None;
+        let shown = egui::ComboBox::new("analyze_source", "Analyze")
+            .selected_text(self.analyze_label())
+            .width(220.0)
+            .show_ui(ui, |ui| {
+                let list = self.input_list.get_or_insert_with(Self::input_choices);
+                if ui
+                    .selectable_label(self.analyze == AnalyzeSource::Player, "Player")
+                    .clicked()
+                {
+                    chosen = Some(AnalyzeSource::Player);
+                }
+                for d in list.iter() {
+                    let choice = if d.plays {
+                        crate::engine::input::InputChoice::Plays
+                    } else {
+                        crate::engine::input::InputChoice::Named(d.id.clone())
+                    };
+                    let on = self.analyze == AnalyzeSource::Input(choice.clone());
+                    if ui.selectable_label(on, &d.name).clicked() {
+                        chosen = Some(AnalyzeSource::Input(choice));
+                    }
+                }
+            });
+        shown.response.on_hover_text(
+            "What the spectrum, spectrogram and meters show: the player, or a live input \
+             (a microphone, a line-in, or what this computer plays)",
+        );
+        if shown.inner.is_none() {
+            // Closed: listed afresh the next time it opens (devices come and go).
+            self.input_list = None;
+        }
+        if let Some(source) = chosen {
+            self.send(super::command::AppCommand::Analyze(source));
+        }
+    }
+
     /// A Quit (key, menu, MPRIS) closes the window; the settings are saved on the way out.
     fn close_if_asked(&mut self, ctx: &egui::Context) {
         if std::mem::take(&mut self.quit_requested) {

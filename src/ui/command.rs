@@ -58,6 +58,8 @@ pub enum AppCommand {
     /// Ask for a folder whose audio files are added.
     OpenFolder,
     TogglePerf,
+    /// What the analyzer views follow: the player or a live input.
+    Analyze(super::app::analyze_source::AnalyzeSource),
     Quit,
 }
 

@@ -154,8 +154,8 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
     ui.heading("Meters");
     let id = egui::Id::unique("meter_holds");
     let mut holds: Holds = ui.data_mut(|d| d.get_temp(id)).unwrap_or_default();
-    let mut r = app.engine.meters();
-    if app.meters_at_rest() || app.engine.is_resting() {
+    let mut r = app.meters();
+    if (app.meters_at_rest() && !app.analyzing_input()) || app.analysis_resting() {
         // Nothing plays: show the silence that is heard. The window stops being drawn soon after
         // playback stops (see `app::pacing`), so the last reading would otherwise stay up,
         // half-way through its fall. (A resting engine reports its reading at rest already; the
@@ -247,6 +247,6 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui) {
         .on_hover_text("Restart integrated loudness, maxima and the clip count")
         .clicked()
     {
-        app.engine.reset_meters();
+        app.reset_meters();
     }
 }

@@ -227,6 +227,36 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
                         )
                     });
                     ui.end_row();
+                    if let Some(c) = &app.input {
+                        // The analyzed input's own callback (issue 16): its thread and time.
+                        let it = &c.telemetry;
+                        let icb = it.perf.callback_snapshot();
+                        let th = it.thread.get();
+                        ui.label("Input callback p50 / p99 / max");
+                        ui.label(format!(
+                            "{} / {} / {}",
+                            us(icb.quantile(0.5)),
+                            us(icb.quantile(0.99)),
+                            us(icb.max)
+                        ));
+                        ui.end_row();
+                        ui.label("Input");
+                        ui.label(format!(
+                            "{} ({} host, {} Hz, {} ch), thread {} {}, {} overrun(s)",
+                            c.info.device,
+                            c.info.host,
+                            c.info.sample_rate,
+                            c.info.channels,
+                            th.tid,
+                            th.policy.name(),
+                            it.overruns.load(Relaxed)
+                        ))
+                        .on_hover_text(
+                            "Overruns: the host lost input, or the analysis fell behind \
+                             (dropped, never waited for)",
+                        );
+                        ui.end_row();
+                    }
                     ui.label("Last play/seek");
                     ui.label(match t.last_jump_latency() {
                         Some(d) => format!(

@@ -300,6 +300,9 @@ fn colour_column(
 }
 
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
+    // Read before the spectrogram is borrowed (the frame comes through the app: the player's
+    // or the input's).
+    let frame = app.spectrum();
     let sg = &mut app.spectrogram;
     ui.horizontal_wrapped(|ui| {
         super::pick(
@@ -330,8 +333,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
             sg.settings.ceiling_db = sg.settings.floor_db + 10.0;
         }
     });
-    let frame = app.engine.spectrum();
-    sg.push(frame);
+    sg.push(&frame);
     sg.ensure_texture(ui.ctx());
     let (rect, _) = ui.allocate_exact_size(
         egui::vec2(ui.available_width(), (height - 30.0).max(60.0)),

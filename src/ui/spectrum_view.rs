@@ -12,7 +12,7 @@ const DB_MAX: f32 = 0.0;
 
 pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
     // Settings row.
-    let mut cfg: SpectrumConfig = *app.engine.spectrum_config();
+    let mut cfg: SpectrumConfig = app.spectrum_config();
     ui.horizontal_wrapped(|ui| {
         super::pick(
             ui,
@@ -33,8 +33,8 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
             "Analysis window",
         );
     });
-    if cfg != *app.engine.spectrum_config() {
-        app.engine.set_spectrum_config(cfg);
+    if cfg != app.spectrum_config() {
+        app.set_spectrum_config(cfg);
     }
     let width = ui.available_width();
     let (rect, _) = ui.allocate_exact_size(
@@ -68,7 +68,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
             text,
         );
     }
-    let frame = *app.engine.spectrum();
+    let frame = app.spectrum();
     let pts = |vals: &[f32]| -> Vec<egui::Pos2> {
         frame
             .freqs()

@@ -25,6 +25,7 @@ impl RustyApp {
     pub fn apply(&mut self, cmd: AppCommand) {
         match cmd {
             AppCommand::TogglePause => self.toggle_pause(),
+            AppCommand::Analyze(source) => self.set_analyze_source(source),
             AppCommand::Resume => {
                 if self.engine.target_position().is_none() || self.engine.is_paused() {
                     self.toggle_pause();

@@ -106,7 +106,7 @@ impl super::RustyApp {
 
     fn activity(&self) -> Activity {
         let now = self.frame_now;
-        if self.was_playing || self.is_playing() {
+        if self.was_playing || self.is_playing() || self.analyzing_input() {
             Activity::Playing
         } else if self.settle_until.is_some_and(|t| now < t)
             || now < self.busy_until
@@ -120,10 +120,10 @@ impl super::RustyApp {
 
     /// Ask for the next frame (end of a frame): see the module doc.
     pub(super) fn schedule_frame(&mut self, ctx: &egui::Context, minimized: bool) {
-        let cfg = self.engine.spectrum_config();
+        let cfg = self.spectrum_config();
         let live = Live {
             spectrum_period: (self.show_spectrum || self.show_spectrogram)
-                .then(|| spectrum_period(cfg.hop, self.engine.output_info().sample_rate)),
+                .then(|| spectrum_period(cfg.hop, self.analysis_rate())),
             meters: self.show_meters || self.show_perf,
         };
         let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
@@ -164,7 +164,7 @@ impl super::RustyApp {
         let hidden = ctx.input(|i| i.viewport().visible() == Some(false));
         if hidden {
             // Nobody sees the spectrum; `show` turns it back on with the first frame drawn.
-            self.engine.set_spectrum_enabled(false);
+            self.set_spectrum_enabled(false);
             if self.output_lost() {
                 self.reconnect_if_due();
             }
