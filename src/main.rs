@@ -54,6 +54,14 @@ struct OutputArgs {
     host: Option<String>,
 }
 
+/// `listen --seconds`: a finite duration above zero.
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?}: give a number of seconds above 0")),
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Play files headless, in order and gapless, then print a summary.
@@ -156,7 +164,7 @@ enum Cmd {
         #[arg(long, default_value = "default", value_name = "DEVICE")]
         input: String,
         /// Stop after this many seconds of audio (default: at Ctrl-C).
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = positive_seconds)]
         seconds: Option<f64>,
         /// Print the summary as one JSON object on stdout.
         #[arg(long)]

@@ -324,6 +324,11 @@ fn unknown_device_name_is_an_error() {
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(run(&["analyze"]).status.code(), Some(2));
+    for bad in ["0", "-1", "nan", "inf", "soon"] {
+        let o = run(&["listen", &format!("--seconds={bad}")]);
+        assert_eq!(o.status.code(), Some(2), "listen --seconds {bad}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("above 0"));
+    }
     assert_eq!(
         run(&["play", "--buffer", "lots", "x.wav"]).status.code(),
         Some(2)

@@ -104,6 +104,9 @@ fn listen_measures_what_this_computer_plays() {
         .status()
         .unwrap()
         .success());
+    wait_for("listen to end after Ctrl-C", 10, || {
+        child.try_wait().unwrap().is_some()
+    });
     let o = child.wait_with_output().unwrap();
     let v = summary(&o);
     // What arrived before the signal (the first buffers of a new capture stream may be silence).

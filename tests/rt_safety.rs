@@ -474,16 +474,36 @@ fn the_input_callback_and_error_handler_never_allocate() {
         run_input::<i64>(2);
         run_input::<f64>(8);
         let t = Arc::new(InputTelemetry::default());
-        let (mut on_error, mut errors) = InputErrorState::new(t.clone());
+        let (mut on_error, mut errors) = InputErrorState::new(t.clone(), true);
+        // Made before the detector is on: cpal builds its errors (and messages) itself.
         let xrun = cpal::Error::new(cpal::ErrorKind::Xrun);
+        let transient = cpal::Error::with_message(cpal::ErrorKind::BackendError, "poll failed");
         let gone = cpal::Error::new(cpal::ErrorKind::DeviceNotAvailable);
         assert_no_alloc(|| on_error.handle(xrun));
+        assert_no_alloc(|| on_error.handle(transient));
+        assert!(
+            !t.failed.load(Acquire),
+            "a transient error alone does not fail it"
+        );
+        if is_root() {
+            assert_eq!(
+                t.thread.get().policy,
+                rusty_audio::engine::audio_thread::Policy::Other,
+                "a streak of errors demotes the thread: it cannot spin at real-time priority"
+            );
+        }
         assert_no_alloc(|| on_error.handle(gone));
         assert_eq!(t.host_xruns.load(Relaxed), 1);
         assert!(t.failed.load(Acquire), "the fatal error failed the stream");
+        let kinds: Vec<_> = std::iter::from_fn(|| Consumer::try_pop(&mut errors))
+            .map(|e| e.kind())
+            .collect();
         assert_eq!(
-            ringbuf::traits::Consumer::try_pop(&mut errors).map(|e| e.kind()),
-            Some(cpal::ErrorKind::DeviceNotAvailable)
+            kinds,
+            [
+                cpal::ErrorKind::BackendError,
+                cpal::ErrorKind::DeviceNotAvailable
+            ]
         );
     })
     .join()

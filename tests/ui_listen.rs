@@ -12,17 +12,38 @@ use egui_kittest::kittest::Queryable;
 use rusty_audio::ui::RustyApp;
 use std::process::{Command, Stdio};
 
-/// The frequency of the spectrum's strongest bin (the views' own frame).
-fn spectrum_peak_hz(app: &mut RustyApp) -> Option<f32> {
+/// The frequency of the spectrum's strongest bin in the views' own frame, and that frame's
+/// sequence number.
+fn spectrum_peak(app: &mut RustyApp) -> (u64, Option<f32>) {
     let f = app.spectrum();
-    (0..f.len)
+    let peak = (0..f.len)
         .max_by(|&a, &b| f.db[a].total_cmp(&f.db[b]))
         .filter(|&i| f.db[i] > -60.0)
-        .map(|i| f.freq[i])
+        .map(|i| f.freq[i]);
+    (f.seq, peak)
 }
 
 fn near(hz: Option<f32>, want: f32) -> bool {
     hz.is_some_and(|f| (f - want).abs() < want * 0.05)
+}
+
+/// Step until a spectrum frame newer than the one shown now (a fresh computation, not a frame
+/// left from before a switch) peaks near `want` (bounded: 20 s).
+fn step_until_peak(h: &mut egui_kittest::Harness<'static, RustyApp>, want: f32, what: &str) {
+    let (seq0, _) = spectrum_peak(h.state_mut());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        h.step();
+        let (seq, peak) = spectrum_peak(h.state_mut());
+        if seq > seq0 && near(peak, want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: the spectrum peaks at {peak:?}, not {want} Hz (frame {seq}, from {seq0})"
+        );
+        std::thread::yield_now();
+    }
 }
 
 #[test]
@@ -46,15 +67,7 @@ fn analyze_follows_what_this_computer_plays_and_back() {
     let mut h = harness(app_with(vec![ours]));
     h.step();
     play_until(&mut h, 0.2);
-    let mut seen = None;
-    for _ in 0..2000 {
-        h.step();
-        seen = spectrum_peak_hz(h.state_mut());
-        if near(seen, 300.0) {
-            break;
-        }
-    }
-    assert!(near(seen, 300.0), "the player's tone: {seen:?}");
+    step_until_peak(&mut h, 300.0, "the player's tone");
 
     h.get_by_label("Analyze").click();
     h.step();
@@ -68,22 +81,24 @@ fn analyze_follows_what_this_computer_plays_and_back() {
         h.state().notices()
     );
     let before = h.state().position().unwrap().1;
-    for _ in 0..4000 {
+    step_until_peak(&mut h, 1000.0, "the input's tone");
+    // The meters follow too: the input's −20 dBFS peak (the player's tone is at −6), on both
+    // channels, once the meter thread has read a window of it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
         h.step();
-        seen = spectrum_peak_hz(h.state_mut());
-        if near(seen, 1000.0) {
+        let m = h.state_mut().meters().meters;
+        let db = |x: f32| 20.0 * x.log10();
+        if (db(m.peak[0]) + 20.0).abs() < 1.0 && (db(m.peak[1]) + 20.0).abs() < 1.0 {
             break;
         }
-        std::thread::yield_now();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the meters show {:.1} / {:.1} dBFS, not the input's −20",
+            db(m.peak[0]),
+            db(m.peak[1])
+        );
     }
-    assert!(near(seen, 1000.0), "the input's tone: {seen:?}");
-    // The meters follow too: the input's −20 dBFS peak (the player's tone is at −6).
-    let peak = h.state_mut().meters().meters.peak[0];
-    assert!(
-        (20.0 * peak.log10() + 20.0).abs() < 1.0,
-        "the input's peak: {} dBFS",
-        20.0 * peak.log10()
-    );
     step_until(&mut h, "playback going on meanwhile", |a| {
         a.position().is_some_and(|p| p.1 > before + 0.2)
     });
@@ -96,19 +111,12 @@ fn analyze_follows_what_this_computer_plays_and_back() {
     h.step();
     assert!(h.query_by_label("Input callback p50 / p99 / max").is_none());
 
-    // Back to the player.
+    // Back to the player: its spectrum is computed again (a new frame), at its tone.
     h.get_by_label("Analyze").click();
     h.step();
     h.step();
     h.get_by_label("Player").click();
     h.step();
     assert!(!h.state().analyzing_input());
-    for _ in 0..4000 {
-        h.step();
-        seen = spectrum_peak_hz(h.state_mut());
-        if near(seen, 300.0) {
-            break;
-        }
-    }
-    assert!(near(seen, 300.0), "the player's tone again: {seen:?}");
+    step_until_peak(&mut h, 300.0, "the player's tone again");
 }

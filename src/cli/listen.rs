@@ -112,7 +112,14 @@ pub fn run(opts: &ListenOptions) -> i32 {
     let mut last_data = Instant::now();
     let mut buf = vec![0.0f32; 8192 * ch];
     let mut failure = None;
+    let mut last_error = None;
     loop {
+        // Errors the stream survived are said as they come (the ring keeps room for the one
+        // that may end it).
+        while let Some(e) = cap.errors.try_pop() {
+            eprintln!("rusty-audio: {}: {e}", info.device);
+            last_error = Some(e.to_string());
+        }
         let done = drain(&mut cap, &mut buf, &mut summary, &mut live, want);
         if done > 0 {
             last_data = Instant::now();
@@ -128,7 +135,9 @@ pub fn run(opts: &ListenOptions) -> i32 {
             failure = Some(
                 cap.errors
                     .try_pop()
-                    .map_or("the input stream failed".into(), |e| e.to_string()),
+                    .map(|e| e.to_string())
+                    .or(last_error)
+                    .unwrap_or_else(|| "the input stream failed".into()),
             );
             break;
         }

@@ -68,6 +68,9 @@ pub struct InputTelemetry {
     pub host_xruns: AtomicU64,
     /// Set (Release, after its error was pushed) when the stream failed for good.
     pub failed: AtomicBool,
+    /// `perf::clock::now_ns` of the first error since the last data callback, 0 if none (as the
+    /// output's `OutputHealth`: a streak longer than `TRANSIENT_GRACE_NS` fails the stream).
+    errors_since_ns: AtomicU64,
 }
 
 /// The opened input, as reported.
@@ -115,6 +118,10 @@ pub struct InputCallbackState {
     first: bool,
     promote: bool,
     channels: usize,
+    /// Samples delivered so far, and the whole frames of them already counted (a callback may
+    /// end mid-frame).
+    samples_seen: u64,
+    frames_counted: u64,
     tx: Option<HeapProd<f32>>,
     tap: Option<super::dsp_link::DspTap>,
     scratch: Box<[f32]>,
@@ -139,6 +146,8 @@ impl InputCallbackState {
             first: true,
             promote,
             channels,
+            samples_seen: 0,
+            frames_counted: 0,
             tx,
             tap,
             // Whole frames only: a multiple of every channel count up to 8 (840 = lcm(1..=8)).
@@ -163,6 +172,14 @@ impl InputCallbackState {
                 self.telemetry.thread.promote_current_thread();
             } else {
                 self.telemetry.thread.record_current_thread();
+            }
+        }
+        // Data again after a streak of errors (see `InputErrorState::handle`): the streak is
+        // over, and a thread it demoted is real-time again. One relaxed load otherwise.
+        if self.telemetry.errors_since_ns.load(Relaxed) != 0 {
+            self.telemetry.errors_since_ns.store(0, Relaxed);
+            if self.promote {
+                self.telemetry.thread.promote_current_thread();
             }
         }
         if let Some(tap) = self.tap.as_mut() {
@@ -211,7 +228,10 @@ impl InputCallbackState {
             self.carry[self.carry_len] = convert(s);
             self.carry_len += 1;
         }
-        let frames = (data.len() / ch) as u64;
+        self.samples_seen += data.len() as u64;
+        let whole = self.samples_seen / ch as u64;
+        let frames = whole - self.frames_counted;
+        self.frames_counted = whole;
         self.telemetry.frames.fetch_add(frames, Relaxed);
         let took = crate::perf::clock::now_ns().saturating_sub(start);
         self.telemetry.perf.record(start, took, frames);
@@ -246,19 +266,32 @@ fn feed(
     }
 }
 
-/// What cpal's error closure does: count overruns, keep the error for the control side, and
-/// mark a fatal one. Atomics and a pre-allocated ring only (ALSA calls it on the audio thread).
+/// What cpal's error closure does, as the output's (`output::on_stream_error`): count overruns,
+/// keep the error for the control side (which drains the ring every frame or poll), and fail
+/// the stream on a fatal error or on errors with no data between them for longer than
+/// `TRANSIENT_GRACE_NS`. cpal's ALSA input loop calls this on the audio thread, back to back
+/// while a device fails: the first error of a streak drops a promoted thread to SCHED_OTHER (one
+/// syscall), so it cannot spin at real-time priority; the next data promotes it again. Atomics
+/// and a pre-allocated ring only.
 #[doc(hidden)]
 pub struct InputErrorState {
     telemetry: Arc<InputTelemetry>,
     errors: HeapProd<cpal::Error>,
+    promoted: bool,
 }
 
 impl InputErrorState {
     #[must_use]
-    pub fn new(telemetry: Arc<InputTelemetry>) -> (Self, HeapCons<cpal::Error>) {
+    pub fn new(telemetry: Arc<InputTelemetry>, promoted: bool) -> (Self, HeapCons<cpal::Error>) {
         let (errors, rx) = HeapRb::<cpal::Error>::new(ERROR_RING).split();
-        (Self { telemetry, errors }, rx)
+        (
+            Self {
+                telemetry,
+                errors,
+                promoted,
+            },
+            rx,
+        )
     }
 
     #[inline]
@@ -270,7 +303,21 @@ impl InputErrorState {
             }
             cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {}
             kind => {
-                let fatal = super::output::is_fatal(kind);
+                let now = crate::perf::clock::now_ns();
+                let since = match self.telemetry.errors_since_ns.load(Relaxed) {
+                    0 => {
+                        self.telemetry.errors_since_ns.store(now.max(1), Relaxed);
+                        if self.promoted {
+                            self.telemetry.thread.demote_current_thread();
+                        }
+                        now
+                    }
+                    t => t,
+                };
+                let fatal = super::output::is_fatal(kind)
+                    || now.saturating_sub(since) > super::output::TRANSIENT_GRACE_NS;
+                // Moved, not formatted; a full ring drops it here (cpal allocated its message
+                // on this thread already, and only while the stream fails).
                 let _ = self.errors.try_push(e);
                 if fatal {
                     self.telemetry.failed.store(true, Release);
@@ -389,7 +436,7 @@ fn open_quietly(choice: &InputChoice, feed: Feed) -> Result<Capture, CaptureErro
     let telemetry = Arc::new(InputTelemetry::default());
     let promote = host.id().name() != "PulseAudio";
     let state = InputCallbackState::new(channels, tx, tap, telemetry.clone(), promote);
-    let (on_error, errors) = InputErrorState::new(telemetry.clone());
+    let (on_error, errors) = InputErrorState::new(telemetry.clone(), promote);
     use cpal::SampleFormat as F;
     let stream = match format {
         F::F32 => build::<f32>(&device, config, state, on_error),

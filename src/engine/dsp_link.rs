@@ -291,7 +291,14 @@ impl DspTap {
     /// Hand what is about to be heard to the meters and the spectrum tap.
     #[inline]
     pub fn measure(&mut self, buf: &[f32]) {
-        let pushed = self.to_meters.push_slice(buf);
+        // Whole frames only: the meter thread reads whole frames, and a part of one would shift
+        // its channels for good. (The ring's capacity, every push and every read are whole
+        // frames already, so its room is too; this keeps it so if a caller ever passes a block
+        // that is not.)
+        let ch = self.channels.max(1);
+        let room = self.to_meters.vacant_len();
+        let fits = buf.len().min(room - room % ch);
+        let pushed = self.to_meters.push_slice(&buf[..fits]);
         if pushed < buf.len() {
             self.shared
                 .dropped

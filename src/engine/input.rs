@@ -62,9 +62,8 @@ pub const PLAYS: &str = "What this computer plays";
 
 /// The PipeWire host's synthetic device that follows the default sink (cpal's node name).
 const PIPEWIRE_DEFAULT_SINK: &str = "sink_default";
-/// The PipeWire host's synthetic devices that follow the default source, and the default output.
+/// The PipeWire host's synthetic device that follows the default source.
 const PIPEWIRE_DEFAULT_SOURCE: &str = "input_default";
-const PIPEWIRE_DEFAULT_OUTPUT: &str = "output_default";
 
 /// `host`'s capture devices, the default first, then in the host's order. Errors say why the
 /// host could not list them.
@@ -98,8 +97,8 @@ pub fn input_devices(host: &cpal::Host) -> Result<Vec<InputDevice>, String> {
                 plays: false,
                 monitor: false,
             },
-            // The same sink as `sink_default` under another name: listed once.
-            "PipeWire" if id == PIPEWIRE_DEFAULT_OUTPUT => continue,
+            // A sink (an input stream on it records its monitor). cpal's public API shows a
+            // rare `Audio/Duplex` node the same way; it is labelled as a monitor too.
             "PipeWire" if duplex => InputDevice {
                 name: format!("Monitor of {desc}"),
                 id,

@@ -87,7 +87,9 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
             egui::Stroke::new(1.5, egui::Color32::from_rgb(90, 180, 255)),
         ));
     }
-    if app.eq_overlay {
+    // The EQ shapes what the player plays, not an input: its curve over an input's spectrum
+    // would read as if it applied there.
+    if app.eq_overlay && !app.analyzing_input() {
         let fs = app.engine.output_info().sample_rate;
         let eq = app.engine.dsp().eq;
         let (freqs, resp) = app.eq_responses.overlay.get(&eq, fs, rect.width());

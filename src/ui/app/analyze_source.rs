@@ -40,6 +40,10 @@ impl RustyApp {
     /// An input that cannot be opened is a notice naming it and the reason, and the views stay
     /// on the player.
     pub fn set_analyze_source(&mut self, source: AnalyzeSource) {
+        if source == self.analyze {
+            // Already shown: reopening would only restart the integrated loudness.
+            return;
+        }
         self.input = None;
         self.analyze = AnalyzeSource::Player;
         let AnalyzeSource::Input(choice) = source else {
@@ -61,22 +65,43 @@ impl RustyApp {
         }
     }
 
-    /// Once a frame: an input that failed (unplugged, its server gone) is closed with a notice,
-    /// and the views go back to the player.
+    /// Once a frame: the input's errors are read (so the ring always has room for the one that
+    /// ends it), its analysis is tidied (analyzers handed over and back, meter-thread failures
+    /// said), and an input that failed (unplugged, its server gone) is closed with a notice
+    /// naming it and the last error, the views going back to the player.
     pub(super) fn poll_input(&mut self) {
         let Some(c) = self.input.as_mut() else {
             return;
         };
-        if c.telemetry
+        let mut last_error = None;
+        while let Some(e) = ringbuf::traits::Consumer::try_pop(&mut c.errors) {
+            last_error = Some(e.to_string());
+        }
+        let mut said = Vec::new();
+        if let Some(a) = c.analysis.as_mut() {
+            a.collect_garbage();
+            said.extend(
+                a.meter_failures()
+                    .into_iter()
+                    .map(|why| format!("Analyze: the input's meters failed: {why}")),
+            );
+        }
+        let name = c.info.device.clone();
+        let failed = c
+            .telemetry
             .failed
-            .load(std::sync::atomic::Ordering::Acquire)
-        {
-            let why = ringbuf::traits::Consumer::try_pop(&mut c.errors)
-                .map_or_else(|| "the stream failed".to_string(), |e| e.to_string());
-            let name = c.info.device.clone();
+            .load(std::sync::atomic::Ordering::Acquire);
+        if failed {
             self.input = None;
             self.analyze = AnalyzeSource::Player;
-            self.notify(format!("Analyze: {name}: {why}; showing the player again"));
+            let why = last_error.unwrap_or_else(|| "the stream failed".into());
+            said.push(format!("Analyze: {name}: {why}; showing the player again"));
+        } else if let Some(why) = last_error {
+            // Survived (the stream goes on), but the user hears of it, as for the output.
+            said.push(format!("Analyze: {name}: {why}"));
+        }
+        for line in said {
+            self.notify(line);
         }
     }
 
