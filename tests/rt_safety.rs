@@ -482,7 +482,7 @@ fn the_input_callback_and_error_handler_never_allocate() {
         assert_no_alloc(|| on_error.handle(xrun));
         assert_no_alloc(|| on_error.handle(transient));
         assert!(
-            !t.failed.load(Acquire),
+            !t.health.failed.load(Acquire),
             "a transient error alone does not fail it"
         );
         if is_root() {
@@ -494,7 +494,10 @@ fn the_input_callback_and_error_handler_never_allocate() {
         }
         assert_no_alloc(|| on_error.handle(gone));
         assert_eq!(t.host_xruns.load(Relaxed), 1);
-        assert!(t.failed.load(Acquire), "the fatal error failed the stream");
+        assert!(
+            t.health.failed.load(Acquire),
+            "the fatal error failed the stream"
+        );
         let kinds: Vec<_> = std::iter::from_fn(|| Consumer::try_pop(&mut errors))
             .map(|e| e.kind())
             .collect();

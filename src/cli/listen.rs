@@ -131,7 +131,7 @@ pub fn run(opts: &ListenOptions) -> i32 {
         if want.is_some_and(|w| summary.frames >= w) || interrupted.load(Relaxed) {
             break;
         }
-        if cap.telemetry.failed.load(Acquire) {
+        if cap.telemetry.health.failed.load(Acquire) {
             failure = Some(
                 cap.errors
                     .try_pop()

@@ -15,7 +15,7 @@
 //! that sees a sample count sees those samples. Only whole frames are pushed (the carry holds a
 //! partial one), so the consumer may read whole frames at any time.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::Release};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,12 +35,6 @@ const SCRATCH_SAMPLES: usize = 4096;
 const BUFFER_FRAMES: u32 = 1024;
 /// Errors kept between two polls of the control side; more are dropped.
 const ERROR_RING: usize = 8;
-
-/// The formats the callback converts, in order of preference (f32 needs no conversion).
-const FORMATS: [cpal::SampleFormat; 10] = {
-    use cpal::SampleFormat::*;
-    [F32, I32, I24, I16, F64, U16, I8, U8, U32, I64]
-};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
@@ -66,11 +60,8 @@ pub struct InputTelemetry {
     pub dropped_frames: AtomicU64,
     /// Overruns the host reported (`cpal::ErrorKind::Xrun`).
     pub host_xruns: AtomicU64,
-    /// Set (Release, after its error was pushed) when the stream failed for good.
-    pub failed: AtomicBool,
-    /// `perf::clock::now_ns` of the first error since the last data callback, 0 if none (as the
-    /// output's `OutputHealth`: a streak longer than `TRANSIENT_GRACE_NS` fails the stream).
-    errors_since_ns: AtomicU64,
+    /// Failed for good (`health.failed`), and the current streak of errors: as the output's.
+    pub health: super::output::OutputHealth,
 }
 
 /// The opened input, as reported.
@@ -176,11 +167,8 @@ impl InputCallbackState {
         }
         // Data again after a streak of errors (see `InputErrorState::handle`): the streak is
         // over, and a thread it demoted is real-time again. One relaxed load otherwise.
-        if self.telemetry.errors_since_ns.load(Relaxed) != 0 {
-            self.telemetry.errors_since_ns.store(0, Relaxed);
-            if self.promote {
-                self.telemetry.thread.promote_current_thread();
-            }
+        if self.telemetry.health.data_flowed() && self.promote {
+            self.telemetry.thread.promote_current_thread();
         }
         if let Some(tap) = self.tap.as_mut() {
             tap.update();
@@ -266,9 +254,9 @@ fn feed(
     }
 }
 
-/// What cpal's error closure does, as the output's (`output::on_stream_error`): count overruns,
-/// keep the error for the control side (which drains the ring every frame or poll), and fail
-/// the stream on a fatal error or on errors with no data between them for longer than
+/// What cpal's error closure does: the output's handler (`output::on_stream_error`) — count
+/// overruns, keep the error for the control side (which drains the ring every frame or poll),
+/// and fail the stream on a fatal error or on errors with no data between them for longer than
 /// `TRANSIENT_GRACE_NS`. cpal's ALSA input loop calls this on the audio thread, back to back
 /// while a device fails: the first error of a streak drops a promoted thread to SCHED_OTHER (one
 /// syscall), so it cannot spin at real-time priority; the next data promotes it again. Atomics
@@ -296,34 +284,18 @@ impl InputErrorState {
 
     #[inline]
     pub fn handle(&mut self, e: cpal::Error) {
-        match e.kind() {
-            cpal::ErrorKind::Xrun => {
-                self.telemetry.host_xruns.fetch_add(1, Relaxed);
-                self.telemetry.overruns.fetch_add(1, Relaxed);
-            }
-            cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {}
-            kind => {
-                let now = crate::perf::clock::now_ns();
-                let since = match self.telemetry.errors_since_ns.load(Relaxed) {
-                    0 => {
-                        self.telemetry.errors_since_ns.store(now.max(1), Relaxed);
-                        if self.promoted {
-                            self.telemetry.thread.demote_current_thread();
-                        }
-                        now
-                    }
-                    t => t,
-                };
-                let fatal = super::output::is_fatal(kind)
-                    || now.saturating_sub(since) > super::output::TRANSIENT_GRACE_NS;
-                // Moved, not formatted; a full ring drops it here (cpal allocated its message
-                // on this thread already, and only while the stream fails).
-                let _ = self.errors.try_push(e);
-                if fatal {
-                    self.telemetry.failed.store(true, Release);
-                }
-            }
+        if e.kind() == cpal::ErrorKind::Xrun {
+            // The host lost input: an overrun like a full ring (also counted as the host's).
+            self.telemetry.overruns.fetch_add(1, Relaxed);
         }
+        super::output::on_stream_error(
+            e,
+            &self.telemetry.health,
+            &self.telemetry.host_xruns,
+            &self.telemetry.thread,
+            &mut self.errors,
+            self.promoted,
+        );
     }
 }
 
@@ -388,24 +360,12 @@ fn open_quietly(choice: &InputChoice, feed: Feed) -> Result<Capture, CaptureErro
         .supported_input_configs()
         .map(Iterator::collect)
         .unwrap_or_default();
-    let offered = |f: cpal::SampleFormat| {
-        f == default.sample_format()
-            || ranges.iter().any(|r: &cpal::SupportedStreamConfigRange| {
-                r.sample_format() == f
-                    && r.channels() == default.channels()
-                    && (r.min_sample_rate()..=r.max_sample_rate()).contains(&default.sample_rate())
-            })
-    };
-    let format = FORMATS
-        .iter()
-        .copied()
-        .find(|&f| offered(f))
-        .ok_or_else(|| {
-            err(&format!(
-                "no supported sample format ({})",
-                default.sample_format()
-            ))
-        })?;
+    let format = super::output::preferred_format(&default, &ranges).ok_or_else(|| {
+        err(&format!(
+            "no supported sample format ({})",
+            default.sample_format()
+        ))
+    })?;
     let buffer_frames = match default.buffer_size() {
         cpal::SupportedBufferSize::Range { min, max } => Some(BUFFER_FRAMES.clamp(*min, *max)),
         cpal::SupportedBufferSize::Unknown => None,

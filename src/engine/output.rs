@@ -132,10 +132,28 @@ fn device_name(d: &cpal::Device) -> String {
         .unwrap_or_else(|_| d.to_string())
 }
 
-const SUPPORTED_FORMATS: [cpal::SampleFormat; 10] = {
+/// The sample formats our callbacks convert, in order of preference (f32 first: no conversion).
+pub(crate) const SUPPORTED_FORMATS: [cpal::SampleFormat; 10] = {
     use cpal::SampleFormat::*;
     [F32, I32, I24, I16, F64, U16, I8, U8, U32, I64]
 };
+
+/// The first of `SUPPORTED_FORMATS` a device offers at its default rate and channel count
+/// (`ranges`: its supported configurations, output or input), or its default format.
+pub(crate) fn preferred_format(
+    default: &cpal::SupportedStreamConfig,
+    ranges: &[cpal::SupportedStreamConfigRange],
+) -> Option<cpal::SampleFormat> {
+    let offered = |f: cpal::SampleFormat| {
+        f == default.sample_format()
+            || ranges.iter().any(|r| {
+                r.sample_format() == f
+                    && r.channels() == default.channels()
+                    && (r.min_sample_rate()..=r.max_sample_rate()).contains(&default.sample_rate())
+            })
+    };
+    SUPPORTED_FORMATS.iter().copied().find(|&f| offered(f))
+}
 
 /// The audio host chosen for this process (`--host`, or `RUSTY_AUDIO_HOST`); unset: cpal's
 /// default host (on Linux: PipeWire where its server runs, else the native PulseAudio client,
@@ -438,25 +456,13 @@ fn plan_quietly(
         .supported_output_configs()
         .map(Iterator::collect)
         .unwrap_or_default();
-    let offered = |f: cpal::SampleFormat| {
-        f == default.sample_format()
-            || ranges.iter().any(|r: &cpal::SupportedStreamConfigRange| {
-                r.sample_format() == f
-                    && r.channels() == default.channels()
-                    && (r.min_sample_rate()..=r.max_sample_rate()).contains(&default.sample_rate())
-            })
-    };
-    let format = SUPPORTED_FORMATS
-        .iter()
-        .copied()
-        .find(|&f| offered(f))
-        .ok_or_else(|| OutputError::Device {
-            device: name.clone(),
-            reason: format!(
-                "no supported sample format (device offers {})",
-                default.sample_format()
-            ),
-        })?;
+    let format = preferred_format(&default, &ranges).ok_or_else(|| OutputError::Device {
+        device: name.clone(),
+        reason: format!(
+            "no supported sample format (device offers {})",
+            default.sample_format()
+        ),
+    })?;
     // Some hosts' "default" buffer is seconds long (cpal's PulseAudio host offers ~94k frames),
     // which would make seeks, volume and the analyzer lag; ask for DEFAULT_BUFFER unless told.
     let buffer_frames = match (buffer_frames, default.buffer_size()) {
@@ -540,7 +546,7 @@ impl OutputHealth {
     /// A data callback ran: the errors before it were survived (one relaxed load, a store only
     /// after an error; RT-safe). Returns true when this ended a streak of errors.
     #[inline]
-    fn data_flowed(&self) -> bool {
+    pub(crate) fn data_flowed(&self) -> bool {
         let streak = self.errors_since_ns.load(Relaxed) != 0;
         if streak {
             self.errors_since_ns.store(0, Relaxed);
@@ -572,10 +578,14 @@ pub(crate) fn is_fatal(kind: cpal::ErrorKind) -> bool {
 /// the next data callback promotes it again: a real-time thread must not spin on a failing device
 /// next to the UI. An error that is dropped here (the ring full) frees cpal's message on this
 /// thread: cpal allocated it here too, and only while the stream is failing.
-fn on_stream_error(
+///
+/// Shared by the output and the inputs (`capture::InputErrorState`): `xruns` counts the host's
+/// overruns/underruns, `thread` is the stream's callback thread.
+pub(crate) fn on_stream_error(
     e: cpal::Error,
     health: &OutputHealth,
-    telemetry: &Telemetry,
+    xruns: &std::sync::atomic::AtomicU64,
+    thread: &super::audio_thread::AudioThreadStatus,
     errors: &mut HeapProd<cpal::Error>,
     promoted: bool,
 ) {
@@ -585,7 +595,7 @@ fn on_stream_error(
         // playing): count, do not fail. An xrun error carries no heap message, so dropping it
         // here frees nothing.
         cpal::ErrorKind::Xrun => {
-            telemetry.xruns.fetch_add(1, Relaxed);
+            xruns.fetch_add(1, Relaxed);
         }
         cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {}
         kind => {
@@ -594,7 +604,7 @@ fn on_stream_error(
                 0 => {
                     health.errors_since_ns.store(now, Relaxed);
                     if promoted {
-                        telemetry.audio_thread.demote_current_thread();
+                        thread.demote_current_thread();
                     }
                     now
                 }
@@ -721,7 +731,8 @@ impl ErrorState {
         on_stream_error(
             e,
             &self.health,
-            &self.telemetry,
+            &self.telemetry.xruns,
+            &self.telemetry.audio_thread,
             &mut self.errors,
             self.promoted,
         );

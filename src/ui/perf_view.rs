@@ -63,6 +63,16 @@ fn us(ns: u64) -> String {
     format!("{:.1} µs", ns as f64 / 1000.0)
 }
 
+/// "p50 / p99 / max" of a histogram, in µs.
+fn p50_p99_max(h: &crate::perf::histogram::HistogramSnapshot) -> String {
+    format!(
+        "{} / {} / {}",
+        us(h.quantile(0.5)),
+        us(h.quantile(0.99)),
+        us(h.max)
+    )
+}
+
 /// A small line plot of the last minute; `limit` draws a dashed reference (budget) line.
 fn plot(
     ui: &mut egui::Ui,
@@ -233,12 +243,7 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
                         let icb = it.perf.callback_snapshot();
                         let th = it.thread.get();
                         ui.label("Input callback p50 / p99 / max");
-                        ui.label(format!(
-                            "{} / {} / {}",
-                            us(icb.quantile(0.5)),
-                            us(icb.quantile(0.99)),
-                            us(icb.max)
-                        ));
+                        ui.label(p50_p99_max(&icb));
                         ui.end_row();
                         ui.label("Input");
                         ui.label(format!(
@@ -278,12 +283,7 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
                     ui.end_row();
                     let ui_t = app.ui_frame.snapshot();
                     ui.label("UI frame p50 / p99 / max");
-                    ui.label(format!(
-                        "{} / {} / {}",
-                        us(ui_t.quantile(0.5)),
-                        us(ui_t.quantile(0.99)),
-                        us(ui_t.max)
-                    ));
+                    ui.label(p50_p99_max(&ui_t));
                     ui.end_row();
                 });
             ui.separator();

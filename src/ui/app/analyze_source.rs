@@ -89,6 +89,7 @@ impl RustyApp {
         let name = c.info.device.clone();
         let failed = c
             .telemetry
+            .health
             .failed
             .load(std::sync::atomic::Ordering::Acquire);
         if failed {
