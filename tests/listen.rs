@@ -39,14 +39,7 @@ fn listen_measures_what_this_computer_plays() {
     let dir = scratch("listen");
     // −20 dBFS peak (RMS −23.0), long enough to cover every run below.
     let tone = tone_file(&dir, "tone.wav", 1000.0, 0.1, 30.0);
-    let player = Killer(
-        Command::new("paplay")
-            .arg(&tone)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let player = play_into_sink(&tone);
     // The tone is flowing once a short listen hears it (a condition, not a delay).
     wait_for("the tone to reach the sink's monitor", 15, || {
         let v = summary(&listen("pipewire", &["--seconds", "0.1", "--json"]));

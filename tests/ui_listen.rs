@@ -10,7 +10,6 @@ use common::*;
 
 use egui_kittest::kittest::Queryable;
 use rusty_audio::ui::RustyApp;
-use std::process::{Command, Stdio};
 
 /// The frequency of the spectrum's strongest bin in the views' own frame, and that frame's
 /// sequence number.
@@ -55,14 +54,7 @@ fn analyze_follows_what_this_computer_plays_and_back() {
     }
     let dir = scratch("ui_listen");
     let outside = tone_file(&dir, "outside.wav", 1000.0, 0.1, 60.0);
-    let _player = Killer(
-        Command::new("paplay")
-            .arg(&outside)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _player = play_into_sink(&outside);
     let ours = tone_file(&dir, "ours.wav", 300.0, 0.5, 60.0);
     let mut h = harness(app_with(vec![ours]));
     h.step();

@@ -459,6 +459,19 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// `paplay` playing `file` into the test server's default sink (the null sink) until dropped:
+/// something "this computer plays", for the input tests to hear on the sink's monitor.
+pub fn play_into_sink(file: &Path) -> Killer {
+    Killer(
+        Command::new("paplay")
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("paplay runs"),
+    )
+}
+
 /// A child process killed (and reaped) when this is dropped.
 pub struct Killer(pub Child);
 impl Drop for Killer {
