@@ -8,6 +8,7 @@ mod common;
 use common::*;
 
 use std::os::unix::fs::PermissionsExt;
+use std::process::Output;
 use std::process::{Command, Stdio};
 
 /// A dbus-daemon run as `nobody` on a socket in `dir`; killed on drop.
@@ -111,8 +112,13 @@ struct SystemBus {
 }
 
 impl SystemBus {
-    fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!("rusty-audio-sysbus-{}", std::process::id()));
+    /// The bus with polkitd, and rtkit-daemon when `rtkit`.
+    fn start(rtkit: bool) -> Self {
+        // One per bus: the tests of this binary run at once.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("rusty-audio-sysbus-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -166,15 +172,17 @@ impl SystemBus {
             .push(spawn("/usr/lib/polkit-1/polkitd", &["--no-debug"]));
         // As root, without its sandbox (chroot, privilege drop, canary, rlimits: none of them
         // matter for a daemon that lives as long as this test).
-        bus.children.push(spawn(
-            "/usr/libexec/rtkit-daemon",
-            &[
-                "--no-canary",
-                "--no-chroot",
-                "--no-drop-privileges",
-                "--no-limit-resources",
-            ],
-        ));
+        if rtkit {
+            bus.children.push(spawn(
+                "/usr/libexec/rtkit-daemon",
+                &[
+                    "--no-canary",
+                    "--no-chroot",
+                    "--no-drop-privileges",
+                    "--no-limit-resources",
+                ],
+            ));
+        }
         wait_for("rtkit and polkit on the bus", 10, || {
             let o = Command::new("dbus-send")
                 .args([
@@ -188,7 +196,7 @@ impl SystemBus {
                 .output()
                 .unwrap();
             let names = String::from_utf8_lossy(&o.stdout);
-            names.contains("org.freedesktop.RealtimeKit1")
+            (names.contains("org.freedesktop.RealtimeKit1") || !rtkit)
                 && names.contains("org.freedesktop.PolicyKit1")
         });
         bus
@@ -222,7 +230,7 @@ fn rtkit_makes_the_audio_thread_real_time_when_the_thread_may_not() {
     ) {
         return;
     }
-    let bus = SystemBus::start();
+    let bus = SystemBus::start(true);
     let dir = scratch("realtime_rtkit");
     let tone = dir.join("tone.wav");
     // Long enough for rtkit's answer (milliseconds) to come back while it plays.
@@ -253,5 +261,83 @@ fn rtkit_makes_the_audio_thread_real_time_when_the_thread_may_not() {
     assert!(
         !stderr.contains("without real-time priority"),
         "nothing to complain about: {stderr}"
+    );
+}
+
+/// The input thread follows the output's rule (issue 16). `listen` through cpal's PipeWire host
+/// (its capture callback runs on a thread of ours) in a process that may not promote it (root
+/// without CAP_SYS_NICE, RLIMIT_RTPRIO 0): with rtkit on the bus the thread is made real-time by
+/// rtkit, as the kernel reports it; without rtkit the refusal is said once, naming the input
+/// thread and both reasons, and the summary says the thread runs without real-time priority.
+#[test]
+fn rtkit_makes_the_input_thread_real_time_too() {
+    let tools = ["setpriv", "prlimit", "dbus-daemon", "dbus-send"]
+        .iter()
+        .all(|t| have(t))
+        && std::path::Path::new("/usr/libexec/rtkit-daemon").exists()
+        && std::path::Path::new("/usr/lib/polkit-1/polkitd").exists();
+    if skip_without_pulse("rtkit_makes_the_input_thread_real_time_too")
+        || skip_unless(
+            "rtkit_makes_the_input_thread_real_time_too",
+            is_root() && tools,
+            "root, setpriv, prlimit, dbus-daemon, rtkit and polkitd",
+        )
+    {
+        return;
+    }
+    let listen = |bus: &SystemBus| -> (Output, serde_json::Value) {
+        let o = Command::new("prlimit")
+            .args(["--rtprio=0:0", "--"])
+            .args([
+                "setpriv",
+                "--inh-caps=-sys_nice",
+                "--bounding-set=-sys_nice",
+                "--",
+            ])
+            .arg(bin())
+            .args(["--host", "pipewire", "listen", "--input", "monitor"])
+            .args(["--seconds", "1", "--json"])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .env_remove("RUSTY_AUDIO_RTKIT_BUS")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(o.status.success(), "{stderr}");
+        let j = serde_json::from_slice(&o.stdout).expect("the JSON summary");
+        (o, j)
+    };
+    let refusals = |o: &Output| {
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter(|l| l.contains("without real-time priority"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+
+    let bus = SystemBus::start(true);
+    let (o, j) = listen(&bus);
+    let thread = &j["input_thread"];
+    assert_eq!(thread["granted_by"], "rtkit", "{j}");
+    assert_eq!(thread["policy"], "SCHED_RR", "{j}");
+    assert_eq!(thread["priority"], 20, "{j}");
+    assert!(thread["refused"].is_null(), "{j}");
+    assert_eq!(
+        refusals(&o),
+        Vec::<String>::new(),
+        "nothing to complain about"
+    );
+    drop(bus);
+
+    let bus = SystemBus::start(false);
+    let (o, j) = listen(&bus);
+    let thread = &j["input_thread"];
+    assert!(thread["granted_by"].is_null(), "{j}");
+    assert_eq!(thread["policy"], "SCHED_OTHER", "{j}");
+    assert!(thread["refused"].is_string(), "{j}");
+    let said = refusals(&o);
+    assert_eq!(said.len(), 1, "said once: {said:?}");
+    assert!(
+        said[0].contains("the input thread") && said[0].contains("rtkit:"),
+        "{said:?}"
     );
 }

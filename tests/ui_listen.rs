@@ -112,3 +112,82 @@ fn analyze_follows_what_this_computer_plays_and_back() {
     assert!(!h.state().analyzing_input());
     step_until_peak(&mut h, 300.0, "the player's tone again");
 }
+
+/// The Analyze choice is kept between runs, as a user expects of a setting: picked in one run,
+/// the next start follows the same input. An input that is away at a start (unplugged) is a
+/// notice naming it, the views show the player, and the choice stays saved for the start after
+/// (closing the app does not forget it); picking the player is saved too.
+#[test]
+fn the_analyze_choice_is_remembered_between_runs() {
+    if skip_without_pulse("the_analyze_choice_is_remembered_between_runs") {
+        return;
+    }
+    let dir = scratch("ui_listen_saved").join("cfg");
+    let _ = std::fs::remove_dir_all(&dir);
+    let tone = tone_file(&scratch("ui_listen_saved"), "t.wav", 300.0, 0.5, 5.0);
+    let start = || harness(app_stored(&dir, vec![tone.clone()]));
+    let saved = || -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join("settings.json")).unwrap()).unwrap()
+    };
+    {
+        let mut h = start();
+        h.step();
+        assert!(!h.state().analyzing_input(), "the player by default");
+        h.get_by_label("Analyze").click();
+        h.step();
+        h.step();
+        h.get_by_label("What this computer plays (the default output's monitor)")
+            .click();
+        h.step();
+        assert!(h.state().analyzing_input(), "{:?}", h.state().notices());
+        // Closing the app (dropping it) writes the settings.
+    }
+    assert_eq!(saved()["analyze"], "monitor");
+    {
+        let mut h = start();
+        h.step();
+        assert!(
+            h.state().analyzing_input(),
+            "the saved input is followed at start: {:?}",
+            h.state().notices()
+        );
+        assert!(h.query_by_label("Analyze").is_some());
+    }
+    // An input that is not there at start (a name no device has).
+    let mut s = saved();
+    s["analyze"] = "no such microphone".into();
+    std::fs::write(dir.join("settings.json"), s.to_string()).unwrap();
+    {
+        let mut h = start();
+        h.step();
+        assert!(!h.state().analyzing_input());
+        assert!(
+            noticed(h.state(), "no such microphone"),
+            "a notice names the input: {:?}",
+            h.state().notices()
+        );
+        // A change elsewhere makes the app write its settings: the choice is still in them.
+        h.state_mut().set_volume_db(-4.0);
+        h.step();
+    }
+    assert_eq!(
+        saved()["volume_db"],
+        -4.0,
+        "the settings were written again"
+    );
+    assert_eq!(
+        saved()["analyze"],
+        "no such microphone",
+        "kept for the next start"
+    );
+    // Picking the player is saved as such.
+    {
+        let mut h = start();
+        h.step();
+        h.state_mut()
+            .set_analyze_source(rusty_audio::ui::app::analyze_source::AnalyzeSource::Player);
+        h.state_mut().set_volume_db(-5.0);
+        h.step();
+    }
+    assert!(saved()["analyze"].is_null(), "{}", saved());
+}

@@ -120,6 +120,9 @@ pub fn run(opts: &ListenOptions) -> i32 {
             eprintln!("rusty-audio: {}: {e}", info.device);
             last_error = Some(e.to_string());
         }
+        if let Some(notice) = cap.watch_realtime() {
+            eprintln!("rusty-audio: {notice}");
+        }
         let done = drain(&mut cap, &mut buf, &mut summary, &mut live, want);
         if done > 0 {
             last_data = Instant::now();
@@ -168,6 +171,15 @@ pub fn run(opts: &ListenOptions) -> i32 {
     }
     // What the callback queued before the stream stops belongs to the run (up to `want`).
     drain(&mut cap, &mut buf, &mut summary, &mut live, want);
+    // The summary reports the input thread as it ends up: an rtkit request still under way (it
+    // answers in milliseconds; its own timeout is 5 s) is waited for, boundedly.
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while !cap.realtime_settled() && Instant::now() < deadline {
+        if let Some(notice) = cap.watch_realtime() {
+            eprintln!("rusty-audio: {notice}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
     if tty {
         eprint!("\r\x1b[K");
     }
@@ -208,6 +220,9 @@ pub fn run(opts: &ListenOptions) -> i32 {
                     "policy": thread.policy.name(),
                     "priority": thread.priority,
                     "refused": thread.refused_errno.map(|e| std::io::Error::from_raw_os_error(e).to_string()),
+                    // As `play`'s audio_thread: the thread itself, rtkit, or null (not real-time,
+                    // or a PulseAudio thread that is not ours to promote).
+                    "granted_by": if thread.by_rtkit { Some("rtkit") } else if thread.policy.is_realtime() { Some("self") } else { None },
                 },
                 "error": failure,
             })

@@ -97,14 +97,15 @@ pub struct AudioThreadInfo {
 }
 
 impl AudioThreadInfo {
-    /// One line for a notice, when the promotion was refused.
+    /// One line for a notice, when the promotion was refused; `thread` names the thread ("the
+    /// audio thread", "the input thread").
     #[must_use]
-    pub fn refusal(&self) -> Option<String> {
+    pub fn refusal(&self, thread: &str) -> Option<String> {
         self.refused_errno.map(|e| {
             format!(
-                "the audio thread runs without real-time priority ({}: {}); run rtkit-daemon \
+                "{thread} runs without real-time priority ({}: {}); run rtkit-daemon \
                  or allow SCHED_FIFO (RLIMIT_RTPRIO, e.g. membership of the `audio` or \
-                 `pipewire` group) to protect playback from other load",
+                 `pipewire` group) to keep other load from interrupting the audio",
                 self.policy.name(),
                 std::io::Error::from_raw_os_error(e)
             )
@@ -313,7 +314,10 @@ mod tests {
                 }
                 Some(e) => {
                     assert_eq!(e, libc::EPERM);
-                    assert!(info.refusal().unwrap().contains("real-time"));
+                    assert!(info
+                        .refusal("the audio thread")
+                        .unwrap()
+                        .contains("real-time"));
                 }
             }
         })

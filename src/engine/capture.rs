@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::traits::{DeviceTrait, StreamTrait};
 use ringbuf::traits::{Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
@@ -91,6 +91,23 @@ pub struct Capture {
     pub analysis: Option<super::dsp_link::DspControl>,
     /// Errors the host reported (the fatal one, and survived ones).
     pub errors: HeapCons<cpal::Error>,
+    /// The callback thread's scheduling, judged as the output's is (rtkit when refused).
+    rt: super::rtkit::RtWatch,
+}
+
+impl Capture {
+    /// Call regularly (a UI frame, `listen`'s loop): when the callback thread's own promotion to
+    /// real-time was refused, ask rtkit for it, as the output does (`rtkit::RtWatch`); returns,
+    /// once, the notice to say when rtkit could not help either. Never waits.
+    pub fn watch_realtime(&mut self) -> Option<String> {
+        self.rt.watch(&self.telemetry.thread, "the input thread")
+    }
+
+    /// The callback thread's scheduling has been judged (rtkit answered, or was not needed).
+    #[must_use]
+    pub fn realtime_settled(&self) -> bool {
+        self.rt.settled(&self.telemetry.thread)
+    }
 }
 
 /// What the input feeds: a ring of its samples (`listen`'s summary), the analyzers (the app's
@@ -226,9 +243,10 @@ impl InputCallbackState {
     }
 }
 
-/// Whole frames of `ch` samples to the analyzers and the sample ring; what the ring has no room
-/// for is dropped and counted, never waited for. (The analyzers' own meter ring counts its drops
-/// itself: `MeterReading::dropped_samples`.)
+/// Whole frames of `ch` samples to the analyzers and the sample ring; what either ring (the
+/// sample ring, the analyzers' meter ring) has no room for is dropped and counted, never waited
+/// for: one overrun per block that dropped anything, and the most frames either consumer missed
+/// in it.
 #[inline]
 fn feed(
     tx: &mut Option<HeapProd<f32>>,
@@ -237,20 +255,18 @@ fn feed(
     telemetry: &InputTelemetry,
     samples: &[f32],
 ) {
-    if let Some(tap) = tap.as_mut() {
-        tap.measure(samples);
+    let mut dropped = tap.as_mut().map_or(0, |tap| tap.measure(samples));
+    if let Some(tx) = tx.as_mut() {
+        let room = tx.vacant_len();
+        let fits = samples.len().min(room - room % ch);
+        let pushed = tx.push_slice(&samples[..fits]);
+        dropped = dropped.max(samples.len() - pushed);
     }
-    let Some(tx) = tx.as_mut() else {
-        return;
-    };
-    let room = tx.vacant_len();
-    let fits = samples.len().min(room - room % ch);
-    let pushed = tx.push_slice(&samples[..fits]);
-    if pushed < samples.len() {
+    if dropped > 0 {
         telemetry.overruns.fetch_add(1, Relaxed);
         telemetry
             .dropped_frames
-            .fetch_add(((samples.len() - pushed) / ch) as u64, Relaxed);
+            .fetch_add((dropped / ch) as u64, Relaxed);
     }
 }
 
@@ -304,28 +320,22 @@ fn find(
     host: &cpal::Host,
     choice: &InputChoice,
 ) -> Result<(cpal::Device, InputDevice), CaptureError> {
-    let listed = super::input::input_devices(host).map_err(|reason| CaptureError::Device {
+    let listed = super::input::listed(host).map_err(|reason| CaptureError::Device {
         device: choice.to_string(),
         reason,
     })?;
-    let entry = match choice {
+    let (entry, device) = match choice {
         InputChoice::Default => listed
             .iter()
-            .find(|d| d.is_default)
-            .or_else(|| listed.iter().find(|d| !d.monitor)),
-        InputChoice::Plays => listed.iter().find(|d| d.plays),
-        InputChoice::Named(want) => listed.iter().find(|d| d.name == *want || d.id == *want),
+            .find(|(d, _)| d.is_default)
+            .or_else(|| listed.iter().find(|(d, _)| !d.monitor)),
+        InputChoice::Plays => listed.iter().find(|(d, _)| d.plays),
+        InputChoice::Named(want) => listed
+            .iter()
+            .find(|(d, _)| d.name == *want || d.id == *want),
     }
     .cloned()
     .ok_or_else(|| CaptureError::NoSuchDevice(choice.to_string()))?;
-    let device = host
-        .input_devices()
-        .map_err(|e| CaptureError::Device {
-            device: entry.name.clone(),
-            reason: e.to_string(),
-        })?
-        .find(|d| d.id().is_ok_and(|i| i.id() == entry.id))
-        .ok_or_else(|| CaptureError::NoSuchDevice(choice.to_string()))?;
     Ok((device, entry))
 }
 
@@ -428,6 +438,7 @@ fn open_quietly(choice: &InputChoice, feed: Feed) -> Result<Capture, CaptureErro
         samples,
         analysis,
         errors,
+        rt: super::rtkit::RtWatch::default(),
     })
 }
 
@@ -511,5 +522,32 @@ mod tests {
         assert_eq!(rx.occupied_len(), 600, "room again: pushed");
         assert_eq!(t.frames.load(Relaxed), 5 * 300);
         assert_eq!(t.perf.callbacks.load(Relaxed), 5);
+    }
+
+    /// The analyzers falling behind are the input's overruns too: with its meter thread gone
+    /// (stopped with its control side), the meter ring fills, and what does not fit is dropped,
+    /// counted in the input's overruns and in the meters' own count alike, while the sample ring
+    /// still takes everything.
+    #[test]
+    fn analyzers_falling_behind_count_as_overruns() {
+        let (tx, mut rx) = HeapRb::<f32>::new(2 * 40_000).split();
+        let (control, tap) = super::super::dsp_link::link(&Default::default(), 48_000, 2, 0, false);
+        drop(control); // joins the meter thread: nothing reads the meter ring from here on
+        let t = Arc::new(InputTelemetry::default());
+        let mut s = InputCallbackState::new(2, Some(tx), Some(tap), t.clone(), false);
+        // The meter ring holds half a second (24 000 frames at 48 kHz).
+        s.run(&vec![0.25f32; 2 * 20_000]);
+        assert_eq!(t.overruns.load(Relaxed), 0);
+        s.run(&vec![0.25f32; 2 * 10_000]);
+        assert!(t.overruns.load(Relaxed) >= 1);
+        assert_eq!(t.dropped_frames.load(Relaxed), 6_000);
+        assert_eq!(
+            rx.occupied_len(),
+            2 * 30_000,
+            "the sample ring missed nothing"
+        );
+        let mut sink = vec![0.0; 2 * 30_000];
+        rx.pop_slice(&mut sink);
+        assert_eq!(t.frames.load(Relaxed), 30_000);
     }
 }

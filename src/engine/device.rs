@@ -12,68 +12,15 @@ use super::output::{self, OutputError, OutputHealth, OutputPlan, RunningOutput};
 use super::render::{self, Renderer};
 use super::{Command, Engine, EngineEvent, PlayState, Sink};
 
-/// Where the judgement of the audio thread's scheduling stands (control side only).
-#[derive(Default)]
-pub(super) struct RtWatch {
-    /// The `AudioThreadInfo::generation` last judged (0: none yet).
-    settled: u32,
-    /// rtkit is being asked for this generation.
-    request: Option<(u32, super::rtkit::Request)>,
-    /// rtkit refused (or is absent): not asked again by this engine.
-    rtkit_failed: bool,
-    /// The refusal has been said (once per engine, not per output it moves to).
-    said: bool,
-}
-
 impl Engine {
-    /// Judge each new write of the audio thread's status once (`AudioThreadStatus` generation):
-    /// when its own promotion was refused, ask rtkit (on a worker thread) and say once per
-    /// engine what came of it. A re-promotion after an error streak is a new generation, so a
-    /// thread rtkit made real-time before is asked for again.
+    /// Ask rtkit when the audio thread's own promotion was refused, and say once what came of
+    /// it (`rtkit::RtWatch`).
     fn watch_realtime(&mut self) {
-        let status = &self.telemetry.audio_thread;
-        let thread = status.get();
-        if thread.generation == self.rt.settled {
-            return;
-        }
-        if thread.refused_errno.is_none() {
-            self.rt.settled = thread.generation;
-            self.rt.request = None;
-            return;
-        }
-        if self.rt.rtkit_failed {
-            self.rt.settled = thread.generation;
-            return;
-        }
-        let request = match self.rt.request.take() {
-            Some((generation, r)) if generation == thread.generation => r,
-            _ => super::rtkit::Request::start(
-                thread.tid,
-                super::audio_thread::RT_PRIORITY,
-                std::env::var("RUSTY_AUDIO_RTKIT_BUS").ok(),
-            ),
-        };
-        let why = match request.outcome() {
-            None => {
-                self.rt.request = Some((thread.generation, request));
-                return;
-            }
-            Some(Ok(_)) if status.granted_by_rtkit(&thread) => None,
-            // A newer generation replaced this one while rtkit answered: judge that one.
-            Some(Ok(_)) if status.get().generation != thread.generation => return,
-            Some(Ok(_)) => Some("it answered, yet the thread is not real-time".to_string()),
-            Some(Err(why)) => Some(why),
-        };
-        self.rt.settled = thread.generation;
-        if let Some(why) = why {
-            self.rt.rtkit_failed = true;
-            if !self.rt.said {
-                self.rt.said = true;
-                if let Some(refusal) = thread.refusal() {
-                    self.events
-                        .push_back(EngineEvent::Notice(format!("{refusal} (rtkit: {why})")));
-                }
-            }
+        if let Some(notice) = self
+            .rt
+            .watch(&self.telemetry.audio_thread, "the audio thread")
+        {
+            self.events.push_back(EngineEvent::Notice(notice));
         }
     }
 

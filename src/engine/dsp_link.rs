@@ -288,9 +288,12 @@ impl DspTap {
         }
     }
 
-    /// Hand what is about to be heard to the meters and the spectrum tap.
+    /// Hand what is about to be heard to the meters and the spectrum tap. Returns how many of
+    /// `buf`'s samples the meter ring had no room for (the meter thread fell behind): dropped,
+    /// never waited for, and counted in `MeterReading::dropped_samples`; an input counts them
+    /// as its overruns too.
     #[inline]
-    pub fn measure(&mut self, buf: &[f32]) {
+    pub fn measure(&mut self, buf: &[f32]) -> usize {
         // Whole frames only: the meter thread reads whole frames, and a part of one would shift
         // its channels for good. (The ring's capacity, every push and every read are whole
         // frames already, so its room is too; this keeps it so if a caller ever passes a block
@@ -299,10 +302,9 @@ impl DspTap {
         let room = self.to_meters.vacant_len();
         let fits = buf.len().min(room - room % ch);
         let pushed = self.to_meters.push_slice(&buf[..fits]);
-        if pushed < buf.len() {
-            self.shared
-                .dropped
-                .fetch_add((buf.len() - pushed) as u64, Relaxed);
+        let dropped = buf.len() - pushed;
+        if dropped > 0 {
+            self.shared.dropped.fetch_add(dropped as u64, Relaxed);
         }
         self.shared
             .limiter_gain
@@ -310,6 +312,7 @@ impl DspTap {
         if self.spectrum_on.load(Relaxed) && self.analyzer.push(buf, self.channels) {
             self.spectrum_out.write(*self.analyzer.frame());
         }
+        dropped
     }
 }
 
@@ -317,6 +320,9 @@ impl Drop for DspControl {
     fn drop(&mut self) {
         self.shared.stop.store(true, Relaxed);
         if let Some(h) = self.meter_thread.take() {
+            // Woken from its nap (`park_timeout`), it sees `stop` at once: closing an input or
+            // an output does not wait out a 100 ms idle nap on the UI thread.
+            h.thread().unpark();
             let _ = h.join();
         }
     }
@@ -342,7 +348,9 @@ fn meter_loop(
             // renderer dormant) 100 ms ones — the ring holds half a second, so nothing is lost
             // and the first meter update after a resume is at most 100 ms late.
             idle_naps = idle_naps.saturating_add(1);
-            std::thread::sleep(Duration::from_millis(if idle_naps > 50 { 100 } else { 10 }));
+            // Parked, not slept: `DspControl::drop` unparks it to stop. (A spurious or stale
+            // unpark only shortens one nap.)
+            std::thread::park_timeout(Duration::from_millis(if idle_naps > 50 { 100 } else { 10 }));
             continue;
         }
         idle_naps = 0;

@@ -68,12 +68,17 @@ const PIPEWIRE_DEFAULT_SOURCE: &str = "input_default";
 /// `host`'s capture devices, the default first, then in the host's order. Errors say why the
 /// host could not list them.
 pub fn input_devices(host: &cpal::Host) -> Result<Vec<InputDevice>, String> {
+    Ok(listed(host)?.into_iter().map(|(d, _)| d).collect())
+}
+
+/// `input_devices` with each entry's `cpal::Device`, so opening one lists the host once.
+pub(super) fn listed(host: &cpal::Host) -> Result<Vec<(InputDevice, cpal::Device)>, String> {
     let kind = host.id().name();
     let id_of = |d: &cpal::Device| d.id().map(|i| i.id().to_string()).ok();
     let default_id = host.default_input_device().as_ref().and_then(id_of);
     let default_sink = host.default_output_device().as_ref().and_then(id_of);
     let devices = host.input_devices().map_err(|e| e.to_string())?;
-    let mut out: Vec<InputDevice> = Vec::new();
+    let mut out: Vec<(InputDevice, cpal::Device)> = Vec::new();
     for d in devices {
         let Some(id) = id_of(&d) else { continue };
         let desc = d
@@ -123,13 +128,13 @@ pub fn input_devices(host: &cpal::Host) -> Result<Vec<InputDevice>, String> {
                 monitor: false,
             },
         };
-        if !out.iter().any(|e| e.id == entry.id) {
-            out.push(entry);
+        if !out.iter().any(|(e, _)| e.id == entry.id) {
+            out.push((entry, d));
         }
     }
     // What this computer plays and the default input first (a stable sort: else the host's
     // order).
-    out.sort_by_key(|e| (!e.plays, !e.is_default));
+    out.sort_by_key(|(e, _)| (!e.plays, !e.is_default));
     Ok(out)
 }
 

@@ -133,8 +133,8 @@ pub struct Engine {
     transient_reported: bool,
     /// When the device was last reopened after an error (see `reopen_device`).
     last_reopen: Option<std::time::Instant>,
-    /// The audio thread's scheduling, judged once per thread (see `device::watch_realtime`).
-    rt: device::RtWatch,
+    /// The audio thread's scheduling, judged once per thread (see `rtkit::RtWatch`).
+    rt: rtkit::RtWatch,
     plan: OutputPlan,
     info: OutputInfo,
     queue: Vec<QueueItem>,
@@ -281,7 +281,7 @@ impl Engine {
             home,
             health: Arc::new(OutputHealth::default()),
             failure: None,
-            rt: device::RtWatch::default(),
+            rt: rtkit::RtWatch::default(),
             last_reopen: None,
             transient_reported: false,
             plan,

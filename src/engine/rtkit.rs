@@ -15,6 +15,8 @@
 
 use std::sync::mpsc::{channel, Receiver};
 
+use super::audio_thread::{AudioThreadStatus, RT_PRIORITY};
+
 const SERVICE: &str = "org.freedesktop.RealtimeKit1";
 const PATH: &str = "/org/freedesktop/RealtimeKit1";
 
@@ -52,6 +54,80 @@ impl Request {
                 Some(Err("the request's thread ended without an answer".into()))
             }
         }
+    }
+}
+
+/// Where the judgement of one audio thread's scheduling stands (control side only): the output's
+/// (`Engine::poll`) or an input's (`Capture::watch_realtime`). Both threads follow the same rule,
+/// so both are watched by this one type.
+#[derive(Default)]
+pub struct RtWatch {
+    /// The `AudioThreadInfo::generation` last judged (0: none yet).
+    settled: u32,
+    /// rtkit is being asked for this generation.
+    request: Option<(u32, Request)>,
+    /// rtkit refused (or is absent): not asked again by this watcher.
+    rtkit_failed: bool,
+    /// The refusal has been said (once per watcher, not per stream it follows).
+    said: bool,
+}
+
+impl RtWatch {
+    /// Judge each new write of `status` once (its generation): when the thread's own promotion
+    /// was refused, ask rtkit (on a worker thread) and return, once per watcher, the notice to
+    /// say when that failed too. `thread` names the thread in that notice ("the audio thread",
+    /// "the input thread"). A re-promotion after an error streak is a new generation, so a
+    /// thread rtkit made real-time before is asked for again. Call it regularly (a UI frame, a
+    /// CLI loop): it never waits for rtkit.
+    pub fn watch(&mut self, status: &AudioThreadStatus, thread_name: &str) -> Option<String> {
+        let thread = status.get();
+        if thread.generation == self.settled {
+            return None;
+        }
+        if thread.refused_errno.is_none() {
+            self.settled = thread.generation;
+            self.request = None;
+            return None;
+        }
+        if self.rtkit_failed {
+            self.settled = thread.generation;
+            return None;
+        }
+        let request = match self.request.take() {
+            Some((generation, r)) if generation == thread.generation => r,
+            _ => Request::start(
+                thread.tid,
+                RT_PRIORITY,
+                std::env::var("RUSTY_AUDIO_RTKIT_BUS").ok(),
+            ),
+        };
+        let why = match request.outcome() {
+            None => {
+                self.request = Some((thread.generation, request));
+                return None;
+            }
+            Some(Ok(_)) if status.granted_by_rtkit(&thread) => None,
+            // A newer generation replaced this one while rtkit answered: judge that one.
+            Some(Ok(_)) if status.get().generation != thread.generation => return None,
+            Some(Ok(_)) => Some("it answered, yet the thread is not real-time".to_string()),
+            Some(Err(why)) => Some(why),
+        };
+        self.settled = thread.generation;
+        let why = why?;
+        self.rtkit_failed = true;
+        if self.said {
+            return None;
+        }
+        self.said = true;
+        thread
+            .refusal(thread_name)
+            .map(|refusal| format!("{refusal} (rtkit: {why})"))
+    }
+
+    /// Every write of `status` so far has been judged (no rtkit request under way for it).
+    #[must_use]
+    pub fn settled(&self, status: &AudioThreadStatus) -> bool {
+        status.get().generation == self.settled
     }
 }
 

@@ -182,6 +182,9 @@ pub struct RustyApp {
     /// A live input the analyzer views follow (see `analyze_source`); None: the player.
     pub input: Option<crate::engine::capture::Capture>,
     pub analyze: analyze_source::AnalyzeSource,
+    /// The source the user last picked, as saved (`Settings::analyze`): kept while that input
+    /// is away, so an unplugged microphone is opened again at the next start.
+    analyze_saved: Option<String>,
     /// The inputs offered while the "Analyze" picker is open (listed when it opens).
     input_list: Option<Vec<crate::engine::input::InputDevice>>,
     pub playlist: Vec<Entry>,
@@ -345,6 +348,7 @@ impl RustyApp {
             overview: None,
             input: None,
             analyze: analyze_source::AnalyzeSource::Player,
+            analyze_saved: None,
             input_list: None,
             cover: None,
             pending_cover: None,
@@ -400,6 +404,7 @@ impl RustyApp {
         app.engine.set_crossfade(s.crossfade);
         app.set_repeat(s.repeat);
         app.engine.set_spectrum_config(s.spectrum);
+        app.restore_analyze_source(s.analyze.clone());
         if start.files.is_empty() && !s.playlist.is_empty() {
             // Where the user left off.
             let current = app.restore(&s.playlist, s.current);
@@ -865,13 +870,15 @@ impl RustyApp {
             crossfade: self.crossfade,
             repeat: self.repeat,
             shuffle: self.shuffle,
+            analyze: self.analyze_saved.clone(),
             known_lengths: Vec::new(),
         }
     }
 
-    /// Frame time, callback time and memory, as the measurement script reads them.
+    /// Frame time, callback time and memory, as the measurement script reads them; and the
+    /// analyzed input, if any (`input_stats`).
     #[must_use]
-    pub fn stats_json(&self) -> serde_json::Value {
+    pub fn stats_json(&mut self) -> serde_json::Value {
         let q = |h: &crate::perf::HistogramSnapshot| {
             serde_json::json!({
                 "count": h.count,
@@ -891,6 +898,7 @@ impl RustyApp {
             "underruns": t.underruns.load(std::sync::atomic::Ordering::Relaxed),
             "rss_anon_kib": p.rss_anon_kib,
             "rss_kib": p.rss_kib,
+            "input": self.input_stats(),
         })
     }
 

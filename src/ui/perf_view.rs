@@ -207,7 +207,7 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
                             th.policy.name()
                         )
                     })
-                    .on_hover_text(th.refusal().unwrap_or_default());
+                    .on_hover_text(th.refusal("the audio thread").unwrap_or_default());
                     ui.end_row();
                     ui.label("Callback interval p50 / p99 / max");
                     ui.label(format!(
@@ -247,19 +247,27 @@ pub fn show(app: &mut RustyApp, ctx: &egui::Context) {
                         ui.end_row();
                         ui.label("Input");
                         ui.label(format!(
-                            "{} ({} host, {} Hz, {} ch), thread {} {}, {} overrun(s)",
+                            "{} ({} host, {} Hz, {} ch), thread {} {}{}, {} overrun(s)",
                             c.info.device,
                             c.info.host,
                             c.info.sample_rate,
                             c.info.channels,
                             th.tid,
                             th.policy.name(),
+                            if th.by_rtkit {
+                                " (rtkit)"
+                            } else if th.refused_errno.is_some() {
+                                " (real-time refused)"
+                            } else {
+                                ""
+                            },
                             it.overruns.load(Relaxed)
                         ))
-                        .on_hover_text(
+                        .on_hover_text(format!(
                             "Overruns: the host lost input, or the analysis fell behind \
-                             (dropped, never waited for)",
-                        );
+                             (dropped, never waited for). {}",
+                            th.refusal("the input thread").unwrap_or_default()
+                        ));
                         ui.end_row();
                     }
                     ui.label("Last play/seek");

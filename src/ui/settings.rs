@@ -73,6 +73,10 @@ pub struct Settings {
     pub crossfade: crate::engine::crossfade::Crossfade,
     pub repeat: crate::engine::order::Repeat,
     pub shuffle: crate::engine::order::Shuffle,
+    /// What the analyzer views follow: `None`, the player; else an input as `listen --input`
+    /// names it (`default`, `monitor` for what this computer plays, or a device). Kept while
+    /// the device is away (unplugged): it is opened again at the next start.
+    pub analyze: Option<String>,
 }
 
 /// A playlist entry as saved: a file (a plain path, as older settings have it), or a cue
@@ -132,6 +136,7 @@ impl Default for Settings {
             crossfade: crate::engine::crossfade::Crossfade::default(),
             repeat: crate::engine::order::Repeat::default(),
             shuffle: crate::engine::order::Shuffle::default(),
+            analyze: None,
         }
     }
 }

@@ -38,8 +38,12 @@ impl RustyApp {
 
     /// Switch the views to `source`: open the input (at its own rate and channels) or close it.
     /// An input that cannot be opened is a notice naming it and the reason, and the views stay
-    /// on the player.
+    /// on the player. The choice is saved for the next start (`Settings::analyze`) when it is
+    /// the player or an input that opened; one that did not open leaves the saved choice be.
     pub fn set_analyze_source(&mut self, source: AnalyzeSource) {
+        if source == AnalyzeSource::Player {
+            self.analyze_saved = None;
+        }
         if source == self.analyze {
             // Already shown: reopening would only restart the integrated loudness.
             return;
@@ -59,10 +63,22 @@ impl RustyApp {
                     a.set_spectrum_config(*self.engine.spectrum_config());
                 }
                 self.input = Some(c);
+                self.analyze_saved = Some(choice.to_string());
                 self.analyze = AnalyzeSource::Input(choice);
             }
             Err(e) => self.notify(format!("Analyze: {e}")),
         }
+    }
+
+    /// At start: follow the saved source (`Settings::analyze`). An input that cannot be opened
+    /// now (unplugged) is a notice, the views show the player, and the choice stays saved for
+    /// the next start.
+    pub(super) fn restore_analyze_source(&mut self, saved: Option<String>) {
+        if let Some(name) = saved.as_deref() {
+            let choice: InputChoice = name.parse().unwrap_or(InputChoice::Default);
+            self.set_analyze_source(AnalyzeSource::Input(choice));
+        }
+        self.analyze_saved = saved;
     }
 
     /// Once a frame: the input's errors are read (so the ring always has room for the one that
@@ -77,7 +93,7 @@ impl RustyApp {
         while let Some(e) = ringbuf::traits::Consumer::try_pop(&mut c.errors) {
             last_error = Some(e.to_string());
         }
-        let mut said = Vec::new();
+        let mut said: Vec<String> = c.watch_realtime().into_iter().collect();
         if let Some(a) = c.analysis.as_mut() {
             a.collect_garbage();
             said.extend(
@@ -104,6 +120,36 @@ impl RustyApp {
         for line in said {
             self.notify(line);
         }
+    }
+
+    /// The analyzed input as `--stats-on-exit` reports it (null: the views follow the player):
+    /// what it is, what its callback did, and where the views' spectrum peaks.
+    pub fn input_stats(&mut self) -> serde_json::Value {
+        use std::sync::atomic::Ordering::Relaxed;
+        let peak_hz = self.input_analysis().and_then(|a| {
+            let f = a.spectrum();
+            (0..f.len)
+                .max_by(|&x, &y| f.db[x].total_cmp(&f.db[y]))
+                .map(|i| f.freq[i])
+        });
+        let Some(c) = self.input.as_ref() else {
+            return serde_json::Value::Null;
+        };
+        let t = &c.telemetry;
+        let cb = t.perf.callback_snapshot();
+        let th = t.thread.get();
+        serde_json::json!({
+            "device": c.info.device,
+            "host": c.info.host,
+            "sample_rate": c.info.sample_rate,
+            "channels": c.info.channels,
+            "frames": t.frames.load(Relaxed),
+            "overruns": t.overruns.load(Relaxed),
+            "callbacks": cb.count,
+            "callback_ns": {"p50": cb.quantile(0.5), "p99": cb.quantile(0.99), "max": cb.max},
+            "thread_policy": th.policy.name(),
+            "spectrum_peak_hz": peak_hz,
+        })
     }
 
     /// The inputs to offer (each host's capture devices; see `engine::input`).
