@@ -20,7 +20,29 @@ server_name() { local info; info=$(pactl info 2>/dev/null) || return 0; sed -n '
 has_nullsink() { local sinks; sinks=$(pactl list short sinks 2>/dev/null) || return 1; [[ "$sinks" == *nullsink* ]]; }
 ours() { local env; env=$(tr '\0' '\n' 2>/dev/null < "/proc/$1/environ") || return 1; [[ $'\n'"$env"$'\n' == *$'\n'"XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR"$'\n'* ]]; }
 
+# The defaults the tests rely on, on a new server and on one reused alike: nullsink is the
+# default output, and its monitor the default source (what live-input tests hear with no device
+# named; pipewire-pulse reports it so while the server has no other source: said, not assumed).
+# WirePlumber announces a default once it has seen the sink.
+set_defaults() {
+  for _ in $(seq 100); do
+    pactl set-default-sink nullsink 2>/dev/null || true
+    [[ "$(pactl get-default-sink 2>/dev/null)" == nullsink ]] && break
+    sleep 0.1
+  done
+  [[ "$(pactl get-default-sink)" == nullsink ]] || fail_defaults "nullsink is not the default"
+  for _ in $(seq 50); do
+    [[ "$(pactl get-default-source 2>/dev/null)" == nullsink.monitor ]] && break
+    pactl set-default-source nullsink.monitor 2>/dev/null || true
+    sleep 0.1
+  done
+  [[ "$(pactl get-default-source)" == nullsink.monitor ]] || fail_defaults "nullsink.monitor is not the default source"
+}
+# `fail` (below) also stops what this run started; on a reused server there is nothing to stop.
+fail_defaults() { if declare -F fail >/dev/null; then fail "$1"; else echo "start_sound_server.sh: $1" >&2; exit 1; fi; }
+
 if [[ "$(server_name)" == *PipeWire* ]] && has_nullsink; then
+  set_defaults
   exit 0
 fi
 # A PulseAudio daemon left by an older checkout holds the socket: replace it.
@@ -75,20 +97,6 @@ for _ in $(seq 100); do
 done
 [[ "$(server_name)" == *PipeWire* ]] || fail "pipewire-pulse did not start (or another server holds $PULSE_SERVER)"
 has_nullsink || pactl load-module module-null-sink sink_name=nullsink rate=48000 channels=2 >/dev/null
-# WirePlumber announces the default once it has seen the sink.
-for _ in $(seq 100); do
-  pactl set-default-sink nullsink 2>/dev/null || true
-  [[ "$(pactl get-default-sink 2>/dev/null)" == nullsink ]] && break
-  sleep 0.1
-done
-[[ "$(pactl get-default-sink)" == nullsink ]] || fail "nullsink is not the default"
-# The default source is the sink's monitor (what live-input tests hear with no device named).
-# pipewire-pulse reports it so while the server has no other source; it is said, not assumed.
-for _ in $(seq 50); do
-  [[ "$(pactl get-default-source 2>/dev/null)" == nullsink.monitor ]] && break
-  pactl set-default-source nullsink.monitor 2>/dev/null || true
-  sleep 0.1
-done
-[[ "$(pactl get-default-source)" == nullsink.monitor ]] || fail "nullsink.monitor is not the default source"
+set_defaults
 started=() # up: leave it running
 echo "PipeWire null sink ready at $XDG_RUNTIME_DIR/pipewire-0 (PulseAudio protocol: $PULSE_SERVER)"

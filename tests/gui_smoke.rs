@@ -154,8 +154,10 @@ fn close_with_ctrl_q(
 /// The real app in a real window, started with "Analyze: what this computer plays" saved from an
 /// earlier run, while it plays a quiet 300 Hz file and `paplay` plays a 1 kHz tone into the same
 /// sink: it opens its own capture stream on the server, and once a second and a half of that
-/// monitor has gone by (counted in recorded frames, not waited for), its views' spectrum peaks at
-/// 1 kHz, the input's callback ran without overruns, and the choice is still saved at exit.
+/// monitor has gone by (counted in recorded frames, not waited for), its input's spectrum and
+/// the one its window drew peak at 1 kHz, the input's callback ran without overruns, and the
+/// choice is still saved at exit. (This binary's tests take turns on the sink: `SINK`; test
+/// binaries run one after another.)
 #[test]
 fn real_window_analyzes_the_saved_input() {
     let _sink = SINK
@@ -168,15 +170,6 @@ fn real_window_analyzes_the_saved_input() {
     ) {
         return;
     }
-    let nothing_records = || {
-        Command::new("pactl")
-            .args(["list", "short", "source-outputs"])
-            .output()
-            .unwrap()
-            .stdout
-            .is_empty()
-    };
-    wait_for("no recording stream on the server", 10, nothing_records);
     let dir = scratch("gui_input");
     let ours = tone_file(&dir, "ours.wav", 300.0, 0.02, 60.0);
     let outside = tone_file(&dir, "outside.wav", 1000.0, 0.1, 60.0);
@@ -200,9 +193,14 @@ fn real_window_analyzes_the_saved_input() {
         .unwrap();
     let app_guard = scopeguard_kill(app.id());
     let wid = window_id(&display);
-    // The app's capture stream is the server's only recording stream so far.
+    // The app's own capture stream, on the server (cpal names it after the process).
+    let pid = format!("cpal-capture-{}", app.id());
     wait_for("the app's capture stream on the server", 30, || {
-        !nothing_records()
+        let o = Command::new("pactl")
+            .args(["list", "source-outputs"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).contains(&pid)
     });
     let raw = dir.join("monitor.raw");
     let rec = Killer(start_recording(&raw));

@@ -20,6 +20,7 @@ use crate::analysis::loudness::LoudnessMeter;
 use crate::analysis::true_peak::TruePeak;
 use crate::engine::capture::{self, Capture};
 use crate::engine::input::InputChoice;
+use crate::engine::rtkit::RtWatch;
 
 pub struct ListenOptions {
     pub input: InputChoice,
@@ -113,6 +114,9 @@ pub fn run(opts: &ListenOptions) -> i32 {
     let mut buf = vec![0.0f32; 8192 * ch];
     let mut failure = None;
     let mut last_error = None;
+    // The input thread's scheduling, judged as the output's is: rtkit when its own promotion
+    // was refused.
+    let mut rt = RtWatch::default();
     loop {
         // Errors the stream survived are said as they come (the ring keeps room for the one
         // that may end it).
@@ -120,7 +124,7 @@ pub fn run(opts: &ListenOptions) -> i32 {
             eprintln!("rusty-audio: {}: {e}", info.device);
             last_error = Some(e.to_string());
         }
-        if let Some(notice) = cap.watch_realtime() {
+        if let Some(notice) = rt.watch(&cap.telemetry.thread, "the input thread") {
             eprintln!("rusty-audio: {notice}");
         }
         let done = drain(&mut cap, &mut buf, &mut summary, &mut live, want);
@@ -171,26 +175,26 @@ pub fn run(opts: &ListenOptions) -> i32 {
     }
     // What the callback queued before the stream stops belongs to the run (up to `want`).
     drain(&mut cap, &mut buf, &mut summary, &mut live, want);
+    // The run's figures as it ended (not counting the wait below).
+    let t = cap.telemetry.clone();
+    let snap = t.perf.callback_snapshot();
+    let overruns = t.overruns.load(Relaxed);
+    let dropped_frames = t.dropped_frames.load(Relaxed);
+    let host_xruns = t.host_xruns.load(Relaxed);
     // The summary reports the input thread as it ends up: an rtkit request still under way (it
-    // answers in milliseconds; its own timeout is 5 s) is waited for, boundedly.
-    let deadline = Instant::now() + Duration::from_secs(6);
-    while !cap.realtime_settled() && Instant::now() < deadline {
-        if let Some(notice) = cap.watch_realtime() {
+    // answers in milliseconds) is waited for, at most `rtkit::ANSWER_WITHIN`, the input drained
+    // and dropped meanwhile.
+    while !rt.settled(&t.thread) {
+        if let Some(notice) = rt.watch(&t.thread, "the input thread") {
             eprintln!("rusty-audio: {notice}");
+        }
+        if let Some(samples) = cap.samples.as_mut() {
+            samples.clear();
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    if tty {
-        eprint!("\r\x1b[K");
-    }
-    if interrupted.load(Relaxed) {
-        eprintln!("rusty-audio: interrupted");
-    }
-    let t = cap.telemetry.clone();
     drop(cap);
-    let snap = t.perf.callback_snapshot();
     let thread = t.thread.get();
-    let overruns = t.overruns.load(Relaxed);
     let s = &summary;
     if opts.json {
         println!(
@@ -206,8 +210,8 @@ pub fn run(opts: &ListenOptions) -> i32 {
                 "frames": s.frames,
                 "duration_s": s.frames as f64 / f64::from(rate),
                 "overruns": overruns,
-                "dropped_frames": t.dropped_frames.load(Relaxed),
-                "host_xruns": t.host_xruns.load(Relaxed),
+                "dropped_frames": dropped_frames,
+                "host_xruns": host_xruns,
                 "peak_dbfs": s.levels.peak_dbfs(),
                 "rms_dbfs": s.levels.rms_dbfs(),
                 "true_peak_dbtp": crate::analysis::levels::to_db(f64::from(s.true_peak.peak())),
@@ -220,9 +224,10 @@ pub fn run(opts: &ListenOptions) -> i32 {
                     "policy": thread.policy.name(),
                     "priority": thread.priority,
                     "refused": thread.refused_errno.map(|e| std::io::Error::from_raw_os_error(e).to_string()),
-                    // As `play`'s audio_thread: the thread itself, rtkit, or null (not real-time,
-                    // or a PulseAudio thread that is not ours to promote).
-                    "granted_by": if thread.by_rtkit { Some("rtkit") } else if thread.policy.is_realtime() { Some("self") } else { None },
+                    // As `play`'s audio_thread: rtkit, the thread itself, the host (PulseAudio's
+                    // shared client thread, never ours to promote, when it is real-time), or
+                    // null when it runs without real-time priority.
+                    "granted_by": if thread.by_rtkit { Some("rtkit") } else if !thread.policy.is_realtime() { None } else if info.host == "PulseAudio" { Some("host") } else { Some("self") },
                 },
                 "error": failure,
             })

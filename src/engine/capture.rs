@@ -53,10 +53,11 @@ pub struct InputTelemetry {
     pub thread: AudioThreadStatus,
     /// Frames delivered by the host (pushed or dropped).
     pub frames: AtomicU64,
-    /// Times frames were lost: the ring full (the reader behind), or the host reporting an
-    /// overrun of its own.
+    /// Times frames were lost: a block (a scratch's worth of a callback, see `feed`) that the
+    /// sample ring or the analyzers' meter ring had no room for (its reader behind), or the host
+    /// reporting an overrun of its own.
     pub overruns: AtomicU64,
-    /// Frames dropped because the ring was full.
+    /// Frames dropped because a ring was full (per block, the most either ring missed).
     pub dropped_frames: AtomicU64,
     /// Overruns the host reported (`cpal::ErrorKind::Xrun`).
     pub host_xruns: AtomicU64,
@@ -91,23 +92,6 @@ pub struct Capture {
     pub analysis: Option<super::dsp_link::DspControl>,
     /// Errors the host reported (the fatal one, and survived ones).
     pub errors: HeapCons<cpal::Error>,
-    /// The callback thread's scheduling, judged as the output's is (rtkit when refused).
-    rt: super::rtkit::RtWatch,
-}
-
-impl Capture {
-    /// Call regularly (a UI frame, `listen`'s loop): when the callback thread's own promotion to
-    /// real-time was refused, ask rtkit for it, as the output does (`rtkit::RtWatch`); returns,
-    /// once, the notice to say when rtkit could not help either. Never waits.
-    pub fn watch_realtime(&mut self) -> Option<String> {
-        self.rt.watch(&self.telemetry.thread, "the input thread")
-    }
-
-    /// The callback thread's scheduling has been judged (rtkit answered, or was not needed).
-    #[must_use]
-    pub fn realtime_settled(&self) -> bool {
-        self.rt.settled(&self.telemetry.thread)
-    }
 }
 
 /// What the input feeds: a ring of its samples (`listen`'s summary), the analyzers (the app's
@@ -438,7 +422,6 @@ fn open_quietly(choice: &InputChoice, feed: Feed) -> Result<Capture, CaptureErro
         samples,
         analysis,
         errors,
-        rt: super::rtkit::RtWatch::default(),
     })
 }
 
@@ -524,9 +507,9 @@ mod tests {
         assert_eq!(t.perf.callbacks.load(Relaxed), 5);
     }
 
-    /// The analyzers falling behind are the input's overruns too: with its meter thread gone
-    /// (stopped with its control side), the meter ring fills, and what does not fit is dropped,
-    /// counted in the input's overruns and in the meters' own count alike, while the sample ring
+    /// The analyzers falling behind are the input's overruns too: with its meter thread stopped
+    /// (with its control side: nothing reads the meter ring), the ring fills, and what does not
+    /// fit is dropped and counted as the input's overruns, one per block, while the sample ring
     /// still takes everything.
     #[test]
     fn analyzers_falling_behind_count_as_overruns() {
@@ -538,8 +521,10 @@ mod tests {
         // The meter ring holds half a second (24 000 frames at 48 kHz).
         s.run(&vec![0.25f32; 2 * 20_000]);
         assert_eq!(t.overruns.load(Relaxed), 0);
+        // 20 000 samples in blocks of 3 360 (the scratch): 8 000 fit; the third block is cut,
+        // the fourth, fifth and the last (3 200) are dropped whole: four blocks dropped from.
         s.run(&vec![0.25f32; 2 * 10_000]);
-        assert!(t.overruns.load(Relaxed) >= 1);
+        assert_eq!(t.overruns.load(Relaxed), 4);
         assert_eq!(t.dropped_frames.load(Relaxed), 6_000);
         assert_eq!(
             rx.occupied_len(),

@@ -94,6 +94,14 @@ struct MeterShared {
     limiter_gain: AtomicU32,
     /// Samples the meter ring had no room for.
     dropped: AtomicU64,
+    /// The meter thread is gone for good without being asked to stop (its restarts used up, or
+    /// it could not be started): nothing reads the meter ring any more, so the tap stops
+    /// feeding it rather than count every block as dropped.
+    meters_gone: AtomicBool,
+    /// Tests: panics the meter loop is to raise (one per block read) — a bug in the meters,
+    /// made to order.
+    #[cfg(test)]
+    panics_to_inject: std::sync::atomic::AtomicU32,
 }
 
 /// Audio-side half: the chain, the meters and the spectrum tap.
@@ -163,9 +171,13 @@ pub fn link(
                         }
                     }
                 }
+                shared.meters_gone.store(true, Relaxed);
             })
             .ok()
     };
+    if meter_thread.is_none() {
+        shared.meters_gone.store(true, Relaxed);
+    }
     (
         DspControl {
             settings: s_in,
@@ -301,8 +313,11 @@ impl DspTap {
         let ch = self.channels.max(1);
         let room = self.to_meters.vacant_len();
         let fits = buf.len().min(room - room % ch);
-        let pushed = self.to_meters.push_slice(&buf[..fits]);
-        let dropped = buf.len() - pushed;
+        let dropped = if self.shared.meters_gone.load(Relaxed) {
+            0
+        } else {
+            buf.len() - self.to_meters.push_slice(&buf[..fits])
+        };
         if dropped > 0 {
             self.shared.dropped.fetch_add(dropped as u64, Relaxed);
         }
@@ -320,8 +335,11 @@ impl Drop for DspControl {
     fn drop(&mut self) {
         self.shared.stop.store(true, Relaxed);
         if let Some(h) = self.meter_thread.take() {
-            // Woken from its nap (`park_timeout`), it sees `stop` at once: closing an input or
-            // an output does not wait out a 100 ms idle nap on the UI thread.
+            // Ordering: `stop` is stored before `unpark`, and `unpark` happens-before the
+            // meter thread's `park_timeout` returns (or, when it is not parked yet, leaves a
+            // token that makes its next `park_timeout` return at once); the loop checks `stop`
+            // after every nap. So it sees `stop` at once: closing an input or an output does not
+            // wait out a 100 ms idle nap on the UI thread.
             h.thread().unpark();
             let _ = h.join();
         }
@@ -356,6 +374,14 @@ fn meter_loop(
         idle_naps = 0;
         let take = avail.min(buf.len());
         let n = rx.pop_slice(&mut buf[..take]);
+        #[cfg(test)]
+        if shared
+            .panics_to_inject
+            .fetch_update(Relaxed, Relaxed, |p| p.checked_sub(1))
+            .is_ok()
+        {
+            panic!("injected meter panic");
+        }
         meters.process(&buf[..n]);
         out.write(MeterReading {
             meters: *meters.snapshot(),
@@ -389,5 +415,34 @@ mod tests {
             control.collect_garbage();
         }
         assert_eq!(tap.analyzer.config().size, 8192);
+    }
+
+    /// Meters that panic on every block stop after `MAX_METER_RESTARTS` restarts, said once as
+    /// stopped; from then on nothing reads the meter ring, and the tap stops feeding it rather
+    /// than report every later block as dropped (an input would show them as overruns).
+    #[test]
+    fn meters_gone_for_good_are_not_fed_nor_counted_as_drops() {
+        let (mut control, mut tap) = link(&DspSettings::default(), 48_000, 2, 512, false);
+        tap.shared
+            .panics_to_inject
+            .store(MAX_METER_RESTARTS + 1, Relaxed);
+        let block = vec![0.1f32; 2 * 512];
+        let mut said = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !tap.shared.meters_gone.load(Relaxed) {
+            assert!(std::time::Instant::now() < deadline, "said: {said:?}");
+            tap.measure(&block);
+            said.extend(control.meter_failures());
+            std::thread::yield_now();
+        }
+        said.extend(control.meter_failures());
+        assert_eq!(said.len() as u32, MAX_METER_RESTARTS + 1, "{said:?}");
+        assert!(said.last().unwrap().ends_with("meters stopped"), "{said:?}");
+        // Far more than the ring holds (half a second): nothing dropped, nothing counted.
+        let before = tap.shared.dropped.load(Relaxed);
+        for _ in 0..200 {
+            assert_eq!(tap.measure(&block), 0);
+        }
+        assert_eq!(tap.shared.dropped.load(Relaxed), before);
     }
 }

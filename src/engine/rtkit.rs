@@ -24,7 +24,12 @@ const PATH: &str = "/org/freedesktop/RealtimeKit1";
 pub struct Request {
     pub tid: u32,
     outcome: Receiver<Result<i32, String>>,
+    started: std::time::Instant,
 }
+
+/// How long a request may take in all (a connection and three calls, each bounded by `TIMEOUT`):
+/// past it, `outcome` says rtkit did not answer, and the thread left behind ends on its own.
+pub const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(6);
 
 impl Request {
     /// Ask rtkit, on a worker thread, to make thread `tid` of this process SCHED_RR at up to
@@ -40,15 +45,30 @@ impl Request {
         if let Err(e) = spawned {
             let (tx, rx) = channel();
             let _ = tx.send(Err(format!("no thread for the request: {e}")));
-            return Self { tid, outcome: rx };
+            return Self {
+                tid,
+                outcome: rx,
+                started: std::time::Instant::now(),
+            };
         }
-        Self { tid, outcome }
+        Self {
+            tid,
+            outcome,
+            started: std::time::Instant::now(),
+        }
     }
 
-    /// The priority granted, or why not; None while the request is still under way.
+    /// The priority granted, or why not; None while the request is still under way (at most
+    /// `ANSWER_WITHIN`).
     pub fn outcome(&self) -> Option<Result<i32, String>> {
         match self.outcome.try_recv() {
             Ok(r) => Some(r),
+            Err(std::sync::mpsc::TryRecvError::Empty) if self.started.elapsed() > ANSWER_WITHIN => {
+                Some(Err(format!(
+                    "no answer within {} s",
+                    ANSWER_WITHIN.as_secs()
+                )))
+            }
             Err(std::sync::mpsc::TryRecvError::Empty) => None,
             Err(std::sync::mpsc::TryRecvError::Disconnected) => {
                 Some(Err("the request's thread ended without an answer".into()))
@@ -58,8 +78,10 @@ impl Request {
 }
 
 /// Where the judgement of one audio thread's scheduling stands (control side only): the output's
-/// (`Engine::poll`) or an input's (`Capture::watch_realtime`). Both threads follow the same rule,
-/// so both are watched by this one type.
+/// (`Engine::poll`) or an input's (`listen`'s loop, the app's `poll_input`). Both threads follow
+/// the same rule, so both are watched by this one type. One watcher follows the streams that
+/// replace each other (`follow_new_stream`), so a refusal is said once and rtkit, once it
+/// refused, is not asked again for each input the user picks.
 #[derive(Default)]
 pub struct RtWatch {
     /// The `AudioThreadInfo::generation` last judged (0: none yet).
@@ -122,6 +144,14 @@ impl RtWatch {
         thread
             .refusal(thread_name)
             .map(|refusal| format!("{refusal} (rtkit: {why})"))
+    }
+
+    /// The status watched from now on belongs to a new stream (its generations count from 0
+    /// again): forget what was judged of the old one, keep whether rtkit refused and whether
+    /// that was said.
+    pub fn follow_new_stream(&mut self) {
+        self.settled = 0;
+        self.request = None;
     }
 
     /// Every write of `status` so far has been judged (no rtkit request under way for it).

@@ -185,6 +185,11 @@ pub struct RustyApp {
     /// The source the user last picked, as saved (`Settings::analyze`): kept while that input
     /// is away, so an unplugged microphone is opened again at the next start.
     analyze_saved: Option<String>,
+    /// Where the spectrum view's last drawn frame peaks (`stats_json`).
+    pub drawn_spectrum_peak_hz: Option<f32>,
+    /// The input threads' scheduling, judged as the output's (one watcher for the inputs picked
+    /// one after another: a refusal is said once).
+    input_rt: crate::engine::rtkit::RtWatch,
     /// The inputs offered while the "Analyze" picker is open (listed when it opens).
     input_list: Option<Vec<crate::engine::input::InputDevice>>,
     pub playlist: Vec<Entry>,
@@ -349,6 +354,8 @@ impl RustyApp {
             input: None,
             analyze: analyze_source::AnalyzeSource::Player,
             analyze_saved: None,
+            drawn_spectrum_peak_hz: None,
+            input_rt: crate::engine::rtkit::RtWatch::default(),
             input_list: None,
             cover: None,
             pending_cover: None,
@@ -899,6 +906,7 @@ impl RustyApp {
             "rss_anon_kib": p.rss_anon_kib,
             "rss_kib": p.rss_kib,
             "input": self.input_stats(),
+            "spectrum_drawn_peak_hz": self.drawn_spectrum_peak_hz,
         })
     }
 

@@ -63,6 +63,7 @@ impl RustyApp {
                     a.set_spectrum_config(*self.engine.spectrum_config());
                 }
                 self.input = Some(c);
+                self.input_rt.follow_new_stream();
                 self.analyze_saved = Some(choice.to_string());
                 self.analyze = AnalyzeSource::Input(choice);
             }
@@ -93,7 +94,11 @@ impl RustyApp {
         while let Some(e) = ringbuf::traits::Consumer::try_pop(&mut c.errors) {
             last_error = Some(e.to_string());
         }
-        let mut said: Vec<String> = c.watch_realtime().into_iter().collect();
+        let mut said: Vec<String> = self
+            .input_rt
+            .watch(&c.telemetry.thread, "the input thread")
+            .into_iter()
+            .collect();
         if let Some(a) = c.analysis.as_mut() {
             a.collect_garbage();
             said.extend(
