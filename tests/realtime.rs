@@ -213,6 +213,23 @@ impl Drop for SystemBus {
     }
 }
 
+/// The player as a process that may not promote its threads itself: root without CAP_SYS_NICE,
+/// RLIMIT_RTPRIO 0; `bus` stands in for the system bus (where it looks for rtkit).
+fn unprivileged(bus: &SystemBus) -> Command {
+    let mut c = Command::new("prlimit");
+    c.args(["--rtprio=0:0", "--"])
+        .args([
+            "setpriv",
+            "--inh-caps=-sys_nice",
+            "--bounding-set=-sys_nice",
+            "--",
+        ])
+        .arg(bin())
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env_remove("RUSTY_AUDIO_RTKIT_BUS");
+    c
+}
+
 /// With rtkit on the bus (Debian's rtkit-daemon, authorised by polkitd), a process that may not
 /// promote its audio thread itself (root without CAP_SYS_NICE, RLIMIT_RTPRIO 0) gets it made
 /// real-time by rtkit: SCHED_RR at our priority, as the kernel reports it, and no refusal said.
@@ -235,19 +252,9 @@ fn rtkit_makes_the_audio_thread_real_time_when_the_thread_may_not() {
     let tone = dir.join("tone.wav");
     // Long enough for rtkit's answer (milliseconds) to come back while it plays.
     write_wav_f32(&tone, 48_000, 2, &sine(48_000, 2, 440.0, 0.1, 2.0));
-    let o = Command::new("prlimit")
-        .args(["--rtprio=0:0", "--"])
-        .args([
-            "setpriv",
-            "--inh-caps=-sys_nice",
-            "--bounding-set=-sys_nice",
-            "--",
-        ])
-        .arg(bin())
+    let o = unprivileged(&bus)
         .args(["play", "--json", "--output", "null"])
         .arg(&tone)
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-        .env_remove("RUSTY_AUDIO_RTKIT_BUS")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -286,19 +293,9 @@ fn rtkit_makes_the_input_thread_real_time_too() {
         return;
     }
     let listen = |bus: &SystemBus| -> (Output, serde_json::Value) {
-        let o = Command::new("prlimit")
-            .args(["--rtprio=0:0", "--"])
-            .args([
-                "setpriv",
-                "--inh-caps=-sys_nice",
-                "--bounding-set=-sys_nice",
-                "--",
-            ])
-            .arg(bin())
+        let o = unprivileged(bus)
             .args(["--host", "pipewire", "listen", "--input", "monitor"])
             .args(["--seconds", "1", "--json"])
-            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-            .env_remove("RUSTY_AUDIO_RTKIT_BUS")
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&o.stderr).to_string();

@@ -45,6 +45,21 @@ fn step_until_peak(h: &mut egui_kittest::Harness<'static, RustyApp>, want: f32, 
     }
 }
 
+/// Open the "Analyze" picker and pick what this computer plays, as a user does; it opens.
+fn pick_what_this_computer_plays(h: &mut egui_kittest::Harness<'static, RustyApp>) {
+    h.get_by_label("Analyze").click();
+    h.step();
+    h.step();
+    h.get_by_label("What this computer plays (the default output's monitor)")
+        .click();
+    h.step();
+    assert!(
+        h.state().analyzing_input(),
+        "notices: {:?}",
+        h.state().notices()
+    );
+}
+
 #[test]
 fn analyze_follows_what_this_computer_plays_and_back() {
     if skip_without_pulse("analyze_follows_what_this_computer_plays_and_back")
@@ -61,17 +76,7 @@ fn analyze_follows_what_this_computer_plays_and_back() {
     play_until(&mut h, 0.2);
     step_until_peak(&mut h, 300.0, "the player's tone");
 
-    h.get_by_label("Analyze").click();
-    h.step();
-    h.step();
-    h.get_by_label("What this computer plays (the default output's monitor)")
-        .click();
-    h.step();
-    assert!(
-        h.state().analyzing_input(),
-        "notices: {:?}",
-        h.state().notices()
-    );
+    pick_what_this_computer_plays(&mut h);
     let before = h.state().position().unwrap().1;
     step_until_peak(&mut h, 1000.0, "the input's tone");
     // The meters follow too: the input's −20 dBFS peak (the player's tone is at −6), on both
@@ -133,13 +138,7 @@ fn the_analyze_choice_is_remembered_between_runs() {
         let mut h = start();
         h.step();
         assert!(!h.state().analyzing_input(), "the player by default");
-        h.get_by_label("Analyze").click();
-        h.step();
-        h.step();
-        h.get_by_label("What this computer plays (the default output's monitor)")
-            .click();
-        h.step();
-        assert!(h.state().analyzing_input(), "{:?}", h.state().notices());
+        pick_what_this_computer_plays(&mut h);
         // Closing the app (dropping it) writes the settings.
     }
     assert_eq!(saved()["analyze"], "monitor");
