@@ -131,3 +131,96 @@ fn listen_measures_what_this_computer_plays() {
     );
     drop(player);
 }
+
+/// A null sink of its own, loaded on the test server for one test and unloaded after it.
+struct NullSink(String);
+
+impl NullSink {
+    fn load(name: &str, rate: u32, channels: u32) -> Self {
+        let o = Command::new("pactl")
+            .args(["load-module", "module-null-sink"])
+            .arg(format!("sink_name={name}"))
+            .arg(format!("rate={rate}"))
+            .arg(format!("channels={channels}"))
+            .args((channels == 1).then_some("channel_map=mono"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let sink = Self(String::from_utf8_lossy(&o.stdout).trim().to_string());
+        wait_for("the new sink", 10, || {
+            let o = Command::new("pactl")
+                .args(["list", "short", "sinks"])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).contains(name)
+        });
+        sink
+    }
+}
+
+impl Drop for NullSink {
+    fn drop(&mut self) {
+        let _ = Command::new("pactl")
+            .args(["unload-module", &self.0])
+            .status();
+    }
+}
+
+/// Any input, at its own rate and channel count: a mono 44.1 kHz device, named as `devices`
+/// lists it, through both hosts (PulseAudio opens its monitor source at 44.1 kHz mono; cpal's
+/// PipeWire host opens the node at the graph's 48 kHz, mono). A −20 dBFS 1 kHz tone plays into
+/// it; the readings are the tone's, and on PipeWire the capture thread is ours, real-time, for a
+/// named device as for the default one.
+#[test]
+fn listen_takes_any_device_at_its_own_rate_and_channels() {
+    if skip_without_pulse("listen_takes_any_device_at_its_own_rate_and_channels")
+        || skip_unless("listen (mono)", have("paplay"), "paplay (pulseaudio-utils)")
+    {
+        return;
+    }
+    let dir = scratch("listen_mono");
+    let tone = dir.join("mono.wav");
+    write_wav_f32(&tone, 44_100, 1, &sine(44_100, 1, 1000.0, 0.1, 30.0));
+    let _sink = NullSink::load("listen_mono441", 44_100, 1);
+    let _player = Killer(
+        Command::new("paplay")
+            // As mono: a plain mono WAV would be taken as one front channel and mixed down 3 dB.
+            .args(["-d", "listen_mono441", "--channel-map=mono"])
+            .arg(&tone)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for (host, input, rate) in [
+        ("pulse", "listen_mono441.monitor", 44_100),
+        ("pipewire", "listen_mono441", 48_000),
+    ] {
+        wait_for("the tone in the device", 15, || {
+            let v = summary(&listen_to(
+                host,
+                Some(input),
+                &["--seconds", "0.1", "--json"],
+            ));
+            v["peak_dbfs"].as_f64().is_some_and(|p| p > -21.0)
+        });
+        let v = summary(&listen_to(host, Some(input), &["--seconds", "2", "--json"]));
+        let f = |k: &str| {
+            v[k].as_f64()
+                .unwrap_or_else(|| panic!("{host}: {k} in {v}"))
+        };
+        assert_eq!(v["device_id"], input, "{v}");
+        assert_eq!(v["sample_rate"], rate, "{host}: {v}");
+        assert_eq!(v["channels"], 1, "{host}: {v}");
+        assert_eq!(v["frames"], 2 * rate, "{host}: {v}");
+        assert!((f("dominant_hz") - 1000.0).abs() < 5.0, "{host}: {v}");
+        assert!((f("peak_dbfs") + 20.0).abs() < 0.5, "{host}: {v}");
+        assert!((f("rms_dbfs") + 23.0).abs() < 0.5, "{host}: {v}");
+        // One channel of −23 dB RMS at 1 kHz: −23 LUFS.
+        assert!((f("integrated_lufs") + 23.0).abs() < 0.5, "{host}: {v}");
+        assert_eq!(v["overruns"], 0, "{host}: {v}");
+        if host == "pipewire" && is_root() {
+            assert_eq!(v["input_thread"]["policy"], "SCHED_FIFO", "{v}");
+        }
+    }
+}

@@ -193,8 +193,10 @@ pub fn run(opts: &ListenOptions) -> i32 {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    drop(cap);
+    // Read before the stream stops: cpal's PipeWire host reports an error while it tears down a
+    // stream on a named node, and the error handler demotes the thread then.
     let thread = t.thread.get();
+    drop(cap);
     let s = &summary;
     if opts.json {
         println!(
