@@ -99,6 +99,28 @@ fn listen_measures_what_this_computer_plays() {
             assert_eq!(policy, "SCHED_OTHER", "{v}");
         }
     }
+    // On a terminal (a pty, from `script`), a live line on stderr, rewritten in place: the last
+    // quarter second's peak and the dominant frequency so far, then the text summary.
+    if !skip_unless("listen's live line", have("script"), "script (bsdutils)") {
+        let o = Command::new("script")
+            .args(["-qec"])
+            .arg(format!("{} listen --input monitor --seconds 2", bin()))
+            .arg("/dev/null")
+            .output()
+            .unwrap();
+        let tty = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{tty}");
+        let live: Vec<&str> = tty.split("\r\x1b[K").skip(1).collect();
+        assert!(
+            live.iter()
+                .any(|l| l.contains("peak  -20.0 dBFS") && l.contains("1000 Hz")),
+            "{tty:?}"
+        );
+        assert!(
+            tty.contains("2.00 s from What this computer plays"),
+            "the summary: {tty:?}"
+        );
+    }
     // Without --seconds it runs until Ctrl-C, then prints its summary and exits cleanly.
     let mut child = Command::new(bin())
         .args(["listen", "--input", "monitor", "--json"])
