@@ -194,7 +194,7 @@ fn real_window_analyzes_the_saved_input() {
     let app_guard = scopeguard_kill(app.id());
     let wid = window_id(&display);
     // The app's own capture stream, on the server (cpal names it after the process).
-    let pid = format!("cpal-capture-{}", app.id());
+    let pid = format!("\"cpal-capture-{}\"", app.id());
     wait_for("the app's capture stream on the server", 30, || {
         let o = Command::new("pactl")
             .args(["list", "source-outputs"])
@@ -229,6 +229,12 @@ fn real_window_analyzes_the_saved_input() {
     assert!(
         (peak - 1000.0).abs() < 50.0,
         "the spectrum peaks at {peak} Hz: {input}"
+    );
+    // And the window's spectrum view drew it.
+    let drawn = stats["spectrum_drawn_peak_hz"].as_f64().unwrap_or(0.0);
+    assert!(
+        (drawn - 1000.0).abs() < 50.0,
+        "the view drew a peak at {drawn} Hz: {stats}"
     );
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(config.join("settings.json")).unwrap()).unwrap();

@@ -1,14 +1,24 @@
 //! `rusty-audio listen` on real parts (issue 16): the test sound server's null sink plays a
 //! −20 dBFS 1 kHz tone (`paplay`), and `listen` analyses what this computer plays — the sink's
 //! monitor — through cpal's PipeWire host (its callback on a real-time thread of ours) and its
-//! PulseAudio host (pipewire-pulse on the same server). One test: the cases share the sink, so
-//! they run in turn.
+//! PulseAudio host (pipewire-pulse on the same server). The tests take turns (`SERVER`): one
+//! loads a sink of its own, which must not move the other's default source, and each checks
+//! for no overruns on a 2-core machine.
 
 mod common;
 use common::*;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
+
+/// One test at a time on the shared server.
+static SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn take_turn() -> std::sync::MutexGuard<'static, ()> {
+    SERVER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 fn listen(host: &str, args: &[&str]) -> Output {
     listen_to(host, Some("monitor"), args)
@@ -37,6 +47,7 @@ fn summary(o: &Output) -> serde_json::Value {
 
 #[test]
 fn listen_measures_what_this_computer_plays() {
+    let _turn = take_turn();
     if skip_without_pulse("listen_measures_what_this_computer_plays")
         || skip_unless("listen", have("paplay"), "paplay (pulseaudio-utils)")
     {
@@ -116,8 +127,10 @@ fn listen_measures_what_this_computer_plays() {
                 .any(|l| l.contains("peak  -20.0 dBFS") && l.contains("1000 Hz")),
             "{tty:?}"
         );
+        // The live line is cleared before the summary, which starts a line of its own.
         assert!(
-            tty.contains("2.00 s from What this computer plays"),
+            live.last()
+                .is_some_and(|l| l.starts_with("2.00 s from What this computer plays")),
             "the summary: {tty:?}"
         );
     }
@@ -195,6 +208,7 @@ impl Drop for NullSink {
 /// named device as for the default one.
 #[test]
 fn listen_takes_any_device_at_its_own_rate_and_channels() {
+    let _turn = take_turn();
     if skip_without_pulse("listen_takes_any_device_at_its_own_rate_and_channels")
         || skip_unless("listen (mono)", have("paplay"), "paplay (pulseaudio-utils)")
     {
@@ -202,7 +216,7 @@ fn listen_takes_any_device_at_its_own_rate_and_channels() {
     }
     let dir = scratch("listen_mono");
     let tone = dir.join("mono.wav");
-    write_wav_f32(&tone, 44_100, 1, &sine(44_100, 1, 1000.0, 0.1, 30.0));
+    write_wav_f32(&tone, 44_100, 1, &sine(44_100, 1, 1000.0, 0.1, 60.0));
     let _sink = NullSink::load("listen_mono441", 44_100, 1);
     let _player = Killer(
         Command::new("paplay")

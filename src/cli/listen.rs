@@ -175,6 +175,12 @@ pub fn run(opts: &ListenOptions) -> i32 {
     }
     // What the callback queued before the stream stops belongs to the run (up to `want`).
     drain(&mut cap, &mut buf, &mut summary, &mut live, want);
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    if interrupted.load(Relaxed) {
+        eprintln!("rusty-audio: interrupted");
+    }
     // The run's figures as it ended (not counting the wait below).
     let t = cap.telemetry.clone();
     let snap = t.perf.callback_snapshot();
@@ -182,9 +188,10 @@ pub fn run(opts: &ListenOptions) -> i32 {
     let dropped_frames = t.dropped_frames.load(Relaxed);
     let host_xruns = t.host_xruns.load(Relaxed);
     // The summary reports the input thread as it ends up: an rtkit request still under way (it
-    // answers in milliseconds) is waited for, at most `rtkit::ANSWER_WITHIN`, the input drained
-    // and dropped meanwhile.
-    while !rt.settled(&t.thread) {
+    // answers in milliseconds) is waited for, the input drained and dropped meanwhile. Bounded
+    // as a whole (a thread demoted and promoted again would start a new request) and by Ctrl-C.
+    let deadline = Instant::now() + crate::engine::rtkit::ANSWER_WITHIN + Duration::from_secs(1);
+    while !rt.settled(&t.thread) && Instant::now() < deadline && !interrupted.load(Relaxed) {
         if let Some(notice) = rt.watch(&t.thread, "the input thread") {
             eprintln!("rusty-audio: {notice}");
         }
@@ -226,10 +233,8 @@ pub fn run(opts: &ListenOptions) -> i32 {
                     "policy": thread.policy.name(),
                     "priority": thread.priority,
                     "refused": thread.refused_errno.map(|e| std::io::Error::from_raw_os_error(e).to_string()),
-                    // As `play`'s audio_thread: rtkit, the thread itself, the host (PulseAudio's
-                    // shared client thread, never ours to promote, when it is real-time), or
-                    // null when it runs without real-time priority.
-                    "granted_by": if thread.by_rtkit { Some("rtkit") } else if !thread.policy.is_realtime() { None } else if info.host == "PulseAudio" { Some("host") } else { Some("self") },
+                    // As `play`'s audio_thread (`AudioThreadInfo::granted_by`).
+                    "granted_by": thread.granted_by(info.host),
                 },
                 "error": failure,
             })

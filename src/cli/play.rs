@@ -247,9 +247,8 @@ pub fn run(opts: PlayOptions) -> i32 {
                     "policy": thread.policy.name(),
                     "priority": thread.priority,
                     "refused": thread.refused_errno.map(|e| std::io::Error::from_raw_os_error(e).to_string()),
-                    // Who granted real-time scheduling: the thread itself (root or
-                    // RLIMIT_RTPRIO) or rtkit; null when it runs without.
-                    "granted_by": if thread.by_rtkit { Some("rtkit") } else if thread.policy.is_realtime() { Some("self") } else { None },
+                    // Who granted real-time scheduling (`AudioThreadInfo::granted_by`).
+                    "granted_by": thread.granted_by(info.host),
                 },
                 "null_output": info.is_null,
                 "fallback_reason": info.fallback_reason,

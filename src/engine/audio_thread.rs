@@ -97,6 +97,23 @@ pub struct AudioThreadInfo {
 }
 
 impl AudioThreadInfo {
+    /// Who made the thread real-time, as `play --json` and `listen --json` say it: `rtkit`;
+    /// `self` (its own request: root or RLIMIT_RTPRIO); `host` (a thread of `host`'s that is
+    /// not ours to promote, PulseAudio's shared client thread, found real-time); None when it
+    /// runs without real-time priority.
+    #[must_use]
+    pub fn granted_by(&self, host: &str) -> Option<&'static str> {
+        if self.by_rtkit {
+            Some("rtkit")
+        } else if !self.policy.is_realtime() {
+            None
+        } else if host == "PulseAudio" {
+            Some("host")
+        } else {
+            Some("self")
+        }
+    }
+
     /// One line for a notice, when the promotion was refused; `thread` names the thread ("the
     /// audio thread", "the input thread").
     #[must_use]

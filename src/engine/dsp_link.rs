@@ -143,6 +143,7 @@ pub fn link(
     let (to_meters, from_tap) =
         HeapRb::<f32>::new((fs as usize / 2).max(8192) * channels.max(1)).split();
     let (fail_tx, meter_failures) = crossbeam_channel::unbounded();
+    let not_started = fail_tx.clone();
     let meter_thread = {
         let shared = shared.clone();
         let mut meters = Meters::new(channels, fs);
@@ -171,13 +172,25 @@ pub fn link(
                         }
                     }
                 }
-                shared.meters_gone.store(true, Relaxed);
+                // Release: the failures sent above are there for whoever sees the flag.
+                shared
+                    .meters_gone
+                    .store(true, std::sync::atomic::Ordering::Release);
             })
-            .ok()
     };
-    if meter_thread.is_none() {
-        shared.meters_gone.store(true, Relaxed);
-    }
+    let meter_thread = match meter_thread {
+        Ok(h) => Some(h),
+        Err(e) => {
+            // Said like a failure of the meters (the views' meters stay at rest).
+            let _ = not_started.send(format!(
+                "the meter thread could not start ({e}); meters stopped"
+            ));
+            shared
+                .meters_gone
+                .store(true, std::sync::atomic::Ordering::Release);
+            None
+        }
+    };
     (
         DspControl {
             settings: s_in,
@@ -429,7 +442,11 @@ mod tests {
         let block = vec![0.1f32; 2 * 512];
         let mut said = Vec::new();
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while !tap.shared.meters_gone.load(Relaxed) {
+        while !tap
+            .shared
+            .meters_gone
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
             assert!(std::time::Instant::now() < deadline, "said: {said:?}");
             tap.measure(&block);
             said.extend(control.meter_failures());

@@ -28,8 +28,9 @@ pub struct Request {
 }
 
 /// How long a request may take in all (a connection and three calls, each bounded by `TIMEOUT`):
-/// past it, `outcome` says rtkit did not answer, and the thread left behind ends on its own.
-pub const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(6);
+/// past it, `outcome` says rtkit did not answer (the worker has given up by then too, unless
+/// the connection itself hangs; that thread then ends on its own).
+pub const ANSWER_WITHIN: std::time::Duration = TIMEOUT.saturating_mul(4);
 
 impl Request {
     /// Ask rtkit, on a worker thread, to make thread `tid` of this process SCHED_RR at up to
@@ -163,7 +164,7 @@ impl RtWatch {
 
 /// How long rtkit may take to answer (it answers in milliseconds; a hung bus must not leave the
 /// request's thread waiting for D-Bus's default 25 s).
-const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn ask(tid: u32, priority: i32, address: Option<&str>) -> Result<i32, String> {
     let builder = match address {
