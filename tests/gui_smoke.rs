@@ -60,7 +60,7 @@ fn window_plays_draws_and_closes(renderer: &str) {
         .unwrap();
     let loud = || read_f32_raw(&raw).iter().any(|s| s.abs() > 0.1);
     wait_for("the app's audio at the sink", 30, loud);
-    let wid = window_id(&display);
+    let wid = window_id(&mut app, &display);
     // Let it draw a few frames of the playing analyzer, then look at it.
     let shot = dir.join("shot.png");
     wait_for("a screenshot with the app drawn", 30, || {
@@ -103,23 +103,37 @@ fn window_plays_draws_and_closes(renderer: &str) {
     assert!(saved["position_s"].as_f64().unwrap() > 0.0, "{saved}");
 }
 
-/// The window's id, once it is up.
-fn window_id(display: &str) -> String {
-    let mut wid = String::new();
-    wait_for("the window", 30, || {
+/// The window's id, once it is up. When it does not come (or the app ends first), the app is
+/// stopped and what it said is in the failure.
+fn window_id(app: &mut std::process::Child, display: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
         let o = Command::new("xdotool")
             .args(["search", "--name", "Rusty Audio"])
             .env("DISPLAY", display)
             .output()
             .unwrap();
-        wid = String::from_utf8_lossy(&o.stdout)
+        let wid = String::from_utf8_lossy(&o.stdout)
             .lines()
             .next()
             .unwrap_or("")
             .to_string();
-        !wid.is_empty()
-    });
-    wid
+        if !wid.is_empty() {
+            return wid;
+        }
+        let ended = app.try_wait().unwrap();
+        if ended.is_some() || Instant::now() > deadline {
+            let _ = app.kill();
+            let _ = app.wait();
+            let mut err = String::new();
+            if let Some(mut e) = app.stderr.take() {
+                use std::io::Read;
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("no window (the app {ended:?}); it said: {err}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Ctrl+Q, again every 2 s until the app is gone (a key sent while the window is still settling
@@ -192,7 +206,7 @@ fn real_window_analyzes_the_saved_input() {
         .spawn()
         .unwrap();
     let app_guard = scopeguard_kill(app.id());
-    let wid = window_id(&display);
+    let wid = window_id(&mut app, &display);
     // The app's own capture stream, on the server (cpal names it after the process).
     let pid = format!("\"cpal-capture-{}\"", app.id());
     wait_for("the app's capture stream on the server", 30, || {

@@ -520,6 +520,10 @@ pub fn start_xvfb() -> (Killer, String) {
             "1280x900x24",
             "-nolisten",
             "tcp",
+            // Not reset when its last client leaves: the readiness probe below is a client,
+            // and an app connecting while the server resets after it is refused ("Failed to
+            // open connection to X server", seen 1 run in 10).
+            "-noreset",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
