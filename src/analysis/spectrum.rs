@@ -129,6 +129,15 @@ impl SpectrumFrame {
     pub fn freqs(&self) -> &[f32] {
         &self.freq[..self.len]
     }
+
+    /// The centre frequency of the loudest bin (None before the first computed frame).
+    #[must_use]
+    pub fn loudest_hz(&self) -> Option<f32> {
+        (0..self.len)
+            .max_by(|&a, &b| self.db[a].total_cmp(&self.db[b]))
+            .filter(|_| self.seq > 0)
+            .map(|i| self.freq[i])
+    }
 }
 
 /// How a display bin takes its value from the FFT bins.

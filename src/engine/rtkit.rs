@@ -43,15 +43,14 @@ impl Request {
             .spawn(move || {
                 let _ = tx.send(async_io::block_on(ask(tid, priority, address.as_deref())));
             });
-        if let Err(e) = spawned {
-            let (tx, rx) = channel();
-            let _ = tx.send(Err(format!("no thread for the request: {e}")));
-            return Self {
-                tid,
-                outcome: rx,
-                started: std::time::Instant::now(),
-            };
-        }
+        let outcome = match spawned {
+            Ok(_) => outcome,
+            Err(e) => {
+                let (tx, rx) = channel();
+                let _ = tx.send(Err(format!("no thread for the request: {e}")));
+                rx
+            }
+        };
         Self {
             tid,
             outcome,

@@ -70,10 +70,7 @@ pub fn show(app: &mut RustyApp, ui: &mut egui::Ui, height: f32) {
     }
     let frame = app.spectrum();
     // What the view shows, for `--stats-on-exit` (a real-window test reads where it peaks).
-    app.drawn_spectrum_peak_hz = (0..frame.len)
-        .max_by(|&a, &b| frame.db[a].total_cmp(&frame.db[b]))
-        .filter(|_| frame.seq > 0)
-        .map(|i| frame.freq[i]);
+    app.drawn_spectrum_peak_hz = frame.loudest_hz();
     let pts = |vals: &[f32]| -> Vec<egui::Pos2> {
         frame
             .freqs()

@@ -131,12 +131,9 @@ impl RustyApp {
     /// what it is, what its callback did, and where the views' spectrum peaks.
     pub fn input_stats(&mut self) -> serde_json::Value {
         use std::sync::atomic::Ordering::Relaxed;
-        let peak_hz = self.input_analysis().and_then(|a| {
-            let f = a.spectrum();
-            (0..f.len)
-                .max_by(|&x, &y| f.db[x].total_cmp(&f.db[y]))
-                .map(|i| f.freq[i])
-        });
+        let peak_hz = self
+            .input_analysis()
+            .and_then(|a| a.spectrum().loudest_hz());
         let Some(c) = self.input.as_ref() else {
             return serde_json::Value::Null;
         };
